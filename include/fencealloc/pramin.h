@@ -3,11 +3,631 @@
  * @file pramin.h
  * @brief Page-table memory accessor trait, with direct and PRAMIN-window implementations.
  *
- * (Being written.)
+ * Page tables of NVIDIA GPUs live in VRAM. Before BAR2 is up (and in drivers
+ * that always write page tables this way) the CPU reaches VRAM through
+ * PRAMIN: a 1 MiB aperture at BAR0 `0x700000` whose VRAM base is set by one
+ * register, `NV_PBUS_BAR0_WINDOW` (BAR0 `0x1700`, Maxwell to Ada) or
+ * `NV_XAL_EP_BAR0_WINDOW` (BAR0 `0x10FD40`, Hopper and Blackwell). The
+ * register holds `vram_addr >> 16`, so the base is 64 KiB granular, and its
+ * field width limits the reach: 2^40 bytes before Hopper, 2^38 on GH100,
+ * 2^39 on GB100. Moving the window is one posted 32-bit MMIO write; making
+ * the writes land in VRAM is one read through the window. 64-bit entries go
+ * out as two 32-bit writes, so a live entry can be seen half written.
+ *
+ * The page-table code must not care where its tables live, so it talks to a
+ * small trait, #fa_pramin_accessor: an ops table (#fa_pramin_ops) and a
+ * context. Two implementations are provided:
+ *
+ * - **direct** (#fa_pramin_direct): a CPU pointer onto the table memory
+ *   (system-memory page tables, BAR2-mapped VRAM, tests). 64-bit entries are
+ *   stored with one naturally aligned store on 64-bit CPUs, so the ordering
+ *   hint only matters on 32-bit CPUs, where the halves go in the hinted order.
+ * - **PRAMIN window** (#fa_pramin_window): drives the window register and
+ *   the aperture through a tiny driver-supplied hardware interface
+ *   (#fa_pramin_hw) and a generation descriptor (#fa_pramin_gen). It caches
+ *   the base, moves the window only when an access falls outside the current
+ *   1 MiB (not every 64 KiB), chooses the new base so that ascending and
+ *   descending runs need the fewest moves, never restores an old base behind
+ *   the caller's back, writes the two halves of a 64-bit entry in the hinted
+ *   order and flushes with exactly one read.
+ *
+ * **Ordering of 64-bit halves** (#fa_pramin_order). VALID is bit 0, in the
+ * low half. To map, write the high half first so that the low half, which
+ * sets VALID, lands last (#FA_PRAMIN_HIGH_FIRST). To unmap, write the low
+ * half first so VALID clears before the address changes
+ * (#FA_PRAMIN_LOW_FIRST). Neither order makes rewriting a *live* entry to a
+ * different live entry safe: clear it first, flush and invalidate.
+ *
+ * **Stage contract.** Every op is `@stage run` safe: no allocation, no
+ * sleeping, cost O(1) or linear in the bytes touched. Errors are reported
+ * before anything is written: bad input changes nothing (no VRAM byte, no
+ * window move, no counter).
+ *
+ * **Locking.** The library takes no lock. A direct accessor needs whatever
+ * lock protects the tables. The PRAMIN window is one shared hardware
+ * resource: the caller serialises every use of one #fa_pramin_window (and
+ * every other writer of the window register) with its *PRAMIN lock*. That
+ * lock is taken inside the fence-signalling section, so it must only ever be
+ * taken in non-allocating contexts: never allocate (GFP_KERNEL, NOFS, NOIO)
+ * while holding it. A spinlock is fine: the implementation neither sleeps nor
+ * allocates, but keep runs bounded (a 4 KiB table is 1024 MMIO writes).
+ *
+ * Device layout is little endian (the low half of a 64-bit entry is at the
+ * lower address); the direct implementation assumes a little-endian CPU.
+ *
+ * @code
+ * // System-memory tables (or tests): a direct accessor.
+ * struct fa_pramin_direct dir;
+ * struct fa_pramin_accessor acc;
+ * fa_pramin_direct_init(&dir, cpu_ptr, dma_addr, size, &acc);
+ *
+ * // VRAM tables behind PRAMIN: describe the hardware once.
+ * struct fa_pramin_hw hw = { NULL, my_rd32, my_wr32, my_dev };
+ * struct fa_pramin_gen gen;
+ * struct fa_pramin_window win;
+ * fa_pramin_gen_get(FA_PRAMIN_GEN_GH100, &gen);
+ * fa_pramin_window_init(&win, &hw, &gen, vram_size, &acc);
+ *
+ * // Either way (run stage, under the PRAMIN lock): map 512 contiguous 4 KiB pages.
+ * spin_lock(&pramin_lock);
+ * err = fa_pramin_fill64(&acc, pt_addr, pte0, 1ull << 8, 512, FA_PRAMIN_HIGH_FIRST);
+ * if (!err)
+ *         err = fa_pramin_flush(&acc);  // before the TLB invalidate
+ * spin_unlock(&pramin_lock);
+ * @endcode
  */
 #ifndef FA_PRAMIN_H
 #define FA_PRAMIN_H
 
 #include "base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------- */
+/** @name The accessor trait
+ * @{ */
+
+/** How the two 32-bit halves of a 64-bit entry are ordered when written. */
+enum fa_pramin_order {
+	/** No requirement: the implementation's choice (low half, then high half). */
+	FA_PRAMIN_ORDER_ANY = 0,
+	/** Map: the high half first, so the low half holding VALID (bit 0) lands last. */
+	FA_PRAMIN_HIGH_FIRST,
+	/** Unmap: the low half first, so VALID clears before the high half changes. */
+	FA_PRAMIN_LOW_FIRST,
+};
+
+/**
+ * Operations of a page-table memory accessor. Addresses are device (VRAM or
+ * DMA) byte addresses; 32-bit ops need 4-byte and 64-bit ops 8-byte
+ * alignment. Every op returns 0, or -FA_EINVAL (misaligned, zero count,
+ * overflowing range, NULL pointer), -FA_ERANGE (beyond the memory the
+ * accessor covers) or -FA_EFAULT (beyond what the hardware can reach); on
+ * error nothing was written. All ops are `@stage run` safe (no allocation,
+ * no sleeping) and run under the caller's lock for the memory (the PRAMIN
+ * lock for a window).
+ */
+struct fa_pramin_ops {
+	/** Read the 32-bit word at `addr` into `*val`. */
+	int (*rd32)(void *ctx, uint64_t addr, uint32_t *val);
+	/** Write the 32-bit word `val` at `addr`. */
+	int (*wr32)(void *ctx, uint64_t addr, uint32_t val);
+	/** Read the 64-bit entry at `addr` into `*val` (not atomic through a window). */
+	int (*rd64)(void *ctx, uint64_t addr, uint64_t *val);
+	/** Write the 64-bit entry `val` at `addr`, halves ordered by `order`. */
+	int (*wr64)(void *ctx, uint64_t addr, uint64_t val, enum fa_pramin_order order);
+	/** Write `val` to `count` consecutive 32-bit words from `addr`. */
+	int (*fill32)(void *ctx, uint64_t addr, uint32_t val, uint64_t count);
+	/**
+	 * Write `val + i * step` (modulo 2^64) to the 64-bit entry `i`, for `i` in
+	 * [0, `count`), from `addr`: a run of PTEs for contiguous pages in one call.
+	 */
+	int (*fill64)(void *ctx, uint64_t addr, uint64_t val, uint64_t step, uint64_t count,
+		      enum fa_pramin_order order);
+	/** Write `src[i]` to the 64-bit entry `i` from `addr`, for `i` in [0, `count`). */
+	int (*copy64)(void *ctx, uint64_t addr, const uint64_t *src, uint64_t count,
+		      enum fa_pramin_order order);
+	/** Make previous writes visible to the device (do it before a TLB invalidate). */
+	int (*flush)(void *ctx);
+};
+
+/** A page-table memory accessor: an ops table and the context its ops receive. */
+struct fa_pramin_accessor {
+	const struct fa_pramin_ops *ops; /**< Operations (never NULL once initialised). */
+	void *ctx;                       /**< First argument of every op. */
+};
+
+/**
+ * Check that an accessor and one of its ops exist.
+ * @param a Accessor.
+ * @param has_op Whether the op the caller wants is present.
+ * @return 0, -FA_EINVAL (and a warning) for a NULL or uninitialised accessor,
+ *         -FA_EOPNOTSUPP when the op is missing.
+ */
+static inline int fa__pramin_check_acc(const struct fa_pramin_accessor *a, bool has_op)
+{
+	if (FA_WARN(!a || !a->ops))
+		return -FA_EINVAL;
+	return has_op ? 0 : -FA_EOPNOTSUPP;
+}
+
+/** @cond INTERNAL */
+/* Whether accessor `a` is set up and has op `name`. */
+#define FA__PRAMIN_OP(a, name) ((a) && (a)->ops && (a)->ops->name)
+/** @endcond */
+
+/**
+ * Read a 32-bit word.
+ * @stage run
+ * @locking the caller's lock for the table memory (PRAMIN lock for a window)
+ * @param a Accessor.
+ * @param addr Device byte address, 4-byte aligned.
+ * @param val Where the word is stored (untouched on error).
+ * @return 0 or a negative errno (see #fa_pramin_ops).
+ */
+static inline int fa_pramin_rd32(const struct fa_pramin_accessor *a, uint64_t addr, uint32_t *val)
+{
+	int err = fa__pramin_check_acc(a, FA__PRAMIN_OP(a, rd32));
+
+	return err ? err : a->ops->rd32(a->ctx, addr, val);
+}
+
+/**
+ * Write a 32-bit word.
+ * @stage run
+ * @locking the caller's lock for the table memory (PRAMIN lock for a window)
+ * @param a Accessor.
+ * @param addr Device byte address, 4-byte aligned.
+ * @param val Value.
+ * @return 0 or a negative errno (see #fa_pramin_ops).
+ */
+static inline int fa_pramin_wr32(const struct fa_pramin_accessor *a, uint64_t addr, uint32_t val)
+{
+	int err = fa__pramin_check_acc(a, FA__PRAMIN_OP(a, wr32));
+
+	return err ? err : a->ops->wr32(a->ctx, addr, val);
+}
+
+/**
+ * Read a 64-bit entry (two 32-bit reads through a window: low, then high).
+ * @stage run
+ * @locking the caller's lock for the table memory (PRAMIN lock for a window)
+ * @param a Accessor.
+ * @param addr Device byte address, 8-byte aligned.
+ * @param val Where the entry is stored (untouched on error).
+ * @return 0 or a negative errno (see #fa_pramin_ops).
+ */
+static inline int fa_pramin_rd64(const struct fa_pramin_accessor *a, uint64_t addr, uint64_t *val)
+{
+	int err = fa__pramin_check_acc(a, FA__PRAMIN_OP(a, rd64));
+
+	return err ? err : a->ops->rd64(a->ctx, addr, val);
+}
+
+/**
+ * Write a 64-bit entry.
+ * @stage run
+ * @locking the caller's lock for the table memory (PRAMIN lock for a window)
+ * @param a Accessor.
+ * @param addr Device byte address, 8-byte aligned.
+ * @param val Entry.
+ * @param order Half order: #FA_PRAMIN_HIGH_FIRST to map, #FA_PRAMIN_LOW_FIRST to unmap.
+ * @return 0 or a negative errno (see #fa_pramin_ops).
+ */
+static inline int fa_pramin_wr64(const struct fa_pramin_accessor *a, uint64_t addr, uint64_t val,
+				 enum fa_pramin_order order)
+{
+	int err = fa__pramin_check_acc(a, FA__PRAMIN_OP(a, wr64));
+
+	return err ? err : a->ops->wr64(a->ctx, addr, val, order);
+}
+
+/**
+ * Fill consecutive 32-bit words with one value.
+ * @stage run (linear in @p count)
+ * @locking the caller's lock for the table memory (PRAMIN lock for a window)
+ * @param a Accessor.
+ * @param addr Device byte address of the first word, 4-byte aligned.
+ * @param val Value.
+ * @param count Number of words, > 0.
+ * @return 0 or a negative errno (see #fa_pramin_ops).
+ */
+static inline int fa_pramin_fill32(const struct fa_pramin_accessor *a, uint64_t addr, uint32_t val,
+				   uint64_t count)
+{
+	int err = fa__pramin_check_acc(a, FA__PRAMIN_OP(a, fill32));
+
+	return err ? err : a->ops->fill32(a->ctx, addr, val, count);
+}
+
+/**
+ * Write a run of 64-bit entries: entry @c i gets `val + i * step` (modulo 2^64).
+ * With @p step 0 this is a plain fill (e.g. invalid or sparse entries); with
+ * the encoded page size as @p step it maps contiguous pages.
+ * @stage run (linear in @p count)
+ * @locking the caller's lock for the table memory (PRAMIN lock for a window)
+ * @param a Accessor.
+ * @param addr Device byte address of entry 0, 8-byte aligned.
+ * @param val Entry 0.
+ * @param step Increment between consecutive entries.
+ * @param count Number of entries, > 0.
+ * @param order Half order of every entry.
+ * @return 0 or a negative errno (see #fa_pramin_ops).
+ */
+static inline int fa_pramin_fill64(const struct fa_pramin_accessor *a, uint64_t addr, uint64_t val,
+				   uint64_t step, uint64_t count, enum fa_pramin_order order)
+{
+	int err = fa__pramin_check_acc(a, FA__PRAMIN_OP(a, fill64));
+
+	return err ? err : a->ops->fill64(a->ctx, addr, val, step, count, order);
+}
+
+/**
+ * Copy an array of 64-bit entries to consecutive entries.
+ * @stage run (linear in @p count)
+ * @locking the caller's lock for the table memory (PRAMIN lock for a window)
+ * @param a Accessor.
+ * @param addr Device byte address of entry 0, 8-byte aligned.
+ * @param src Source entries (CPU memory), @p count of them.
+ * @param count Number of entries, > 0.
+ * @param order Half order of every entry.
+ * @return 0 or a negative errno (see #fa_pramin_ops).
+ */
+static inline int fa_pramin_copy64(const struct fa_pramin_accessor *a, uint64_t addr,
+				   const uint64_t *src, uint64_t count, enum fa_pramin_order order)
+{
+	int err = fa__pramin_check_acc(a, FA__PRAMIN_OP(a, copy64));
+
+	return err ? err : a->ops->copy64(a->ctx, addr, src, count, order);
+}
+
+/**
+ * Make previous writes visible to the device. Call it after a batch of
+ * writes and before the TLB invalidate that publishes them.
+ * @stage run
+ * @locking the caller's lock for the table memory (PRAMIN lock for a window)
+ * @param a Accessor.
+ * @return 0 or a negative errno.
+ */
+static inline int fa_pramin_flush(const struct fa_pramin_accessor *a)
+{
+	int err = fa__pramin_check_acc(a, FA__PRAMIN_OP(a, flush));
+
+	return err ? err : a->ops->flush(a->ctx);
+}
+/** @} */
+
+/* ------------------------------------------------------------------------- */
+/** @name Range checks shared by the implementations
+ * @{ */
+
+/**
+ * Validate an access of @p count elements of `1 << shift` bytes at @p addr.
+ * @stage any
+ * @param addr First byte address.
+ * @param count Number of elements.
+ * @param shift log2 of the element size (2 or 3); also the alignment.
+ * @param end Where the exclusive end address is stored on success.
+ * @return 0, or -FA_EINVAL (zero count, misaligned, range overflows 64 bits).
+ */
+static inline int fa__pramin_range(uint64_t addr, uint64_t count, unsigned int shift, uint64_t *end)
+{
+	if (count == 0 || (addr & ((FA_BIT64(shift)) - 1)) != 0)
+		return -FA_EINVAL;
+	if (count > (FA_U64_MAX >> shift))
+		return -FA_EINVAL;
+	if (fa_add_overflow(addr, count << shift, end))
+		return -FA_EINVAL;
+	return 0;
+}
+/** @} */
+
+/* ------------------------------------------------------------------------- */
+/** @name Direct implementation (CPU pointer)
+ * @{ */
+
+/**
+ * A direct accessor: device addresses [@c dev_base, @c dev_base + @c size)
+ * are the CPU bytes at [@c cpu, @c cpu + @c size). Entries are written with
+ * volatile stores, one 64-bit store per entry on 64-bit CPUs (single-copy
+ * atomic, so the order hint is moot); on 32-bit CPUs the halves are written
+ * in the hinted order. Flush is a compiler barrier plus, in the kernel, a
+ * write memory barrier (`wmb()`); the caller still owns cache maintenance of
+ * non-coherent memory.
+ */
+struct fa_pramin_direct {
+	unsigned char *cpu; /**< CPU address of device address @c dev_base. */
+	uint64_t dev_base;  /**< First device address covered. */
+	uint64_t size;      /**< Bytes covered. */
+};
+
+/**
+ * Translate and check a direct access.
+ * @param d Direct accessor.
+ * @param addr Device address.
+ * @param count Element count.
+ * @param shift log2 of the element size.
+ * @return CPU pointer, or NULL with @p *err set.
+ * @param err Where the error is stored (0 on success).
+ */
+static inline unsigned char *fa__pramin_direct_ptr(const struct fa_pramin_direct *d, uint64_t addr,
+						   uint64_t count, unsigned int shift, int *err)
+{
+	uint64_t end;
+
+	*err = fa__pramin_range(addr, count, shift, &end);
+	if (*err)
+		return NULL;
+	if (addr < d->dev_base || end - d->dev_base > d->size) {
+		*err = -FA_ERANGE;
+		return NULL;
+	}
+	return d->cpu + (size_t)(addr - d->dev_base);
+}
+
+/**
+ * Store one 64-bit entry through a volatile pointer.
+ * @param p Entry (8-byte aligned).
+ * @param val Value.
+ * @param order Half order, honoured when the CPU cannot store 64 bits at once.
+ */
+static inline void fa__pramin_direct_st64(volatile uint64_t *p, uint64_t val,
+					  enum fa_pramin_order order)
+{
+	volatile uint32_t *h = (volatile uint32_t *)p;
+
+	if (sizeof(void *) >= 8) {
+		*p = val;
+	} else if (order == FA_PRAMIN_HIGH_FIRST) {
+		h[1] = (uint32_t)(val >> 32);
+		h[0] = (uint32_t)val;
+	} else {
+		h[0] = (uint32_t)val;
+		h[1] = (uint32_t)(val >> 32);
+	}
+}
+
+/**
+ * Direct op: read 32 bits.
+ * @param ctx #fa_pramin_direct.
+ * @param addr Device address.
+ * @param val Result.
+ * @return 0 or negative errno.
+ */
+static inline int fa__pramin_direct_rd32(void *ctx, uint64_t addr, uint32_t *val)
+{
+	int err;
+	unsigned char *p = fa__pramin_direct_ptr((const struct fa_pramin_direct *)ctx, addr, 1, 2, &err);
+
+	if (!p)
+		return err;
+	if (!val)
+		return -FA_EINVAL;
+	*val = *(volatile uint32_t *)(void *)p;
+	return 0;
+}
+
+/**
+ * Direct op: write 32 bits.
+ * @param ctx #fa_pramin_direct.
+ * @param addr Device address.
+ * @param val Value.
+ * @return 0 or negative errno.
+ */
+static inline int fa__pramin_direct_wr32(void *ctx, uint64_t addr, uint32_t val)
+{
+	int err;
+	unsigned char *p = fa__pramin_direct_ptr((const struct fa_pramin_direct *)ctx, addr, 1, 2, &err);
+
+	if (!p)
+		return err;
+	*(volatile uint32_t *)(void *)p = val;
+	return 0;
+}
+
+/**
+ * Direct op: read 64 bits.
+ * @param ctx #fa_pramin_direct.
+ * @param addr Device address.
+ * @param val Result.
+ * @return 0 or negative errno.
+ */
+static inline int fa__pramin_direct_rd64(void *ctx, uint64_t addr, uint64_t *val)
+{
+	int err;
+	unsigned char *p = fa__pramin_direct_ptr((const struct fa_pramin_direct *)ctx, addr, 1, 3, &err);
+	volatile uint32_t *h;
+
+	if (!p)
+		return err;
+	if (!val)
+		return -FA_EINVAL;
+	if (sizeof(void *) >= 8) {
+		*val = *(volatile uint64_t *)(void *)p;
+	} else {
+		h = (volatile uint32_t *)(void *)p;
+		*val = (uint64_t)h[0] | ((uint64_t)h[1] << 32);
+	}
+	return 0;
+}
+
+/**
+ * Direct op: write 64 bits.
+ * @param ctx #fa_pramin_direct.
+ * @param addr Device address.
+ * @param val Value.
+ * @param order Half order.
+ * @return 0 or negative errno.
+ */
+static inline int fa__pramin_direct_wr64(void *ctx, uint64_t addr, uint64_t val,
+					 enum fa_pramin_order order)
+{
+	int err;
+	unsigned char *p = fa__pramin_direct_ptr((const struct fa_pramin_direct *)ctx, addr, 1, 3, &err);
+
+	if (!p)
+		return err;
+	fa__pramin_direct_st64((volatile uint64_t *)(void *)p, val, order);
+	return 0;
+}
+
+/**
+ * Direct op: fill 32-bit words.
+ * @param ctx #fa_pramin_direct.
+ * @param addr Device address.
+ * @param val Value.
+ * @param count Words.
+ * @return 0 or negative errno.
+ */
+static inline int fa__pramin_direct_fill32(void *ctx, uint64_t addr, uint32_t val, uint64_t count)
+{
+	int err;
+	unsigned char *p = fa__pramin_direct_ptr((const struct fa_pramin_direct *)ctx, addr, count, 2,
+						 &err);
+	volatile uint32_t *w = (volatile uint32_t *)(void *)p;
+	uint64_t i;
+
+	if (!p)
+		return err;
+	for (i = 0; i < count; i++)
+		w[i] = val;
+	return 0;
+}
+
+/**
+ * Direct op: fill a run of 64-bit entries (`val + i * step`).
+ * @param ctx #fa_pramin_direct.
+ * @param addr Device address.
+ * @param val Entry 0.
+ * @param step Increment.
+ * @param count Entries.
+ * @param order Half order.
+ * @return 0 or negative errno.
+ */
+static inline int fa__pramin_direct_fill64(void *ctx, uint64_t addr, uint64_t val, uint64_t step,
+					   uint64_t count, enum fa_pramin_order order)
+{
+	int err;
+	unsigned char *p = fa__pramin_direct_ptr((const struct fa_pramin_direct *)ctx, addr, count, 3,
+						 &err);
+	volatile uint64_t *e = (volatile uint64_t *)(void *)p;
+	uint64_t i;
+
+	if (!p)
+		return err;
+	for (i = 0; i < count; i++, val += step)
+		fa__pramin_direct_st64(&e[i], val, order);
+	return 0;
+}
+
+/**
+ * Direct op: copy 64-bit entries.
+ * @param ctx #fa_pramin_direct.
+ * @param addr Device address.
+ * @param src Source entries.
+ * @param count Entries.
+ * @param order Half order.
+ * @return 0 or negative errno.
+ */
+static inline int fa__pramin_direct_copy64(void *ctx, uint64_t addr, const uint64_t *src,
+					   uint64_t count, enum fa_pramin_order order)
+{
+	int err;
+	unsigned char *p = fa__pramin_direct_ptr((const struct fa_pramin_direct *)ctx, addr, count, 3,
+						 &err);
+	volatile uint64_t *e = (volatile uint64_t *)(void *)p;
+	uint64_t i;
+
+	if (!p)
+		return err;
+	if (!src)
+		return -FA_EINVAL;
+	for (i = 0; i < count; i++)
+		fa__pramin_direct_st64(&e[i], src[i], order);
+	return 0;
+}
+
+/**
+ * Direct op: flush (order the stores before whatever the caller does next).
+ * @param ctx #fa_pramin_direct (unused).
+ * @return 0.
+ */
+static inline int fa__pramin_direct_flush(void *ctx)
+{
+	(void)ctx;
+#if defined(__KERNEL__)
+	wmb();
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+	return 0;
+}
+
+/**
+ * The ops table of the direct implementation.
+ * @return Pointer to a static const table.
+ */
+static inline const struct fa_pramin_ops *fa__pramin_direct_ops(void)
+{
+	static const struct fa_pramin_ops ops = {
+		fa__pramin_direct_rd32,   fa__pramin_direct_wr32,   fa__pramin_direct_rd64,
+		fa__pramin_direct_wr64,   fa__pramin_direct_fill32, fa__pramin_direct_fill64,
+		fa__pramin_direct_copy64, fa__pramin_direct_flush,
+	};
+	return &ops;
+}
+
+/**
+ * Set up a direct accessor over CPU-addressable table memory.
+ * @stage any
+ * @locking none (the object is not shared yet)
+ * @param d Object to initialise (caller storage; must outlive the accessor).
+ * @param cpu CPU address of device address @p dev_base; 8-byte aligned.
+ * @param dev_base First device address covered; 8-byte aligned. Use 0 to
+ *        address the memory by offset.
+ * @param size Bytes covered, > 0.
+ * @param out Accessor to fill in (may be NULL; see fa_pramin_direct_accessor()).
+ * @return 0; -FA_EINVAL for a NULL @p d or @p cpu, misalignment, zero size or
+ *         a device range that overflows 64 bits (then @p d and @p out are untouched).
+ */
+static inline int fa_pramin_direct_init(struct fa_pramin_direct *d, void *cpu, uint64_t dev_base,
+					uint64_t size, struct fa_pramin_accessor *out)
+{
+	uint64_t end;
+
+	if (!d || !cpu || size == 0 || (dev_base & 7) != 0 || ((uintptr_t)cpu & 7) != 0)
+		return -FA_EINVAL;
+	if (fa_add_overflow(dev_base, size, &end) || size > (uint64_t)(uintptr_t)-1)
+		return -FA_EINVAL;
+	d->cpu = (unsigned char *)cpu;
+	d->dev_base = dev_base;
+	d->size = size;
+	if (out) {
+		out->ops = fa__pramin_direct_ops();
+		out->ctx = d;
+	}
+	return 0;
+}
+
+/**
+ * Make an accessor for an initialised direct object.
+ * @stage any
+ * @locking none
+ * @param d Initialised by fa_pramin_direct_init().
+ * @param out Accessor to fill in.
+ */
+static inline void fa_pramin_direct_accessor(struct fa_pramin_direct *d,
+					     struct fa_pramin_accessor *out)
+{
+	out->ops = fa__pramin_direct_ops();
+	out->ctx = d;
+}
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FA_PRAMIN_H */
