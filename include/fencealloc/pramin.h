@@ -626,6 +626,676 @@ static inline void fa_pramin_direct_accessor(struct fa_pramin_direct *d,
 }
 /** @} */
 
+/* ------------------------------------------------------------------------- */
+/** @name PRAMIN window: hardware facts
+ * @{ */
+/** BAR0 offset of the PRAMIN aperture (`NV_PRAMIN`), the same on every generation. */
+#define FA_PRAMIN_APERTURE 0x700000u
+/** Size of the PRAMIN aperture: 1 MiB. */
+#define FA_PRAMIN_APERTURE_SIZE 0x100000u
+/** `NV_PBUS_BAR0_WINDOW`: the window register from Tesla to Ada. */
+#define FA_PRAMIN_REG_PBUS_BAR0_WINDOW 0x1700u
+/** `NV_XAL_EP_BAR0_WINDOW`: the window register on Hopper and Blackwell (XAL base 0x10F000 + 0xD40). */
+#define FA_PRAMIN_REG_XAL_EP_BAR0_WINDOW 0x10FD40u
+/** The register holds `vram_addr >> 16`: the window base is 64 KiB granular. */
+#define FA_PRAMIN_BASE_SHIFT 16u
+/** @} */
+
+/** Known window-register layouts. */
+enum fa_pramin_gen_id {
+	/** Tesla to Ada: `NV_PBUS_BAR0_WINDOW`, `_BASE` 23:0, `_TARGET` 25:24 = VID_MEM (0); reach 2^40. */
+	FA_PRAMIN_GEN_PBUS = 0,
+	/** Hopper (GH100): `NV_XAL_EP_BAR0_WINDOW`, `_BASE` 21:0, VRAM only; reach 2^38. */
+	FA_PRAMIN_GEN_GH100,
+	/** Blackwell (GB100): `NV_XAL_EP_BAR0_WINDOW`, `_BASE` 22:0, VRAM only; reach 2^39. */
+	FA_PRAMIN_GEN_GB100,
+};
+
+/**
+ * Generation descriptor: where the window register is and how its base field
+ * is laid out. Get a known one with fa_pramin_gen_get() or fill one in for
+ * other hardware (fa_pramin_window_init() validates it).
+ */
+struct fa_pramin_gen {
+	uint32_t window_reg;    /**< BAR0 offset of the window register (4-byte aligned). */
+	uint32_t base_shift;    /**< Register value = VRAM base >> this (16: 64 KiB granules). */
+	uint32_t base_bits;     /**< Width of the base field at bit 0; reach = 2^(shift + bits). */
+	uint32_t reg_or;        /**< Bits ORed into every register value (e.g. a target field); 0 = VRAM. */
+	uint32_t aperture;      /**< BAR0 offset of the aperture (#FA_PRAMIN_APERTURE). */
+	uint32_t aperture_size; /**< Aperture bytes, a power of two >= 2 granules (#FA_PRAMIN_APERTURE_SIZE). */
+};
+
+/**
+ * Fill in the descriptor of a known generation.
+ * @stage any
+ * @locking none
+ * @param id Generation.
+ * @param out Descriptor to fill in.
+ * @return 0; -FA_EINVAL for an unknown @p id or NULL @p out (then @p out is untouched).
+ */
+static inline int fa_pramin_gen_get(enum fa_pramin_gen_id id, struct fa_pramin_gen *out)
+{
+	uint32_t reg, bits;
+
+	switch (id) {
+	case FA_PRAMIN_GEN_PBUS:
+		reg = FA_PRAMIN_REG_PBUS_BAR0_WINDOW;
+		bits = 24;
+		break;
+	case FA_PRAMIN_GEN_GH100:
+		reg = FA_PRAMIN_REG_XAL_EP_BAR0_WINDOW;
+		bits = 22;
+		break;
+	case FA_PRAMIN_GEN_GB100:
+		reg = FA_PRAMIN_REG_XAL_EP_BAR0_WINDOW;
+		bits = 23;
+		break;
+	default:
+		return -FA_EINVAL;
+	}
+	if (!out)
+		return -FA_EINVAL;
+	out->window_reg = reg;
+	out->base_shift = FA_PRAMIN_BASE_SHIFT;
+	out->base_bits = bits;
+	out->reg_or = 0;
+	out->aperture = FA_PRAMIN_APERTURE;
+	out->aperture_size = FA_PRAMIN_APERTURE_SIZE;
+	return 0;
+}
+
+/**
+ * Highest VRAM address (exclusive) a descriptor's window register can reach.
+ * @stage any
+ * @locking none
+ * @param gen A descriptor accepted by fa_pramin_window_init().
+ * @return 2^(base_shift + base_bits).
+ */
+static inline uint64_t fa_pramin_gen_reach(const struct fa_pramin_gen *gen)
+{
+	return FA_BIT64(gen->base_shift + gen->base_bits);
+}
+
+/**
+ * Validate a generation descriptor.
+ * @param g Descriptor.
+ * @return 0 or -FA_EINVAL.
+ */
+static inline int fa__pramin_gen_check(const struct fa_pramin_gen *g)
+{
+	uint64_t field;
+
+	if (!g || (g->window_reg & 3) != 0 || (g->aperture & 3) != 0)
+		return -FA_EINVAL;
+	if (g->base_shift < 12 || g->base_bits < 1 || g->base_bits > 32 ||
+	    g->base_shift + g->base_bits > 62)
+		return -FA_EINVAL;
+	if (!fa_is_pow2(g->aperture_size) || g->aperture_size < (FA_BIT64(g->base_shift) << 1))
+		return -FA_EINVAL;
+	if ((uint64_t)g->aperture + g->aperture_size > FA_BIT64(32))
+		return -FA_EINVAL;
+	field = FA_BIT64(g->base_bits) - 1;
+	if (((uint64_t)g->reg_or & field) != 0)
+		return -FA_EINVAL;
+	return 0;
+}
+
+/**
+ * The driver's BAR0 access functions. All three must be callable under a
+ * spinlock with interrupts off (posted writes, one non-posted read: plain
+ * `readl`/`writel`).
+ */
+struct fa_pramin_hw {
+	/**
+	 * Optional: write @p reg_value to the window register. When NULL the
+	 * window uses @c wr32 on #fa_pramin_gen::window_reg.
+	 */
+	void (*set_window)(void *ctx, uint32_t reg_value);
+	/** Required: 32-bit MMIO read at BAR0 offset @p bar0_off. */
+	uint32_t (*rd32)(void *ctx, uint32_t bar0_off);
+	/** Required: 32-bit MMIO write at BAR0 offset @p bar0_off. */
+	void (*wr32)(void *ctx, uint32_t bar0_off, uint32_t val);
+	void *ctx; /**< First argument of the three functions. */
+};
+
+/** Counters kept by a PRAMIN window (for tests, benchmarks, debugfs). */
+struct fa_pramin_window_stats {
+	uint64_t moves;   /**< Window-register writes. */
+	uint64_t reads;   /**< 32-bit MMIO reads through the aperture (flushes included). */
+	uint64_t writes;  /**< 32-bit MMIO writes through the aperture (register writes excluded). */
+	uint64_t flushes; /**< Flushes (each is exactly one of @c reads). */
+};
+
+/**
+ * A PRAMIN window accessor. One object per GPU; the caller's PRAMIN lock
+ * serialises every use (see the file overview). All members are private to
+ * the implementation except #stats, which may be read under the lock.
+ */
+struct fa_pramin_window {
+	struct fa_pramin_hw hw;               /**< Driver access functions (copied at init). */
+	struct fa_pramin_gen gen;             /**< Register layout (copied at init). */
+	uint64_t vram_size;                   /**< Accesses must end at or below this: -FA_ERANGE. */
+	uint64_t reach;                       /**< Accesses must end at or below this: -FA_EFAULT. */
+	uint64_t base;                        /**< Current window base (valid when @c base_valid). */
+	uint64_t last;                        /**< Address of the last element accessed. */
+	bool base_valid;                      /**< Whether @c base is what the register holds. */
+	bool last_valid;                      /**< Whether @c last is meaningful. */
+	bool descending;                      /**< Direction of the current run of accesses. */
+	struct fa_pramin_window_stats stats;  /**< Counters. */
+};
+
+/**
+ * Program the window register to @p base (one posted MMIO write).
+ * @param w Window.
+ * @param base New base, granule aligned, below the reach.
+ */
+static inline void fa__pramin_win_move(struct fa_pramin_window *w, uint64_t base)
+{
+	uint32_t v = (uint32_t)(base >> w->gen.base_shift) | w->gen.reg_or;
+
+	FA_ASSERT(base < w->reach && (base & (FA_BIT64(w->gen.base_shift) - 1)) == 0);
+	if (w->hw.set_window)
+		w->hw.set_window(w->hw.ctx, v);
+	else
+		w->hw.wr32(w->hw.ctx, w->gen.window_reg, v);
+	w->base = base;
+	w->base_valid = true;
+	w->stats.moves++;
+}
+
+/**
+ * Make [@p lo, @p hi) (at most one element) visible through the window,
+ * moving it only if needed. An ascending run gets the window placed with the
+ * access at its start, a descending run with the access at its end, so the
+ * run continues inside the window for as long as possible.
+ * @param w Window.
+ * @param lo First byte.
+ * @param hi End byte (exclusive), hi - lo <= 8.
+ * @param desc Direction of the run.
+ */
+static inline void fa__pramin_win_cover(struct fa_pramin_window *w, uint64_t lo, uint64_t hi,
+					bool desc)
+{
+	uint64_t ap = w->gen.aperture_size, gmask = FA_BIT64(w->gen.base_shift) - 1;
+	uint64_t b, top = lo & ~gmask;
+
+	if (w->base_valid && lo >= w->base && hi - w->base <= ap)
+		return;
+	b = top;
+	if (desc) {
+		b = hi > ap ? ((hi - ap + gmask) & ~gmask) : 0;
+		if (b > top)
+			b = top;
+	}
+	fa__pramin_win_move(w, b);
+}
+
+/**
+ * Validate an access against alignment, overflow, the register's reach and the VRAM size.
+ * @param w Window.
+ * @param addr First byte.
+ * @param count Elements.
+ * @param shift log2 of the element size.
+ * @param end Exclusive end, on success.
+ * @return 0, -FA_EINVAL, -FA_EFAULT (beyond reach) or -FA_ERANGE (beyond VRAM).
+ */
+static inline int fa__pramin_win_check(const struct fa_pramin_window *w, uint64_t addr,
+				       uint64_t count, unsigned int shift, uint64_t *end)
+{
+	int err = fa__pramin_range(addr, count, shift, end);
+
+	if (err)
+		return err;
+	if (*end > w->reach)
+		return -FA_EFAULT;
+	if (*end > w->vram_size)
+		return -FA_ERANGE;
+	return 0;
+}
+
+/**
+ * Note the direction of the access stream and pick the direction of this op.
+ * @param w Window.
+ * @param lo First byte of the op.
+ * @param hi End of the op.
+ * @param esize Element size.
+ * @return true when the op should be processed descending.
+ */
+static inline bool fa__pramin_win_track(struct fa_pramin_window *w, uint64_t lo, uint64_t hi,
+					uint64_t esize)
+{
+	if (w->last_valid) {
+		if (hi <= w->last)
+			w->descending = true;
+		else if (lo > w->last)
+			w->descending = false;
+	}
+	w->last = w->descending ? lo : hi - esize;
+	w->last_valid = true;
+	return w->descending;
+}
+
+/**
+ * BAR0 offset of a VRAM address inside the current window.
+ * @param w Window (base valid, @p addr inside).
+ * @param addr VRAM address.
+ * @return BAR0 offset.
+ */
+static inline uint32_t fa__pramin_win_off(const struct fa_pramin_window *w, uint64_t addr)
+{
+	return w->gen.aperture + (uint32_t)(addr - w->base);
+}
+
+/**
+ * Write one 64-bit entry as two 32-bit MMIO writes in the hinted order.
+ * @param w Window.
+ * @param off BAR0 offset of the low half.
+ * @param val Entry.
+ * @param order #FA_PRAMIN_HIGH_FIRST writes the high half first, anything else the low half.
+ */
+static inline void fa__pramin_win_put64(struct fa_pramin_window *w, uint32_t off, uint64_t val,
+					enum fa_pramin_order order)
+{
+	if (order == FA_PRAMIN_HIGH_FIRST) {
+		w->hw.wr32(w->hw.ctx, off + 4, (uint32_t)(val >> 32));
+		w->hw.wr32(w->hw.ctx, off, (uint32_t)val);
+	} else {
+		w->hw.wr32(w->hw.ctx, off, (uint32_t)val);
+		w->hw.wr32(w->hw.ctx, off + 4, (uint32_t)(val >> 32));
+	}
+	w->stats.writes += 2;
+}
+
+/** @cond INTERNAL */
+#define FA__PRAMIN_JOB_FILL32 0u
+#define FA__PRAMIN_JOB_FILL64 1u
+#define FA__PRAMIN_JOB_COPY64 2u
+/** @endcond */
+
+/** A ranged write in progress: what goes at each element of [addr, end). */
+struct fa__pramin_job {
+	uint64_t addr;              /**< First byte of the whole op. */
+	uint64_t val;               /**< Fill value (entry 0 for fill64). */
+	uint64_t step;              /**< fill64 increment. */
+	const uint64_t *src;        /**< copy64 source. */
+	unsigned int kind;          /**< FA__PRAMIN_JOB_*. */
+	enum fa_pramin_order order; /**< Half order of 64-bit entries. */
+};
+
+/**
+ * Write the elements of [@p s, @p e), which lie inside the current window.
+ * @param w Window.
+ * @param j Job.
+ * @param s First byte.
+ * @param e End byte.
+ */
+static inline void fa__pramin_win_write_seg(struct fa_pramin_window *w,
+					    const struct fa__pramin_job *j, uint64_t s, uint64_t e)
+{
+	uint32_t off = fa__pramin_win_off(w, s);
+	uint64_t i = (s - j->addr) >> (j->kind == FA__PRAMIN_JOB_FILL32 ? 2 : 3);
+	uint64_t n, v;
+
+	if (j->kind == FA__PRAMIN_JOB_FILL32) {
+		for (n = (e - s) >> 2; n; n--, off += 4)
+			w->hw.wr32(w->hw.ctx, off, (uint32_t)j->val);
+		w->stats.writes += (e - s) >> 2;
+	} else if (j->kind == FA__PRAMIN_JOB_FILL64) {
+		v = j->val + i * j->step;
+		for (n = (e - s) >> 3; n; n--, off += 8, v += j->step)
+			fa__pramin_win_put64(w, off, v, j->order);
+	} else {
+		for (n = (e - s) >> 3; n; n--, off += 8, i++)
+			fa__pramin_win_put64(w, off, j->src[i], j->order);
+	}
+}
+
+/**
+ * Write [@p lo, @p hi) in window-sized segments, moving the window only when
+ * the next element is outside it.
+ * @param w Window.
+ * @param j Job.
+ * @param lo First byte.
+ * @param hi End byte.
+ * @param esize Element size (4 or 8).
+ * @param desc Process from the top down.
+ */
+static inline void fa__pramin_win_run(struct fa_pramin_window *w, const struct fa__pramin_job *j,
+				      uint64_t lo, uint64_t hi, uint64_t esize, bool desc)
+{
+	uint64_t wend;
+
+	while (lo < hi) {
+		if (desc) {
+			fa__pramin_win_cover(w, hi - esize, hi, true);
+			wend = fa_max_u64(lo, w->base);
+			fa__pramin_win_write_seg(w, j, wend, hi);
+			hi = wend;
+		} else {
+			fa__pramin_win_cover(w, lo, lo + esize, false);
+			wend = fa_min_u64(hi, w->base + w->gen.aperture_size);
+			fa__pramin_win_write_seg(w, j, lo, wend);
+			lo = wend;
+		}
+	}
+}
+
+/**
+ * Validate and run a ranged write.
+ * @param w Window.
+ * @param j Job (addr set).
+ * @param count Elements.
+ * @param shift log2 of the element size.
+ * @return 0 or a negative errno (nothing written).
+ */
+static inline int fa__pramin_win_job(struct fa_pramin_window *w, const struct fa__pramin_job *j,
+				     uint64_t count, unsigned int shift)
+{
+	uint64_t end;
+	int err = fa__pramin_win_check(w, j->addr, count, shift, &end);
+	bool desc;
+
+	if (err)
+		return err;
+	desc = fa__pramin_win_track(w, j->addr, end, FA_BIT64(shift));
+	fa__pramin_win_run(w, j, j->addr, end, FA_BIT64(shift), desc);
+	return 0;
+}
+
+/**
+ * Window op: read 32 bits.
+ * @param ctx #fa_pramin_window.
+ * @param addr VRAM address.
+ * @param val Result.
+ * @return 0 or negative errno.
+ */
+static inline int fa__pramin_win_rd32(void *ctx, uint64_t addr, uint32_t *val)
+{
+	struct fa_pramin_window *w = (struct fa_pramin_window *)ctx;
+	uint64_t end;
+	int err = fa__pramin_win_check(w, addr, 1, 2, &end);
+
+	if (err)
+		return err;
+	if (!val)
+		return -FA_EINVAL;
+	fa__pramin_win_cover(w, addr, end, fa__pramin_win_track(w, addr, end, 4));
+	*val = w->hw.rd32(w->hw.ctx, fa__pramin_win_off(w, addr));
+	w->stats.reads++;
+	return 0;
+}
+
+/**
+ * Window op: write 32 bits.
+ * @param ctx #fa_pramin_window.
+ * @param addr VRAM address.
+ * @param val Value.
+ * @return 0 or negative errno.
+ */
+static inline int fa__pramin_win_wr32(void *ctx, uint64_t addr, uint32_t val)
+{
+	struct fa_pramin_window *w = (struct fa_pramin_window *)ctx;
+	uint64_t end;
+	int err = fa__pramin_win_check(w, addr, 1, 2, &end);
+
+	if (err)
+		return err;
+	fa__pramin_win_cover(w, addr, end, fa__pramin_win_track(w, addr, end, 4));
+	w->hw.wr32(w->hw.ctx, fa__pramin_win_off(w, addr), val);
+	w->stats.writes++;
+	return 0;
+}
+
+/**
+ * Window op: read 64 bits (low half, then high half).
+ * @param ctx #fa_pramin_window.
+ * @param addr VRAM address.
+ * @param val Result.
+ * @return 0 or negative errno.
+ */
+static inline int fa__pramin_win_rd64(void *ctx, uint64_t addr, uint64_t *val)
+{
+	struct fa_pramin_window *w = (struct fa_pramin_window *)ctx;
+	uint64_t end, lo, hi;
+	uint32_t off;
+	int err = fa__pramin_win_check(w, addr, 1, 3, &end);
+
+	if (err)
+		return err;
+	if (!val)
+		return -FA_EINVAL;
+	fa__pramin_win_cover(w, addr, end, fa__pramin_win_track(w, addr, end, 8));
+	off = fa__pramin_win_off(w, addr);
+	lo = w->hw.rd32(w->hw.ctx, off);
+	hi = w->hw.rd32(w->hw.ctx, off + 4);
+	w->stats.reads += 2;
+	*val = lo | (hi << 32);
+	return 0;
+}
+
+/**
+ * Window op: write 64 bits in the hinted half order.
+ * @param ctx #fa_pramin_window.
+ * @param addr VRAM address.
+ * @param val Value.
+ * @param order Half order.
+ * @return 0 or negative errno.
+ */
+static inline int fa__pramin_win_wr64(void *ctx, uint64_t addr, uint64_t val,
+				      enum fa_pramin_order order)
+{
+	struct fa_pramin_window *w = (struct fa_pramin_window *)ctx;
+	uint64_t end;
+	int err = fa__pramin_win_check(w, addr, 1, 3, &end);
+
+	if (err)
+		return err;
+	fa__pramin_win_cover(w, addr, end, fa__pramin_win_track(w, addr, end, 8));
+	fa__pramin_win_put64(w, fa__pramin_win_off(w, addr), val, order);
+	return 0;
+}
+
+/**
+ * Window op: fill 32-bit words.
+ * @param ctx #fa_pramin_window.
+ * @param addr VRAM address.
+ * @param val Value.
+ * @param count Words.
+ * @return 0 or negative errno.
+ */
+static inline int fa__pramin_win_fill32(void *ctx, uint64_t addr, uint32_t val, uint64_t count)
+{
+	struct fa__pramin_job j;
+
+	j.addr = addr;
+	j.val = val;
+	j.step = 0;
+	j.src = NULL;
+	j.kind = FA__PRAMIN_JOB_FILL32;
+	j.order = FA_PRAMIN_ORDER_ANY;
+	return fa__pramin_win_job((struct fa_pramin_window *)ctx, &j, count, 2);
+}
+
+/**
+ * Window op: fill a run of 64-bit entries.
+ * @param ctx #fa_pramin_window.
+ * @param addr VRAM address.
+ * @param val Entry 0.
+ * @param step Increment.
+ * @param count Entries.
+ * @param order Half order.
+ * @return 0 or negative errno.
+ */
+static inline int fa__pramin_win_fill64(void *ctx, uint64_t addr, uint64_t val, uint64_t step,
+					uint64_t count, enum fa_pramin_order order)
+{
+	struct fa__pramin_job j;
+
+	j.addr = addr;
+	j.val = val;
+	j.step = step;
+	j.src = NULL;
+	j.kind = FA__PRAMIN_JOB_FILL64;
+	j.order = order;
+	return fa__pramin_win_job((struct fa_pramin_window *)ctx, &j, count, 3);
+}
+
+/**
+ * Window op: copy 64-bit entries.
+ * @param ctx #fa_pramin_window.
+ * @param addr VRAM address.
+ * @param src Source entries.
+ * @param count Entries.
+ * @param order Half order.
+ * @return 0 or negative errno.
+ */
+static inline int fa__pramin_win_copy64(void *ctx, uint64_t addr, const uint64_t *src,
+					uint64_t count, enum fa_pramin_order order)
+{
+	struct fa__pramin_job j;
+
+	if (!src)
+		return -FA_EINVAL;
+	j.addr = addr;
+	j.val = 0;
+	j.step = 0;
+	j.src = src;
+	j.kind = FA__PRAMIN_JOB_COPY64;
+	j.order = order;
+	return fa__pramin_win_job((struct fa_pramin_window *)ctx, &j, count, 3);
+}
+
+/**
+ * Window op: flush by exactly one MMIO read through the aperture. The read
+ * is non-posted, so it completes only after every earlier posted write
+ * (window moves and data) has landed. The window is not moved: any mapped
+ * window will do.
+ * @param ctx #fa_pramin_window.
+ * @return 0.
+ */
+static inline int fa__pramin_win_flush(void *ctx)
+{
+	struct fa_pramin_window *w = (struct fa_pramin_window *)ctx;
+
+	(void)w->hw.rd32(w->hw.ctx, w->gen.aperture);
+	w->stats.reads++;
+	w->stats.flushes++;
+	return 0;
+}
+
+/**
+ * The ops table of the PRAMIN window implementation.
+ * @return Pointer to a static const table.
+ */
+static inline const struct fa_pramin_ops *fa__pramin_win_ops(void)
+{
+	static const struct fa_pramin_ops ops = {
+		fa__pramin_win_rd32,   fa__pramin_win_wr32,   fa__pramin_win_rd64,
+		fa__pramin_win_wr64,   fa__pramin_win_fill32, fa__pramin_win_fill64,
+		fa__pramin_win_copy64, fa__pramin_win_flush,
+	};
+	return &ops;
+}
+
+/**
+ * Make an accessor for an initialised window.
+ * @stage any
+ * @locking none
+ * @param w Initialised by fa_pramin_window_init().
+ * @param out Accessor to fill in.
+ */
+static inline void fa_pramin_window_accessor(struct fa_pramin_window *w,
+					     struct fa_pramin_accessor *out)
+{
+	out->ops = fa__pramin_win_ops();
+	out->ctx = w;
+}
+
+/**
+ * Set up a PRAMIN window accessor. The register is not touched (and not
+ * read): the first access programs it, so the window starts "unknown".
+ * @stage any (typically at device probe)
+ * @locking none (the object is not shared yet)
+ * @param w Object to initialise (caller storage).
+ * @param hw Driver access functions (copied); @c rd32 and @c wr32 are required.
+ * @param gen Register layout (copied and validated), e.g. from fa_pramin_gen_get().
+ * @param vram_size Bytes of VRAM, > 0. Accesses beyond it get -FA_ERANGE,
+ *        accesses beyond the register's reach -FA_EFAULT.
+ * @param out Accessor to fill in (may be NULL; see fa_pramin_window_accessor()).
+ * @return 0, or -FA_EINVAL for NULL arguments, missing functions, zero size or
+ *         an invalid descriptor (then @p w and @p out are untouched).
+ */
+static inline int fa_pramin_window_init(struct fa_pramin_window *w, const struct fa_pramin_hw *hw,
+					const struct fa_pramin_gen *gen, uint64_t vram_size,
+					struct fa_pramin_accessor *out)
+{
+	if (!w || !hw || !hw->rd32 || !hw->wr32 || vram_size == 0)
+		return -FA_EINVAL;
+	if (fa__pramin_gen_check(gen))
+		return -FA_EINVAL;
+	w->hw = *hw;
+	w->gen = *gen;
+	w->vram_size = vram_size;
+	w->reach = fa_pramin_gen_reach(gen);
+	w->base = 0;
+	w->last = 0;
+	w->base_valid = false;
+	w->last_valid = false;
+	w->descending = false;
+	w->stats.moves = 0;
+	w->stats.reads = 0;
+	w->stats.writes = 0;
+	w->stats.flushes = 0;
+	if (out)
+		fa_pramin_window_accessor(w, out);
+	return 0;
+}
+
+/**
+ * Forget the cached base, so that the next access reprograms the register.
+ * Call it after resume, a reset, or any code outside this object wrote the
+ * window register (the cache is never refreshed by reading the register).
+ * @stage run
+ * @locking the PRAMIN lock
+ * @param w Window.
+ */
+static inline void fa_pramin_window_forget(struct fa_pramin_window *w)
+{
+	w->base_valid = false;
+}
+
+/**
+ * Current window base, as last programmed by this object.
+ * @stage run
+ * @locking the PRAMIN lock
+ * @param w Window.
+ * @param base Where the base is stored when known (untouched otherwise).
+ * @return true when the base is known; false before the first access or after
+ *         fa_pramin_window_forget().
+ */
+static inline bool fa_pramin_window_base(const struct fa_pramin_window *w, uint64_t *base)
+{
+	if (!w->base_valid)
+		return false;
+	*base = w->base;
+	return true;
+}
+
+/**
+ * Reset the counters to zero.
+ * @stage run
+ * @locking the PRAMIN lock
+ * @param w Window.
+ */
+static inline void fa_pramin_window_stats_reset(struct fa_pramin_window *w)
+{
+	w->stats.moves = 0;
+	w->stats.reads = 0;
+	w->stats.writes = 0;
+	w->stats.flushes = 0;
+}
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif
