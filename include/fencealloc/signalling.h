@@ -525,3 +525,993 @@ void fa__signalling_reset(int prime);
 #endif
 
 #endif /* FA_SIGNALLING_H */
+
+/*
+ * The validator itself: compiled only in the one translation unit that
+ * defines FA_SIGNALLING_IMPLEMENTATION (with FA_VALIDATE, in userspace).
+ */
+#if defined(FA_SIGNALLING_IMPLEMENTATION) && FA__SIGNALLING_ON && !defined(FA__SIGNALLING_IMPLEMENTED)
+#define FA__SIGNALLING_IMPLEMENTED
+/** @cond INTERNAL */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef FA_SIGNALLING_MAX_CLASSES
+/** Graph nodes (class/subclass pairs, 4 pseudo-classes included); a multiple of 64, at most 65536. */
+#define FA_SIGNALLING_MAX_CLASSES 256
+#endif
+#ifndef FA_SIGNALLING_MAX_EDGES
+/** Distinct dependencies remembered with their first file:line. */
+#define FA_SIGNALLING_MAX_EDGES 4096
+#endif
+#ifndef FA_SIGNALLING_MAX_HELD
+/** Locks, sections and contexts one thread may hold at once (lockdep: 48). */
+#define FA_SIGNALLING_MAX_HELD 48
+#endif
+#ifndef FA_SIGNALLING_MAX_REPORTS
+/** Distinct reports (cycles, rule-violation sites) remembered so each is made once. */
+#define FA_SIGNALLING_MAX_REPORTS 1024
+#endif
+#ifndef FA_SIGNALLING_REPORT_BYTES
+/** Size of the buffer a report's text is formatted into (longer text is cut). */
+#define FA_SIGNALLING_REPORT_BYTES 8192
+#endif
+
+FA_STATIC_ASSERT(FA_SIGNALLING_MAX_CLASSES % 64 == 0 && FA_SIGNALLING_MAX_CLASSES <= 65536 &&
+			 FA_SIGNALLING_MAX_CLASSES >= 64,
+		 "FA_SIGNALLING_MAX_CLASSES must be a multiple of 64 in [64, 65536]");
+FA_STATIC_ASSERT(FA_SIGNALLING_MAX_HELD >= 4 && FA_SIGNALLING_MAX_HELD < 65536,
+		 "FA_SIGNALLING_MAX_HELD out of range");
+
+#define FA__SIG_WORDS (FA_SIGNALLING_MAX_CLASSES / 64)
+#define FA__SIG_FIRST_USER_NODE 5u
+#define FA__SIG_COOKIE_MAGIC 0x5ec00000u
+#define FA__SIG_NCTX 5
+
+#if defined(__cplusplus)
+#define FA__SIG_TLS thread_local
+#else
+#define FA__SIG_TLS _Thread_local
+#endif
+
+/* A node of the graph: one (class, subclass) or a pseudo-class. */
+struct fa__sig_node {
+	const char *name;
+	unsigned int sub;
+};
+
+/* First sighting of a dependency "to was taken while from was held". */
+struct fa__sig_edge {
+	uint32_t from, to;
+	unsigned int thread;   /* 0: primed kernel contract */
+	const char *from_file; /* where from was taken */
+	int from_line;
+	const char *to_file;   /* where to was taken (the edge's own site) */
+	int to_line;
+};
+
+/* One entry of a thread's held stack. */
+struct fa__sig_held {
+	uint32_t node;
+	unsigned int how;
+	const struct fa_signalling_map *map; /* NULL for sections and contexts */
+	const char *file;
+	int line;
+};
+
+/* Per-thread state (thread-local storage). */
+struct fa__sig_thread {
+	struct fa__sig_held held[FA_SIGNALLING_MAX_HELD];
+	unsigned int depth;
+	unsigned int section_depth;
+	unsigned int ctx_depth[FA__SIG_NCTX];
+	unsigned int thread;      /* 0 until first use */
+	unsigned int gen;         /* global generation this stack belongs to */
+	int cycle_reported;       /* one cycle report per annotation call */
+};
+
+/* Global state: exactly one per program (this translation unit). */
+struct fa__sig_state {
+	int disabled;                       /* atomic */
+	unsigned int gen;                   /* atomic; low 16 bits tag class nodes */
+	unsigned int next_thread;           /* atomic */
+	unsigned long reports;              /* atomic */
+	unsigned int nnodes;
+	struct fa__sig_node nodes[FA_SIGNALLING_MAX_CLASSES];
+	uint64_t known[FA_SIGNALLING_MAX_CLASSES][FA__SIG_WORDS]; /* decided: added or rejected */
+	uint64_t edge[FA_SIGNALLING_MAX_CLASSES][FA__SIG_WORDS];  /* in the graph */
+	unsigned int nedges;
+	struct fa__sig_edge edges[FA_SIGNALLING_MAX_EDGES];
+	unsigned int nsigs;
+	uint64_t sigs[FA_SIGNALLING_MAX_REPORTS];
+	fa_signalling_report_fn fn;
+	void *arg;
+	/* breadth-first search scratch (under lock) */
+	uint32_t queue[FA_SIGNALLING_MAX_CLASSES];
+	uint32_t parent[FA_SIGNALLING_MAX_CLASSES];
+	uint64_t visited[FA__SIG_WORDS];
+	uint32_t cycle[FA_SIGNALLING_MAX_CLASSES];
+	/* report formatting (under lock) */
+	char buf[FA_SIGNALLING_REPORT_BYTES];
+	size_t len;
+};
+
+static struct fa__sig_state fa__sig;
+static pthread_mutex_t fa__sig_mutex = PTHREAD_MUTEX_INITIALIZER;
+static FA__SIG_TLS struct fa__sig_thread fa__sig_self;
+static pthread_once_t fa__sig_once = PTHREAD_ONCE_INIT;
+static pthread_key_t fa__sig_exit_key;
+
+static const char *const fa__sig_pseudo_names[FA__SIG_FIRST_USER_NODE] = {
+	"(none)", "fence_signalling", "fs_reclaim", "mmu_notifier", "mmap_lock",
+};
+
+static uint64_t fa__sig_mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+static uint64_t fa__sig_str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (s && *s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+static int fa__sig_test(uint64_t (*m)[FA__SIG_WORDS], uint32_t from, uint32_t to)
+{
+	return (__atomic_load_n(&m[from][to >> 6], __ATOMIC_RELAXED) >> (to & 63)) & 1;
+}
+
+static void fa__sig_set(uint64_t (*m)[FA__SIG_WORDS], uint32_t from, uint32_t to)
+{
+	__atomic_fetch_or(&m[from][to >> 6], (uint64_t)1 << (to & 63), __ATOMIC_RELAXED);
+}
+
+static int fa__sig_disabled(void)
+{
+	return __atomic_load_n(&fa__sig.disabled, __ATOMIC_RELAXED);
+}
+
+static void fa__sig_lock_state(void)
+{
+	pthread_mutex_lock(&fa__sig_mutex);
+}
+
+static void fa__sig_unlock_state(void)
+{
+	pthread_mutex_unlock(&fa__sig_mutex);
+}
+
+/* ---------------------------------------------------------------- reports */
+
+static void fa__sig_printf(const char *fmt, ...)
+{
+	va_list ap;
+	size_t room = sizeof(fa__sig.buf) - fa__sig.len;
+	int n;
+
+	if (room <= 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(fa__sig.buf + fa__sig.len, room, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	fa__sig.len += (size_t)n < room ? (size_t)n : room - 1;
+}
+
+static void fa__sig_node_name(uint32_t node, char *out, size_t size)
+{
+	const struct fa__sig_node *n = &fa__sig.nodes[node];
+
+	if (n->sub)
+		snprintf(out, size, "%s/%u", n->name, n->sub);
+	else
+		snprintf(out, size, "%s", n->name ? n->name : "?");
+}
+
+/* Print a node name into the report buffer. */
+static void fa__sig_put_node(uint32_t node)
+{
+	char name[128];
+
+	fa__sig_node_name(node, name, sizeof(name));
+	fa__sig_printf("%s", name);
+}
+
+static void fa__sig_begin_report(const char *title, const struct fa__sig_thread *t)
+{
+	fa__sig.len = 0;
+	fa__sig.buf[0] = '\0';
+	fa__sig_printf("\n======================================================\n");
+	fa__sig_printf("WARNING: %s\n", title);
+	fa__sig_printf("fencealloc signalling validator, thread T%u\n", t->thread);
+	fa__sig_printf("------------------------------------------------------\n");
+}
+
+static void fa__sig_put_held(const struct fa__sig_thread *t)
+{
+	unsigned int i;
+
+	if (!t->depth) {
+		fa__sig_printf("\nT%u holds nothing.\n", t->thread);
+		return;
+	}
+	fa__sig_printf("\nT%u holds %u:\n", t->thread, t->depth);
+	for (i = 0; i < t->depth; i++) {
+		fa__sig_printf(" #%u: ", i);
+		fa__sig_put_node(t->held[i].node);
+		fa__sig_printf("%s, at: %s:%d\n",
+			       (t->held[i].how & FA__SIGNALLING_TRY) ? " (trylock)" :
+			       (t->held[i].how & FA__SIGNALLING_SHARED) ? " (shared)" : "",
+			       t->held[i].file, t->held[i].line);
+	}
+}
+
+static void fa__sig_default_report(const struct fa_signalling_report *r, void *arg)
+{
+	(void)arg;
+	fputs(r->text, stderr);
+	fflush(stderr);
+}
+
+/* Deliver the formatted report (under the state lock). */
+static void fa__sig_emit(enum fa_signalling_report_kind kind, const struct fa__sig_thread *t)
+{
+	struct fa_signalling_report r;
+
+	fa__sig_printf("======================================================\n");
+	r.kind = kind;
+	r.thread = t->thread;
+	r.text = fa__sig.buf;
+	__atomic_fetch_add(&fa__sig.reports, 1UL, __ATOMIC_RELAXED);
+	if (fa__sig.fn)
+		fa__sig.fn(&r, fa__sig.arg);
+	else
+		fa__sig_default_report(&r, NULL);
+}
+
+/* Report a full table once and switch the validator off (under the state lock). */
+static void fa__sig_table_full(const char *limit, const struct fa__sig_thread *t)
+{
+	if (fa__sig_disabled())
+		return;
+	__atomic_store_n(&fa__sig.disabled, 1, __ATOMIC_RELAXED);
+	fa__sig_begin_report("signalling validator table full", t);
+	fa__sig_printf("BUG: %s too low! The signalling validator is switched off.\n", limit);
+	fa__sig_printf("Raise it where FA_SIGNALLING_IMPLEMENTATION is defined.\n");
+	fa__sig_emit(FA_SIGNALLING_REPORT_TABLE_FULL, t);
+}
+
+/*
+ * Remember a report signature; false when it was already reported (under the
+ * state lock). A full table switches the validator off.
+ */
+static int fa__sig_first_time(uint64_t sig, const struct fa__sig_thread *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < fa__sig.nsigs; i++)
+		if (fa__sig.sigs[i] == sig)
+			return 0;
+	if (fa__sig.nsigs == FA_SIGNALLING_MAX_REPORTS) {
+		fa__sig_table_full("FA_SIGNALLING_MAX_REPORTS", t);
+		return 0;
+	}
+	fa__sig.sigs[fa__sig.nsigs++] = sig;
+	return 1;
+}
+
+static uint64_t fa__sig_site_sig(enum fa_signalling_report_kind kind, const char *file, int line)
+{
+	return fa__sig_mix(((uint64_t)kind << 40) ^ fa__sig_str_hash(file) ^
+			   fa__sig_mix((uint64_t)(unsigned int)line));
+}
+
+/* ------------------------------------------------------------- threads */
+
+static void fa__sig_thread_exit(void *arg);
+
+static void fa__sig_init_once(void)
+{
+	pthread_key_create(&fa__sig_exit_key, fa__sig_thread_exit);
+}
+
+/* Set up the graph's pseudo-classes (under the state lock, or before any thread runs). */
+static void fa__sig_clear_locked(void)
+{
+	unsigned int i, gen = __atomic_load_n(&fa__sig.gen, __ATOMIC_RELAXED) + 1;
+
+	if ((gen & 0xffffu) == 0)
+		gen++;
+	__atomic_store_n(&fa__sig.gen, gen, __ATOMIC_RELAXED);
+	memset(fa__sig.known, 0, sizeof(fa__sig.known));
+	memset(fa__sig.edge, 0, sizeof(fa__sig.edge));
+	memset(fa__sig.nodes, 0, sizeof(fa__sig.nodes));
+	for (i = 0; i < FA__SIG_FIRST_USER_NODE; i++)
+		fa__sig.nodes[i].name = fa__sig_pseudo_names[i];
+	fa__sig.nnodes = FA__SIG_FIRST_USER_NODE;
+	fa__sig.nedges = 0;
+	fa__sig.nsigs = 0;
+	__atomic_store_n(&fa__sig.reports, 0UL, __ATOMIC_RELAXED);
+	__atomic_store_n(&fa__sig.disabled, 0, __ATOMIC_RELAXED);
+}
+
+static void fa__sig_prime_locked(struct fa__sig_thread *t);
+
+/* The calling thread's state; numbers the thread and arms the exit check on first use. */
+static struct fa__sig_thread *fa__sig_self_get(void)
+{
+	struct fa__sig_thread *t = &fa__sig_self;
+	unsigned int gen;
+
+	if (FA_UNLIKELY(!t->thread)) {
+		pthread_once(&fa__sig_once, fa__sig_init_once);
+		t->thread = __atomic_add_fetch(&fa__sig.next_thread, 1u, __ATOMIC_RELAXED);
+		pthread_setspecific(fa__sig_exit_key, t);
+	}
+	gen = __atomic_load_n(&fa__sig.gen, __ATOMIC_ACQUIRE);
+	if (FA_UNLIKELY(gen == 0)) {
+		fa__sig_lock_state();
+		if (fa__sig.gen == 0) {
+			fa__sig_clear_locked();
+			fa__sig_prime_locked(t);
+		}
+		fa__sig_unlock_state();
+		gen = __atomic_load_n(&fa__sig.gen, __ATOMIC_ACQUIRE);
+	}
+	if (FA_UNLIKELY(t->gen != gen)) {
+		/* a reset happened: this thread's stack belongs to the old graph */
+		t->gen = gen;
+		t->depth = 0;
+		t->section_depth = 0;
+		memset(t->ctx_depth, 0, sizeof(t->ctx_depth));
+	}
+	t->cycle_reported = 0;
+	return t;
+}
+
+/* Report what a thread still holds (under the state lock). */
+static void fa__sig_report_held(const struct fa__sig_thread *t, const char *where,
+				const char *file, int line)
+{
+	const struct fa__sig_held *top = &t->held[t->depth - 1];
+
+	if (!fa__sig_first_time(fa__sig_site_sig(FA_SIGNALLING_REPORT_HELD, top->file, top->line) ^
+					fa__sig_site_sig(FA_SIGNALLING_REPORT_HELD, file, line), t))
+		return;
+	fa__sig_begin_report("lock held when it should not be", t);
+	if (file)
+		fa__sig_printf("T%u still holds locks at %s (%s:%d).\n", t->thread, where, file, line);
+	else
+		fa__sig_printf("T%u still holds locks at %s.\n", t->thread, where);
+	fa__sig_put_held(t);
+	fa__sig_emit(FA_SIGNALLING_REPORT_HELD, t);
+}
+
+static void fa__sig_thread_exit(void *arg)
+{
+	struct fa__sig_thread *t = (struct fa__sig_thread *)arg;
+
+	if (!t || !t->depth || fa__sig_disabled() ||
+	    t->gen != __atomic_load_n(&fa__sig.gen, __ATOMIC_ACQUIRE))
+		return;
+	fa__sig_lock_state();
+	fa__sig_report_held(t, "thread exit", NULL, 0);
+	fa__sig_unlock_state();
+}
+
+/* -------------------------------------------------------------- graph */
+
+/* Graph node of (class, subclass); 0 when the class table is full. */
+static uint32_t fa__sig_node_of(struct fa_signalling_class *cls, unsigned int sub,
+				const struct fa__sig_thread *t)
+{
+	uint32_t tag = t->gen & 0xffffu;
+	uint32_t v = __atomic_load_n(&cls->node[sub], __ATOMIC_ACQUIRE);
+	uint32_t node = 0;
+
+	if (FA_LIKELY((v >> 16) == tag && (v & 0xffffu)))
+		return v & 0xffffu;
+	fa__sig_lock_state();
+	v = __atomic_load_n(&cls->node[sub], __ATOMIC_ACQUIRE);
+	if ((v >> 16) == tag && (v & 0xffffu)) {
+		node = v & 0xffffu;
+	} else if (fa__sig.nnodes >= FA_SIGNALLING_MAX_CLASSES ||
+		   fa__sig.nnodes > 0xffffu) {
+		fa__sig_table_full("FA_SIGNALLING_MAX_CLASSES", t);
+	} else {
+		node = fa__sig.nnodes++;
+		fa__sig.nodes[node].name = cls->name;
+		fa__sig.nodes[node].sub = sub;
+		__atomic_store_n(&cls->node[sub], (tag << 16) | node, __ATOMIC_RELEASE);
+	}
+	fa__sig_unlock_state();
+	return node;
+}
+
+/*
+ * Breadth-first search along dependencies from @from for @target (under the
+ * state lock). On success parent[] holds the path back from target to from.
+ */
+static int fa__sig_reaches(uint32_t from, uint32_t target)
+{
+	unsigned int head = 0, tail = 0, w;
+	uint32_t n, m;
+
+	memset(fa__sig.visited, 0, sizeof(fa__sig.visited));
+	fa__sig.queue[tail++] = from;
+	fa__sig.visited[from >> 6] |= (uint64_t)1 << (from & 63);
+	while (head < tail) {
+		n = fa__sig.queue[head++];
+		for (w = 0; w < FA__SIG_WORDS; w++) {
+			uint64_t bits = fa__sig.edge[n][w] & ~fa__sig.visited[w];
+
+			while (bits) {
+				m = (uint32_t)(w * 64u + (unsigned int)__builtin_ctzll(bits));
+				bits &= bits - 1;
+				fa__sig.visited[w] |= (uint64_t)1 << (m & 63);
+				fa__sig.parent[m] = n;
+				if (m == target)
+					return 1;
+				fa__sig.queue[tail++] = m;
+			}
+		}
+	}
+	return 0;
+}
+
+static const struct fa__sig_edge *fa__sig_find_edge(uint32_t from, uint32_t to)
+{
+	unsigned int i;
+
+	for (i = 0; i < fa__sig.nedges; i++)
+		if (fa__sig.edges[i].from == from && fa__sig.edges[i].to == to)
+			return &fa__sig.edges[i];
+	return NULL;
+}
+
+/* Label a cycle by the kinds of classes it goes through (the five scenarios). */
+static const char *fa__sig_cycle_label(const uint32_t *cyc, unsigned int len)
+{
+	unsigned int i, user = 0, fence = 0, mem = 0;
+
+	for (i = 0; i < len; i++) {
+		if (cyc[i] >= FA__SIG_FIRST_USER_NODE)
+			user++;
+		else if (cyc[i] == FA__SIGNALLING_NODE_FENCE)
+			fence = 1;
+		else if (cyc[i] == FA__SIGNALLING_NODE_RECLAIM ||
+			 cyc[i] == FA__SIGNALLING_NODE_NOTIFIER)
+			mem = 1;
+	}
+	if (!fence)
+		return "lock order inversion";
+	if (!user)
+		return "reclaiming allocation in the signalling path";
+	if (user >= 2)
+		return "transitive: locks taken in the signalling path lead to a fence wait";
+	if (mem)
+		return "lock taken in the signalling path is held across a reclaiming allocation";
+	return "lock taken in the signalling path is held across a fence wait";
+}
+
+static void fa__sig_put_edge(unsigned int idx, uint32_t from, uint32_t to,
+			     const struct fa__sig_edge *e, int is_new)
+{
+	fa__sig_printf("-> #%u ", idx);
+	fa__sig_put_node(from);
+	fa__sig_printf(" -> ");
+	fa__sig_put_node(to);
+	if (!e) {
+		fa__sig_printf(": (unknown)\n");
+		return;
+	}
+	if (!e->thread) {
+		fa__sig_printf(": primed (kernel contract)\n");
+		return;
+	}
+	fa__sig_printf(":%s\n       T%u took ", is_new ? " [new]" : "", e->thread);
+	fa__sig_put_node(to);
+	fa__sig_printf(" at %s:%d\n       holding ", e->to_file, e->to_line);
+	fa__sig_put_node(from);
+	fa__sig_printf(" taken at %s:%d\n", e->from_file, e->from_line);
+}
+
+/*
+ * The dependency held->node would close a cycle node -> ... -> held (found by
+ * fa__sig_reaches, path in parent[]). Report it once (under the state lock).
+ */
+static void fa__sig_report_cycle(struct fa__sig_thread *t, const struct fa__sig_held *h,
+				 uint32_t node, const char *file, int line)
+{
+	uint32_t *cyc = fa__sig.cycle;
+	unsigned int len = 0, i;
+	uint32_t n = h->node;
+	uint64_t sig = 0;
+	struct fa__sig_edge fresh;
+
+	/* walk back from the held class to the new one: cyc[] = node ... held */
+	while (n != node && len < FA_SIGNALLING_MAX_CLASSES - 1) {
+		cyc[len++] = n;
+		n = fa__sig.parent[n];
+	}
+	cyc[len++] = node;
+	for (i = 0; i < len / 2; i++) {
+		uint32_t tmp = cyc[i];
+
+		cyc[i] = cyc[len - 1 - i];
+		cyc[len - 1 - i] = tmp;
+	}
+	for (i = 0; i < len; i++)
+		sig += fa__sig_mix(((uint64_t)cyc[i] << 20) | cyc[(i + 1) % len]);
+	sig = fa__sig_mix(sig ^ ((uint64_t)FA_SIGNALLING_REPORT_CYCLE << 56));
+	if (t->cycle_reported || !fa__sig_first_time(sig, t))
+		return;
+	t->cycle_reported = 1;
+
+	fa__sig_begin_report("possible circular locking dependency detected", t);
+	fa__sig_printf("T%u is trying to acquire:\n  ", t->thread);
+	fa__sig_put_node(node);
+	fa__sig_printf(", at: %s:%d\n\nbut T%u is already holding:\n  ", file, line, t->thread);
+	fa__sig_put_node(h->node);
+	fa__sig_printf(", at: %s:%d\n\nwhich already depends on the new lock (%s).\n",
+		       h->file, h->line, fa__sig_cycle_label(cyc, len));
+	fa__sig_printf("\nthe existing dependency chain is:\n");
+	for (i = 0; i + 1 < len; i++)
+		fa__sig_put_edge(i, cyc[i], cyc[i + 1], fa__sig_find_edge(cyc[i], cyc[i + 1]), 0);
+	fresh.from = h->node;
+	fresh.to = node;
+	fresh.thread = t->thread;
+	fresh.from_file = h->file;
+	fresh.from_line = h->line;
+	fresh.to_file = file;
+	fresh.to_line = line;
+	fa__sig_put_edge(len - 1, h->node, node, &fresh, 1);
+	fa__sig_printf("\nChain exists of:\n  ");
+	for (i = 0; i < len; i++) {
+		fa__sig_put_node(cyc[i]);
+		fa__sig_printf(" --> ");
+	}
+	fa__sig_put_node(node);
+	fa__sig_printf("\n");
+	if (len == 2) {
+		fa__sig_printf("\n Possible unsafe locking scenario:\n\n");
+		fa__sig_printf("       CPU0                    CPU1\n");
+		fa__sig_printf("       ----                    ----\n  lock(");
+		fa__sig_put_node(h->node);
+		fa__sig_printf(");\n                               lock(");
+		fa__sig_put_node(node);
+		fa__sig_printf(");\n                               lock(");
+		fa__sig_put_node(h->node);
+		fa__sig_printf(");\n  lock(");
+		fa__sig_put_node(node);
+		fa__sig_printf(");\n\n *** DEADLOCK ***\n");
+	}
+	fa__sig_put_held(t);
+	fa__sig_emit(FA_SIGNALLING_REPORT_CYCLE, t);
+}
+
+/*
+ * Decide the dependency from -> to, first seen as described by the arguments
+ * (under the state lock): add it, or report the cycle it would close and leave
+ * it out. Returns 0, or -1 when a table filled up.
+ */
+static int fa__sig_add_edge_locked(struct fa__sig_thread *t, const struct fa__sig_held *h,
+				   unsigned int thread, uint32_t to, const char *file, int line)
+{
+	struct fa__sig_edge *e;
+
+	if (fa__sig_test(fa__sig.known, h->node, to))
+		return 0;
+	if (fa__sig_reaches(to, h->node)) {
+		fa__sig_report_cycle(t, h, to, file, line);
+		fa__sig_set(fa__sig.known, h->node, to);
+		return 0;
+	}
+	if (fa__sig.nedges == FA_SIGNALLING_MAX_EDGES) {
+		fa__sig_table_full("FA_SIGNALLING_MAX_EDGES", t);
+		return -1;
+	}
+	e = &fa__sig.edges[fa__sig.nedges++];
+	e->from = h->node;
+	e->to = to;
+	e->thread = thread;
+	e->from_file = h->file;
+	e->from_line = h->line;
+	e->to_file = file;
+	e->to_line = line;
+	fa__sig_set(fa__sig.edge, h->node, to);
+	fa__sig_set(fa__sig.known, h->node, to);
+	return 0;
+}
+
+/* Dependencies from everything held to @node; fast when all are known. */
+static void fa__sig_add_deps(struct fa__sig_thread *t, uint32_t node, const char *file, int line)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->depth; i++)
+		if (t->held[i].node != node && !fa__sig_test(fa__sig.known, t->held[i].node, node))
+			break;
+	if (FA_LIKELY(i == t->depth))
+		return;
+	fa__sig_lock_state();
+	for (; i < t->depth && !fa__sig_disabled(); i++)
+		if (t->held[i].node != node &&
+		    fa__sig_add_edge_locked(t, &t->held[i], t->thread, node, file, line))
+			break;
+	fa__sig_unlock_state();
+}
+
+/* Same class already held: report unless shared-after-shared (or a section re-entry). */
+static void fa__sig_check_recursion(struct fa__sig_thread *t, uint32_t node, unsigned int how,
+				    const char *file, int line)
+{
+	unsigned int i;
+	const struct fa__sig_held *h = NULL;
+
+	for (i = 0; i < t->depth; i++)
+		if (t->held[i].node == node)
+			h = &t->held[i];
+	if (FA_LIKELY(!h) || ((how & FA__SIGNALLING_SHARED) && (h->how & FA__SIGNALLING_SHARED)))
+		return;
+	fa__sig_lock_state();
+	if (fa__sig_first_time(fa__sig_site_sig(FA_SIGNALLING_REPORT_RECURSION, file, line), t)) {
+		fa__sig_begin_report("possible recursive locking detected", t);
+		fa__sig_printf("T%u is trying to acquire:\n  ", t->thread);
+		fa__sig_put_node(node);
+		fa__sig_printf(", at: %s:%d\n\nbut T%u is already holding:\n  ", file, line,
+			       t->thread);
+		fa__sig_put_node(h->node);
+		fa__sig_printf(", at: %s:%d\n\nIf the two are different locks taken in a fixed "
+			       "order, annotate with fa_signalling_acquire_nested().\n",
+			       h->file, h->line);
+		fa__sig_put_held(t);
+		fa__sig_emit(FA_SIGNALLING_REPORT_RECURSION, t);
+	}
+	fa__sig_unlock_state();
+}
+
+static void fa__sig_push(struct fa__sig_thread *t, uint32_t node, unsigned int how,
+			 const struct fa_signalling_map *map, const char *file, int line)
+{
+	struct fa__sig_held *h;
+
+	if (FA_UNLIKELY(t->depth == FA_SIGNALLING_MAX_HELD)) {
+		fa__sig_lock_state();
+		fa__sig_table_full("FA_SIGNALLING_MAX_HELD", t);
+		fa__sig_unlock_state();
+		return;
+	}
+	h = &t->held[t->depth++];
+	h->node = node;
+	h->how = how;
+	h->map = map;
+	h->file = file;
+	h->line = line;
+}
+
+/* The common acquisition path for locks, contexts and acquire+release checks. */
+static void fa__sig_acquire(struct fa__sig_thread *t, uint32_t node, unsigned int how,
+			    const struct fa_signalling_map *map, const char *file, int line)
+{
+	if (node != FA__SIGNALLING_NODE_FENCE && !(how & FA__SIGNALLING_TRY))
+		fa__sig_check_recursion(t, node, how, file, line);
+	if (!(how & FA__SIGNALLING_TRY))
+		fa__sig_add_deps(t, node, file, line);
+	if (!(how & FA__SIGNALLING_CHECK) && !fa__sig_disabled())
+		fa__sig_push(t, node, how, map, file, line);
+}
+
+/* Drop the most recent entry of @map (or of pseudo @node when map is NULL). */
+static int fa__sig_pop(struct fa__sig_thread *t, const struct fa_signalling_map *map,
+		       uint32_t node)
+{
+	unsigned int i = t->depth;
+
+	while (i-- > 0) {
+		if (t->held[i].map == map && (map || t->held[i].node == node)) {
+			memmove(&t->held[i], &t->held[i + 1],
+				(t->depth - 1 - i) * sizeof(t->held[0]));
+			t->depth--;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void fa__sig_report_unbalanced(struct fa__sig_thread *t, const char *what,
+				      const char *name, const char *file, int line)
+{
+	fa__sig_lock_state();
+	if (fa__sig_first_time(fa__sig_site_sig(FA_SIGNALLING_REPORT_UNBALANCED, file, line), t)) {
+		fa__sig_begin_report("bad unlock balance detected", t);
+		fa__sig_printf("T%u %s %s at: %s:%d\n", t->thread, what, name, file, line);
+		fa__sig_put_held(t);
+		fa__sig_emit(FA_SIGNALLING_REPORT_UNBALANCED, t);
+	}
+	fa__sig_unlock_state();
+}
+
+/* Report a direct rule broken inside the thread's signalling section. */
+static void fa__sig_report_in_section(struct fa__sig_thread *t, enum fa_signalling_report_kind kind,
+				      const char *title, const char *what, const char *hint,
+				      const char *file, int line)
+{
+	unsigned int i;
+	const struct fa__sig_held *s = NULL;
+
+	for (i = 0; i < t->depth; i++)
+		if (t->held[i].node == FA__SIGNALLING_NODE_FENCE && !t->held[i].map) {
+			s = &t->held[i];
+			break;
+		}
+	fa__sig_lock_state();
+	if (fa__sig_first_time(fa__sig_site_sig(kind, file, line), t)) {
+		fa__sig_begin_report(title, t);
+		fa__sig_printf("T%u %s at: %s:%d\n", t->thread, what, file, line);
+		if (s)
+			fa__sig_printf("inside the fence-signalling section begun at: %s:%d\n",
+				       s->file, s->line);
+		fa__sig_printf("%s\n", hint);
+		fa__sig_put_held(t);
+		fa__sig_emit(kind, t);
+	}
+	fa__sig_unlock_state();
+}
+
+/* Record the contract mmap_lock -> fs_reclaim -> mmu_notifier -> fence (under the lock). */
+static void fa__sig_prime_locked(struct fa__sig_thread *t)
+{
+	static const uint32_t chain[] = {
+		FA__SIGNALLING_NODE_MMAP, FA__SIGNALLING_NODE_RECLAIM,
+		FA__SIGNALLING_NODE_NOTIFIER, FA__SIGNALLING_NODE_FENCE,
+	};
+	struct fa__sig_held h;
+	unsigned int i;
+
+	for (i = 0; i + 1 < FA_ARRAY_SIZE(chain); i++) {
+		h.node = chain[i];
+		h.how = FA__SIGNALLING_EXCL;
+		h.map = NULL;
+		h.file = "(primed)";
+		h.line = 0;
+		fa__sig_add_edge_locked(t, &h, 0, chain[i + 1], "(primed)", 0);
+	}
+}
+
+/* ------------------------------------------------------- entry points */
+
+static int fa__sig_map_ok(const struct fa_signalling_map *map, unsigned int sub)
+{
+	if (FA_WARN(!map || !map->cls))
+		return 0;
+	if (FA_WARN(sub >= FA_SIGNALLING_MAX_SUBCLASSES))
+		return 0;
+	return 1;
+}
+
+void fa__signalling_lock(struct fa_signalling_map *map, unsigned int sub, unsigned int how,
+			 const char *file, int line)
+{
+	struct fa__sig_thread *t = fa__sig_self_get();
+	uint32_t node;
+
+	if (fa__sig_disabled() || !fa__sig_map_ok(map, sub))
+		return;
+	node = fa__sig_node_of(map->cls, sub, t);
+	if (node)
+		fa__sig_acquire(t, node, how, map, file, line);
+}
+
+void fa__signalling_unlock(struct fa_signalling_map *map, const char *file, int line)
+{
+	struct fa__sig_thread *t = fa__sig_self_get();
+
+	if (fa__sig_disabled() || !fa__sig_map_ok(map, 0))
+		return;
+	if (!fa__sig_pop(t, map, 0))
+		fa__sig_report_unbalanced(t, "is trying to release", map->cls->name, file, line);
+}
+
+void fa__signalling_assert_held(struct fa_signalling_map *map, const char *file, int line)
+{
+	struct fa__sig_thread *t = fa__sig_self_get();
+	unsigned int i;
+
+	if (fa__sig_disabled() || !fa__sig_map_ok(map, 0))
+		return;
+	for (i = 0; i < t->depth; i++)
+		if (t->held[i].map == map)
+			return;
+	fa__sig_lock_state();
+	if (fa__sig_first_time(fa__sig_site_sig(FA_SIGNALLING_REPORT_NOT_HELD, file, line), t)) {
+		fa__sig_begin_report("lock not held", t);
+		fa__sig_printf("T%u asserts it holds %s at: %s:%d, but does not.\n", t->thread,
+			       map->cls->name, file, line);
+		fa__sig_put_held(t);
+		fa__sig_emit(FA_SIGNALLING_REPORT_NOT_HELD, t);
+	}
+	fa__sig_unlock_state();
+}
+
+fa_signalling_cookie_t fa__signalling_begin(const char *file, int line)
+{
+	struct fa__sig_thread *t = fa__sig_self_get();
+	unsigned int depth = t->section_depth;
+
+	if (fa__sig_disabled())
+		return FA__SIG_COOKIE_MAGIC | (depth & 0xffffu);
+	if (depth == 0)
+		fa__sig_acquire(t, FA__SIGNALLING_NODE_FENCE, FA__SIGNALLING_TRY, NULL, file, line);
+	t->section_depth = depth + 1;
+	return FA__SIG_COOKIE_MAGIC | (depth & 0xffffu);
+}
+
+void fa__signalling_end(fa_signalling_cookie_t cookie, const char *file, int line)
+{
+	struct fa__sig_thread *t = fa__sig_self_get();
+
+	if (fa__sig_disabled())
+		return;
+	if (t->section_depth == 0) {
+		fa__sig_report_unbalanced(t, "ends a signalling section it is not in,",
+					  "fence_signalling", file, line);
+		return;
+	}
+	if ((cookie & ~0xffffu) != FA__SIG_COOKIE_MAGIC ||
+	    (cookie & 0xffffu) != t->section_depth - 1)
+		fa__sig_report_unbalanced(t, "ends a signalling section out of order (wrong cookie),",
+					  "fence_signalling", file, line);
+	if (--t->section_depth == 0)
+		fa__sig_pop(t, NULL, FA__SIGNALLING_NODE_FENCE);
+}
+
+void fa__signalling_fence_wait(const char *file, int line)
+{
+	struct fa__sig_thread *t = fa__sig_self_get();
+
+	if (fa__sig_disabled())
+		return;
+	if (t->section_depth)
+		fa__sig_report_in_section(t, FA_SIGNALLING_REPORT_WAIT_IN_SECTION,
+					  "fence wait inside a fence-signalling section",
+					  "waits for a fence",
+					  "The fence may depend on this section's own fence: "
+					  "wait at submit or cleanup, never at run.", file, line);
+	fa__sig_acquire(t, FA__SIGNALLING_NODE_FENCE, FA__SIGNALLING_CHECK, NULL, file, line);
+}
+
+void fa__signalling_might_alloc(fa_gfp_t gfp, const char *file, int line)
+{
+	struct fa__sig_thread *t = fa__sig_self_get();
+
+	if (!(gfp & FA_GFP_DIRECT_RECLAIM) || fa__sig_disabled() ||
+	    t->ctx_depth[FA__SIGNALLING_NODE_RECLAIM])
+		return;
+	if (t->section_depth)
+		fa__sig_report_in_section(t, FA_SIGNALLING_REPORT_ALLOC_IN_SECTION,
+					  "reclaiming allocation inside a fence-signalling section",
+					  (gfp & FA_GFP_FS) ?
+					  "may allocate with reclaim (GFP_KERNEL-like: fs_reclaim, mmu_notifier)" :
+					  "may allocate with reclaim (GFP_NOFS/NOIO-like: mmu_notifier)",
+					  "Reclaim (shrinkers) and MMU notifiers may wait on fences: "
+					  "reserve at submit and draw with FA_GFP_NOWAIT at run.",
+					  file, line);
+	/* the kernel's fs_reclaim_acquire(): notifier map touched under fs_reclaim */
+	if (gfp & FA_GFP_FS)
+		fa__sig_acquire(t, FA__SIGNALLING_NODE_RECLAIM, FA__SIGNALLING_EXCL, NULL, file, line);
+	fa__sig_acquire(t, FA__SIGNALLING_NODE_NOTIFIER, FA__SIGNALLING_CHECK, NULL, file, line);
+	if (gfp & FA_GFP_FS)
+		fa__sig_pop(t, NULL, FA__SIGNALLING_NODE_RECLAIM);
+}
+
+void fa__signalling_might_fault(const char *file, int line)
+{
+	struct fa__sig_thread *t = fa__sig_self_get();
+
+	if (fa__sig_disabled())
+		return;
+	fa__sig_acquire(t, FA__SIGNALLING_NODE_MMAP, FA__SIGNALLING_CHECK | FA__SIGNALLING_SHARED,
+			NULL, file, line);
+}
+
+void fa__signalling_ctx(unsigned int node, int enter, const char *file, int line)
+{
+	struct fa__sig_thread *t = fa__sig_self_get();
+	unsigned int how = node == FA__SIGNALLING_NODE_MMAP ? FA__SIGNALLING_SHARED :
+							     FA__SIGNALLING_EXCL;
+
+	if (fa__sig_disabled() || node >= FA__SIG_NCTX)
+		return;
+	if (enter) {
+		fa__sig_acquire(t, node, how, NULL, file, line);
+		t->ctx_depth[node]++;
+		return;
+	}
+	if (!t->ctx_depth[node] || !fa__sig_pop(t, NULL, node)) {
+		fa__sig_report_unbalanced(t, "leaves a context it is not in:",
+					  fa__sig_pseudo_names[node], file, line);
+		return;
+	}
+	t->ctx_depth[node]--;
+}
+
+void fa__signalling_prime(void)
+{
+	struct fa__sig_thread *t = fa__sig_self_get();
+
+	if (fa__sig_disabled())
+		return;
+	fa__sig_lock_state();
+	fa__sig_prime_locked(t);
+	fa__sig_unlock_state();
+}
+
+void fa__signalling_prime_in(unsigned int node, struct fa_signalling_map *map,
+			     const char *file, int line)
+{
+	fa__signalling_ctx(node, 1, file, line);
+	fa__signalling_lock(map, 0, FA__SIGNALLING_CHECK, file, line);
+	fa__signalling_ctx(node, 0, file, line);
+}
+
+void fa__signalling_set_report_fn(fa_signalling_report_fn fn, void *arg)
+{
+	fa__sig_lock_state();
+	fa__sig.fn = fn;
+	fa__sig.arg = arg;
+	fa__sig_unlock_state();
+}
+
+unsigned long fa__signalling_report_count(void)
+{
+	return __atomic_load_n(&fa__sig.reports, __ATOMIC_RELAXED);
+}
+
+void fa__signalling_assert_none_held(const char *file, int line)
+{
+	struct fa__sig_thread *t = fa__sig_self_get();
+
+	if (fa__sig_disabled() || !t->depth)
+		return;
+	fa__sig_lock_state();
+	fa__sig_report_held(t, "a check that nothing is held", file, line);
+	fa__sig_unlock_state();
+}
+
+void fa__signalling_reset(int prime)
+{
+	struct fa__sig_thread *t = fa__sig_self_get();
+
+	fa__sig_lock_state();
+	fa__sig_clear_locked();
+	t->gen = __atomic_load_n(&fa__sig.gen, __ATOMIC_RELAXED);
+	t->depth = 0;
+	t->section_depth = 0;
+	memset(t->ctx_depth, 0, sizeof(t->ctx_depth));
+	if (prime)
+		fa__sig_prime_locked(t);
+	fa__sig_unlock_state();
+}
+
+#ifdef __cplusplus
+}
+#endif
+/** @endcond */
+#endif
