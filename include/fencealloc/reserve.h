@@ -173,7 +173,7 @@ struct fa_reserve {
 	struct fa_reserve_pool *pool; /**< Where objects come from and go back to. */
 	void *head;                   /**< Held objects, linked through their first word. */
 	unsigned int count;           /**< Objects held now. */
-	unsigned int taken;           /**< Objects taken and not given back since the last fill/release. */
+	unsigned int filled;          /**< Objects filled since the last release: held + taken out. */
 };
 
 /** @cond INTERNAL */
@@ -386,7 +386,7 @@ static inline void fa_reserve_init(struct fa_reserve *r, struct fa_reserve_pool 
 	r->pool = pool;
 	r->head = NULL;
 	r->count = 0;
-	r->taken = 0;
+	r->filled = 0;
 }
 
 /**
@@ -414,7 +414,7 @@ static inline int fa_reserve_fill(struct fa_reserve *r, unsigned int n, fa_gfp_t
 	p = r->pool;
 	if (!fa__reserve_pool_fits(p, n))
 		return -FA_ENOSPC;
-	if (r->count + n < r->count)
+	if (r->filled + n < r->filled)
 		return -FA_EOVERFLOW;
 	for (i = 0; i < n; i++) {
 		void *obj = fa__reserve_pool_obtain(p, gfp);
@@ -433,6 +433,7 @@ static inline int fa_reserve_fill(struct fa_reserve *r, unsigned int n, fa_gfp_t
 		r->head = chain;
 	}
 	r->count += n;
+	r->filled += n;
 	p->charged += n;
 	return 0;
 }
@@ -457,7 +458,6 @@ static inline void *fa_reserve_take(struct fa_reserve *r)
 	r->head = fa__reserve_next(obj);
 	fa__reserve_set_next(obj, NULL);
 	r->count--;
-	r->taken++;
 	return obj;
 }
 
@@ -471,12 +471,12 @@ static inline void *fa_reserve_take(struct fa_reserve *r)
  */
 static inline void fa_reserve_give_back(struct fa_reserve *r, void *obj)
 {
-	if (FA_WARN(!obj) || FA_WARN(r->taken == 0))
+	/* More objects held than filled would mean a foreign or doubled object. */
+	if (FA_WARN(!obj) || FA_WARN(r->count >= r->filled))
 		return;
 	fa__reserve_set_next(obj, r->head);
 	r->head = obj;
 	r->count++;
-	r->taken--;
 }
 
 /**
@@ -496,7 +496,7 @@ static inline void fa_reserve_release(struct fa_reserve *r)
 	p->charged -= r->count;
 	r->head = NULL;
 	r->count = 0;
-	r->taken = 0;
+	r->filled = 0;
 }
 
 /**

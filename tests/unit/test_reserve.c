@@ -358,12 +358,13 @@ Test(reserve, fill_rejects_bad_input)
 	cr_assert_eq(fa_reserve_fill(NULL, 1, FA_GFP_KERNEL), -FA_EINVAL);
 	fa_reserve_init(&r, &f.pool);
 	cr_assert_eq(fa_reserve_fill(&r, 2, FA_GFP_KERNEL), 0);
-	r.count = ~0u - 1; /* pretend: a reservation about to overflow */
+	r.filled = ~0u - 1; /* pretend: a reservation about to overflow */
 	ra_alloc_arm(&f.a, 0);
 	cr_assert_eq(fa_reserve_fill(&r, 2, FA_GFP_KERNEL), -FA_EOVERFLOW);
 	cr_assert_eq(ra_alloc_calls(&f.a), 0);
 	cr_assert_eq(fa_reserve_pool_charged(&f.pool), 2);
-	r.count = 2;
+	cr_assert_eq(fa_reserve_count(&r), 2);
+	r.filled = 2;
 	fa_reserve_release(&r);
 	rfix_fini(&f);
 }
