@@ -25,7 +25,9 @@
  *   entries pushed meanwhile (by other threads or by the callback itself) are
  *   handled before it returns. Entries whose epoch has not completed stay in
  *   the backlog, in order, for a later drain. Epochs compare wrap-safely
- *   (fa_seq64_after(); pending epochs must lie within 2^63 of each other);
+ *   (fa_seq64_after(); pending epochs must lie within 2^63 of each other).
+ *   A list set up with fa_deferred_init_seq32() compares only the low 32
+ *   bits (fa_seq32_after()), for 32-bit fence seqnos that wrap at 2^32;
  * - fa_deferred_drain_locked() is the same loop for a caller that serialises
  *   drains with its own lock (say the VM's ref lock) but must not hold it
  *   while freeing: *splice under the lock → unlock → process → relock →
@@ -98,6 +100,7 @@ struct fa_deferred {
 	struct fa_llist_node *backlog_tail; /**< Last backlog entry, or NULL when empty. */
 	unsigned long pushed;              /**< Entries pushed so far (atomic, wraps). */
 	unsigned long handed;              /**< Entries handed to callbacks / spliced out so far (wraps). */
+	bool seq32;                        /**< Epochs are 32-bit sequence numbers (low 32 bits compared). */
 };
 
 /**
@@ -132,6 +135,21 @@ static inline void fa_deferred_init(struct fa_deferred *d)
 	d->backlog_tail = NULL;
 	d->pushed = 0;
 	d->handed = 0;
+	d->seq32 = false;
+}
+
+/**
+ * Initialise an empty deferred-free list whose epochs are 32-bit sequence
+ * numbers: only the low 32 bits are compared (fa_seq32_after()), so epochs
+ * may wrap at 2^32; pending epochs must lie within 2^31 of each other.
+ * @stage any
+ * @locking none (the list is not shared yet)
+ * @param d The list.
+ */
+static inline void fa_deferred_init_seq32(struct fa_deferred *d)
+{
+	fa_deferred_init(d);
+	d->seq32 = true;
 }
 
 /** @cond INTERNAL */
@@ -154,22 +172,31 @@ static inline uint64_t fa__deferred_epoch(const struct fa_llist_node *l)
 	return FA_CONTAINER_OF(l, const struct fa_deferred_node, link)->epoch;
 }
 
-/* Whether @p a must come after @p b in the backlog (strictly later epoch). */
-static inline bool fa__deferred_later(const struct fa_llist_node *a, const struct fa_llist_node *b)
+/* Wrap-safe "epoch a is after epoch b" in the list's sequence width. */
+static inline bool fa__deferred_after(bool seq32, uint64_t a, uint64_t b)
 {
-	return fa_seq64_after(fa__deferred_epoch(a), fa__deferred_epoch(b));
+	/* mask before narrowing: a plain cast of a wide constant trips sparse */
+	return seq32 ? fa_seq32_after((uint32_t)(a & 0xffffffffu), (uint32_t)(b & 0xffffffffu))
+		     : fa_seq64_after(a, b);
+}
+
+/* Whether @p a must come after @p b in the backlog (strictly later epoch). */
+static inline bool fa__deferred_later(bool seq32, const struct fa_llist_node *a,
+				      const struct fa_llist_node *b)
+{
+	return fa__deferred_after(seq32, fa__deferred_epoch(a), fa__deferred_epoch(b));
 }
 
 /*
  * Cut the ascending run that starts at @p head off the chain. Returns the
  * run's last node; *rest receives the remainder (or NULL).
  */
-static inline struct fa_llist_node *fa__deferred_cut_run(struct fa_llist_node *head,
+static inline struct fa_llist_node *fa__deferred_cut_run(bool seq32, struct fa_llist_node *head,
 							 struct fa_llist_node **rest)
 {
 	struct fa_llist_node *n = head;
 
-	while (n->next && !fa__deferred_later(n, n->next))
+	while (n->next && !fa__deferred_later(seq32, n, n->next))
 		n = n->next;
 	*rest = n->next;
 	n->next = NULL;
@@ -180,7 +207,7 @@ static inline struct fa_llist_node *fa__deferred_cut_run(struct fa_llist_node *h
  * Stable merge of two sorted chains (a's entries first on equal epochs).
  * Either may be NULL. Returns the head; *tail receives the last node.
  */
-static inline struct fa_llist_node *fa__deferred_merge(struct fa_llist_node *a,
+static inline struct fa_llist_node *fa__deferred_merge(bool seq32, struct fa_llist_node *a,
 						       struct fa_llist_node *a_tail,
 						       struct fa_llist_node *b,
 						       struct fa_llist_node *b_tail,
@@ -190,7 +217,7 @@ static inline struct fa_llist_node *fa__deferred_merge(struct fa_llist_node *a,
 	struct fa_llist_node *t = &head;
 
 	while (a && b) {
-		if (fa__deferred_later(a, b)) {
+		if (fa__deferred_later(seq32, a, b)) {
 			t->next = b;
 			b = b->next;
 		} else {
@@ -214,7 +241,7 @@ static inline struct fa_llist_node *fa__deferred_merge(struct fa_llist_node *a,
  * each pass merges neighbouring ascending runs. Returns the head (non-NULL
  * input) and the last node in *tail.
  */
-static inline struct fa_llist_node *fa__deferred_sort(struct fa_llist_node *head,
+static inline struct fa_llist_node *fa__deferred_sort(bool seq32, struct fa_llist_node *head,
 						      struct fa_llist_node **tail)
 {
 	for (;;) {
@@ -226,11 +253,11 @@ static inline struct fa_llist_node *fa__deferred_sort(struct fa_llist_node *head
 		while (p) {
 			struct fa_llist_node *a = p, *b, *a_tail, *b_tail = NULL, *m_tail;
 
-			a_tail = fa__deferred_cut_run(a, &p);
+			a_tail = fa__deferred_cut_run(seq32, a, &p);
 			b = p;
 			if (b)
-				b_tail = fa__deferred_cut_run(b, &p);
-			out_tail->next = fa__deferred_merge(a, a_tail, b, b_tail, &m_tail);
+				b_tail = fa__deferred_cut_run(seq32, b, &p);
+			out_tail->next = fa__deferred_merge(seq32, a, a_tail, b, b_tail, &m_tail);
 			out_tail = m_tail;
 			runs++;
 		}
@@ -250,16 +277,16 @@ static inline void fa__deferred_collect(struct fa_deferred *d)
 
 	if (!in)
 		return;
-	in = fa__deferred_sort(fa_llist_reverse(in), &tail);
+	in = fa__deferred_sort(d->seq32, fa_llist_reverse(in), &tail);
 	if (!d->backlog) {
 		d->backlog = in;
 		d->backlog_tail = tail;
-	} else if (!fa__deferred_later(d->backlog_tail, in)) {
+	} else if (!fa__deferred_later(d->seq32, d->backlog_tail, in)) {
 		/* Usual case: epochs pushed in order, append. */
 		d->backlog_tail->next = in;
 		d->backlog_tail = tail;
 	} else {
-		d->backlog = fa__deferred_merge(d->backlog, d->backlog_tail, in, tail,
+		d->backlog = fa__deferred_merge(d->seq32, d->backlog, d->backlog_tail, in, tail,
 						&d->backlog_tail);
 	}
 }
@@ -293,7 +320,8 @@ static inline void fa_deferred_push(struct fa_deferred *d, struct fa_deferred_no
  *          concurrent pushes are fine
  * @param d The list.
  * @param completed_epoch The newest completed epoch: entries with
- *        `!fa_seq64_after(epoch, completed_epoch)` are eligible.
+ *        `!fa_seq64_after(epoch, completed_epoch)` are eligible (32-bit
+ *        comparison for a list set up with fa_deferred_init_seq32()).
  * @param count Where the number of detached entries is stored (may be NULL).
  * @return The first detached entry, or NULL when nothing is eligible.
  */
@@ -306,7 +334,8 @@ static inline struct fa_deferred_node *fa_deferred_splice(struct fa_deferred *d,
 
 	fa__deferred_collect(d);
 	first = d->backlog;
-	for (n = first; n && !fa_seq64_after(fa__deferred_epoch(n), completed_epoch); n = n->next) {
+	for (n = first; n && !fa__deferred_after(d->seq32, fa__deferred_epoch(n), completed_epoch);
+	     n = n->next) {
 		last = n;
 		k++;
 	}
@@ -438,7 +467,7 @@ static inline bool fa_deferred_oldest_epoch(const struct fa_deferred *d, uint64_
 	for (; n; n = n->next) {
 		uint64_t e = fa__deferred_epoch(n);
 
-		if (!found || fa_seq64_after(best, e))
+		if (!found || fa__deferred_after(d->seq32, best, e))
 			best = e;
 		found = true;
 	}

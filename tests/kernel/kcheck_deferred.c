@@ -86,5 +86,12 @@ int fa_kcheck_deferred(void)
 	bad |= fa_deferred_drain_locked(d, 9, fa_kcheck_deferred_fn, &c, &lk) != 2;
 	bad |= c.order != 50 || !c.locked || c.bad;
 	bad |= fa_deferred_pending(d) != 0 || fa_deferred_oldest_epoch(d, &e);
+
+	/* 32-bit epochs: 0 (as 0x100000000) comes after 0xffffffff */
+	fa_deferred_init_seq32(d);
+	fa_deferred_push(d, &o[1].dn, 0xffffffffULL);
+	c.order = 0;
+	c.locked = 0;
+	bad |= fa_deferred_drain(d, 0x100000000ULL, fa_kcheck_deferred_fn, &c) != 1 || c.order != 1;
 	return bad ? -FA_EINVAL : 0;
 }
