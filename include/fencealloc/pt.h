@@ -3,14 +3,1403 @@
  * @file pt.h
  * @brief Refcounted multi-level GPU page-table tree with deferred free.
  *
- * The format descriptors and entry encoders/decoders live in pt_formats.h,
- * included from here. The tree (ref / map / unmap / unref / estimate /
- * translate) follows.
+ * A page-table tree over a format descriptor (pt_formats.h: NVIDIA MMU ver2,
+ * ver3, x86-64 4-level, or your own), split the way nouveau splits its VMM
+ * so that nothing in the fence-signalling path allocates:
+ *
+ * | function            | stage   | caller lock | allocates | touches table memory |
+ * |---------------------|---------|-------------|-----------|----------------------|
+ * | fa_pt_init()        | submit  | ref lock    | root      | fills the root invalid |
+ * | fa_pt_estimate()    | submit  | ref lock    | no        | no (shadow only) |
+ * | fa_pt_estimate_static() | any | none        | no        | no |
+ * | fa_pt_ref()         | submit  | ref lock    | **yes**: missing tables + shadow nodes | fills new tables, writes PDEs |
+ * | fa_pt_map()         | run     | map lock    | **never** | writes PTEs (high half first) |
+ * | fa_pt_map_pages()   | run     | map lock    | **never** | writes PTEs |
+ * | fa_pt_unmap()       | run     | map lock    | **never** | writes invalid PTEs (low half first) |
+ * | fa_pt_unref()       | cleanup | ref lock    | no        | clears PDEs of tables that reach zero; queues them |
+ * | fa_pt_reclaim()     | cleanup | ref lock    | frees     | no |
+ * | fa_pt_translate()   | any     | map lock or ref lock (or none: racy read) | no | reads, like the MMU |
+ * | fa_pt_fini()        | cleanup | ref lock    | frees     | no |
+ *
+ * **Tables.** Table memory comes from the caller's table allocator
+ * (#fa_pt_table_alloc: a device address, e.g. from fa_buddy) and is reached
+ * only through the accessor trait (#fa_pramin_accessor): direct CPU pointer
+ * or the PRAMIN window. New tables are filled with the invalid entry in one
+ * fill; PTE runs of contiguous pages go out as one fill64 (value + step), so
+ * a window moves only when the run crosses a 1 MiB boundary. The software
+ * shadow (#fa_pt_node, one per table) lives in host memory from the caller's
+ * #fa_reserve_source; it holds child pointers, a reference count per PTE slot
+ * and a bitmap of referenced slots.
+ *
+ * **References.** fa_pt_ref() takes one reference on every PTE slot of the
+ * range (overlapping ranges stack), after making every table on the path
+ * exist. It first walks the shadow read-only (the same walk as
+ * fa_pt_estimate()), then allocates exactly the missing tables (so the
+ * tree-aware estimate is exact), initialises them, and only then links them:
+ * any failure before linking frees what it allocated and leaves the tree,
+ * the table memory and the allocators exactly as they were.
+ * fa_pt_unref() drops the references; a table left with no referenced slot
+ * and no child has its PDE cleared (through the accessor) and goes on a
+ * deferred-free list (#fa_deferred) tagged with the epoch the caller gives:
+ * the epoch of the *next* TLB invalidate. Parents follow bottom-up. The
+ * memory is only freed by fa_pt_reclaim() once that epoch has completed: the
+ * order is PDE clear → flush → TLB invalidate → free (what nouveau and UVM
+ * do; RM's walker frees before the invalidate).
+ *
+ * **Map and unmap** only write entries. They check first (without writing)
+ * that every slot of the range is referenced; if not they warn (#FA_WARN)
+ * and return -FA_ENOENT with nothing written: the run stage can never
+ * allocate a table. Neither flushes: call fa_pramin_flush() once after a
+ * batch, then invalidate the TLB.
+ *
+ * **Huge and dual pages.** A PTE-capable directory level (ver2 PD0: 2 MiB,
+ * PD1: 512 MiB) holds huge PTEs in the low 8 bytes of its entry; a slot is
+ * either a huge PTE slot or a directory slot, never both (fa_pt_ref()
+ * returns -FA_EBUSY). Under a dual PD0 entry the big (64 KiB) and small
+ * (4 KiB) tables are independent: both may exist for one 2 MiB region. The
+ * MMU model in fa_pt_walk() uses a valid big PTE first, else the small table.
+ *
+ * **Concurrency contract.** fa_pt_map()/fa_pt_unmap() of a range A may run
+ * at the same time as fa_pt_ref()/fa_pt_unref()/fa_pt_reclaim()/
+ * fa_pt_estimate() of any range B (even overlapping A), provided that:
+ * 1. every slot of A was referenced by a fa_pt_ref() that returned before the
+ *    map started (the job became runnable after its submit; any lock or
+ *    queue hand-off gives the needed happens-before), and stays referenced
+ *    until the map/unmap returns (unref of A only from the job's cleanup);
+ * 2. map/unmap calls are serialised with each other (the map lock), and
+ *    ref/unref/reclaim/estimate with each other (the ref lock);
+ * 3. accessor use is serialised: pass lock hooks (#fa_pt_lock) and the tree
+ *    takes them around every batch of accessor calls in ref/unref (never
+ *    across an allocation); map/unmap take them around their writes too.
+ * Why it is safe: map and unmap never write the shadow; they read child
+ * pointers and the referenced-slot bitmap with #FA_READ_ONCE, and ref/unref
+ * publish those with #FA_WRITE_ONCE after the child table is initialised and
+ * linked. A table on A's path has a referenced slot, so unref of B never
+ * releases it. Per-slot counts are touched only under the ref lock.
+ *
+ * **Room for sparse.** Each node counts its in-use units
+ * (fa_pt_node::used) and keeps fa_pt_node::nsparse, always 0 today: a
+ * sparse/unsparse pair would set sparse entries (fa_pt_format::sparse_pte /
+ * sparse_pde) under the map lock and keep a table alive while
+ * used + nsparse != 0, as RM's MMU_WALK does with its valid/sparse/reserved
+ * counters.
+ *
+ * Every walk iterates with an explicit path of at most #FA_PT_MAX_DEPTH
+ * nodes; there is no recursion, no division, no floating point.
+ *
+ * @code
+ * // init (submit, ref lock): tables from a buddy over VRAM, shadow from kmalloc
+ * struct fa_pt_config cfg;
+ * fa_pt_config_init(&cfg, fa_pt_format_nv_ver2(), &acc, &table_alloc, &shadow_src);
+ * err = fa_pt_init(&vm->pt, &cfg, FA_GFP_KERNEL);
+ * // submit (ref lock): make the tables exist, reserve nothing else
+ * err = fa_pt_ref(&vm->pt, va, size, 4096, FA_GFP_KERNEL);
+ * // run (map lock, inside the signalling section): write PTEs only
+ * err = fa_pt_map(&vm->pt, va, size, 4096, pa, FA_PT_APER_VRAM);
+ * fa_pramin_flush(&acc); seq = tlb_invalidate();
+ * // later, run: unmap; cleanup (ref lock): unref with the next invalidate's epoch
+ * err = fa_pt_unmap(&vm->pt, va, size, 4096);
+ * fa_pramin_flush(&acc); seq = tlb_invalidate();
+ * err = fa_pt_unref(&vm->pt, va, size, 4096, seq);
+ * fa_pt_reclaim(&vm->pt, tlb_completed_seq());   // frees tables whose epoch completed
+ * @endcode
  */
 #ifndef FA_PT_H
 #define FA_PT_H
 
 #include "base.h"
 #include "pt_formats.h"
+#include "pramin.h"
+#include "deferred.h"
+#include "reserve.h"
+#include "signalling.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Where table memory comes from: the caller's device-memory allocator (a
+ * buddy over VRAM, a pool of pre-reserved tables...). Called only from
+ * `@stage submit` (fa_pt_ref(), fa_pt_init()) and `@stage cleanup`
+ * (fa_pt_reclaim(), fa_pt_fini()).
+ */
+struct fa_pt_table_alloc {
+	/**
+	 * Allocate @p size bytes aligned to @p align (both powers of two);
+	 * store the device address in @p *addr. Returns 0 or a negative errno
+	 * (passed back to the caller of fa_pt_ref()).
+	 */
+	int (*alloc)(void *ctx, uint64_t size, uint64_t align, fa_gfp_t gfp, uint64_t *addr);
+	/** Free a table allocated with @c alloc (same @p size). */
+	void (*free)(void *ctx, uint64_t addr, uint64_t size);
+	void *ctx; /**< First argument of both. */
+};
+
+/** Optional lock hooks (the caller's PRAMIN lock) taken around accessor use. */
+struct fa_pt_lock {
+	void (*lock)(void *ctx);   /**< Take the lock (NULL: no locking). */
+	void (*unlock)(void *ctx); /**< Release it (NULL: no locking). */
+	void *ctx;                 /**< Argument to both. */
+};
+
+/** Everything fa_pt_init() needs; fill with fa_pt_config_init() then adjust. */
+struct fa_pt_config {
+	const struct fa_pt_format *fmt;       /**< The format (validated at init). */
+	const struct fa_pramin_accessor *acc; /**< Table memory accessor (must outlive the tree). */
+	struct fa_pt_table_alloc tables;      /**< Table memory allocator (copied). */
+	struct fa_reserve_source shadow;      /**< Host memory for shadow nodes (copied). */
+	struct fa_pt_lock acc_lock;           /**< Lock hooks around accessor use (copied; may be empty). */
+	uint32_t pde_attr;                    /**< Aperture / #FA_PT_VOL of the tables (default VRAM). */
+};
+
+/**
+ * Software shadow of one table. Members are private to pt.h (tests and
+ * debuggers read them); the concurrency rules are in the @ref pt.h overview.
+ */
+struct fa_pt_node {
+	struct fa_deferred_node dnode; /**< Deferred-free entry; also the link while ref builds. */
+	struct fa_pt_node *parent;     /**< Parent node, NULL for the root. */
+	struct fa_pt_node **child;     /**< entries × nsub child pointers (slot-major), or NULL. */
+	uint64_t *refmap;              /**< Bit per slot: PTE references > 0 (NULL if no PTEs here). */
+	uint16_t *refs;                /**< PTE references per slot (NULL if no PTEs here). */
+	uint64_t addr;                 /**< Device address of the table. */
+	uint64_t va;                   /**< First VA the table translates. */
+	uint32_t used;                 /**< Children present + slots with references (ref lock). */
+	uint32_t nsparse;              /**< Sparse entries (reserved for sparse support; 0). */
+	uint16_t index;                /**< Entry index in the parent. */
+	uint8_t level;                 /**< Format level of the table. */
+	uint8_t pad;                   /**< Unused. */
+};
+
+/** Result of an estimate: tables a fa_pt_ref() may allocate. */
+struct fa_pt_estimate {
+	uint64_t tables[FA_PT_MAX_LEVELS]; /**< Tables per format level. */
+	uint64_t total;                    /**< Sum of fa_pt_estimate::tables. */
+	uint64_t bytes;                    /**< Table memory bytes (before allocator rounding). */
+	uint64_t shadow_bytes;             /**< Shadow node bytes. */
+};
+
+/** Counters of a tree (read under the ref lock; fa_pt_stats::ptes_written under the map lock). */
+struct fa_pt_stats {
+	uint64_t live[FA_PT_MAX_LEVELS];    /**< Tables linked in the tree, per level (root included). */
+	uint64_t pending[FA_PT_MAX_LEVELS]; /**< Released tables waiting for their epoch, per level. */
+	uint64_t allocated;                 /**< Tables allocated since init. */
+	uint64_t freed;                     /**< Tables freed since init. */
+	uint64_t ptes_written;              /**< Entries written by map/unmap since init. */
+};
+
+/** A page-table tree. Members are private; use the functions. */
+struct fa_pt {
+	const struct fa_pt_format *fmt;       /**< Format. */
+	const struct fa_pramin_accessor *acc; /**< Table memory accessor. */
+	struct fa_pt_table_alloc tables;      /**< Table allocator. */
+	struct fa_reserve_source shadow;      /**< Shadow node allocator. */
+	struct fa_pt_lock acc_lock;           /**< Accessor lock hooks. */
+	uint32_t pde_attr;                    /**< PDE attributes of tables. */
+	struct fa_pt_node *root;              /**< Root node (always present after init). */
+	struct fa_deferred dfree;             /**< Released tables waiting for their epoch. */
+	struct fa_pt_stats stats;             /**< Counters. */
+};
+
+/** Result of a translation. */
+struct fa_pt_xlate {
+	enum fa_pt_entry_type type; /**< What the final entry was (PTE when translated). */
+	uint64_t pa;                /**< Physical address of @c va (page address + offset). */
+	uint32_t attr;              /**< PTE attributes. */
+	uint8_t page_shift;         /**< log2 of the page size that translated it. */
+	uint8_t level;              /**< Level of the final entry. */
+};
+
+/** @cond INTERNAL */
+
+/* Chain of levels from the root to @p level, and which child slot leads down. */
+struct fa__pt_chain {
+	uint8_t lvl[FA_PT_MAX_DEPTH];  /* lvl[d]: level of the table at depth d */
+	uint8_t slot[FA_PT_MAX_DEPTH]; /* slot[d]: child slot of depth-d entries towards lvl[d+1] */
+	unsigned int depth;            /* depth of the PTE table (lvl[depth] = page level) */
+	unsigned int shift;            /* page shift */
+};
+
+static inline void fa__pt_chain_make(const struct fa_pt_format *f, unsigned int pidx,
+				     struct fa__pt_chain *c)
+{
+	unsigned int l = f->page[pidx].level;
+	unsigned int d = f->level[l].depth;
+
+	c->depth = d;
+	c->shift = f->page[pidx].shift;
+	c->slot[d] = 0;
+	for (;;) {
+		c->lvl[d] = (uint8_t)l;
+		if (d == 0)
+			break;
+		c->slot[d - 1] = f->level[l].slot;
+		l = f->level[l].parent;
+		d--;
+	}
+}
+
+static inline unsigned int fa__pt_index(const struct fa_pt_format *f, unsigned int l, uint64_t va)
+{
+	return (unsigned int)((va >> f->level[l].shift) & (FA_BIT64(f->level[l].bits) - 1));
+}
+
+/* The child pointer cell of entry @p idx, slot @p s. */
+static inline struct fa_pt_node **fa__pt_cell(const struct fa_pt_format *f,
+					      const struct fa_pt_node *n, unsigned int idx,
+					      unsigned int s)
+{
+	return &n->child[((size_t)idx * f->level[n->level].nsub) + s];
+}
+
+static inline uint64_t fa__pt_round8(uint64_t x)
+{
+	return (x + 7) & ~(uint64_t)7;
+}
+
+/* Bytes of a shadow node of level @p l: header, children, bitmap, counts. */
+static inline size_t fa__pt_node_size(const struct fa_pt_format *f, unsigned int l)
+{
+	uint64_t n = fa_pt_level_entries(f, l);
+	uint64_t sz = fa__pt_round8(sizeof(struct fa_pt_node));
+
+	sz += fa__pt_round8(n * f->level[l].nsub * sizeof(struct fa_pt_node *));
+	if (f->level[l].pte)
+		sz += ((n + 63) >> 6) * 8 + fa__pt_round8(n * sizeof(uint16_t));
+	return (size_t)sz;
+}
+
+static inline void fa__pt_zero(void *p, size_t bytes)
+{
+	uint64_t *w = (uint64_t *)p;
+	size_t i;
+
+	for (i = 0; i < (bytes >> 3); i++)
+		w[i] = 0;
+}
+
+/* Lay out a freshly allocated node (everything zero, arrays set up). */
+static inline void fa__pt_node_setup(const struct fa_pt_format *f, struct fa_pt_node *n,
+				     unsigned int l, uint64_t addr)
+{
+	uint64_t entries = fa_pt_level_entries(f, l);
+	char *p = (char *)n;
+	size_t off = (size_t)fa__pt_round8(sizeof(*n));
+
+	fa__pt_zero(n, fa__pt_node_size(f, l));
+	n->level = (uint8_t)l;
+	n->addr = addr;
+	if (f->level[l].nsub) {
+		n->child = (struct fa_pt_node **)(void *)(p + off);
+		off += (size_t)fa__pt_round8(entries * f->level[l].nsub * sizeof(n));
+	}
+	if (f->level[l].pte) {
+		n->refmap = (uint64_t *)(void *)(p + off);
+		off += (size_t)(((entries + 63) >> 6) * 8);
+		n->refs = (uint16_t *)(void *)(p + off);
+	}
+}
+
+static inline void fa__pt_lock(const struct fa_pt *pt)
+{
+	if (pt->acc_lock.lock)
+		pt->acc_lock.lock(pt->acc_lock.ctx);
+}
+
+static inline void fa__pt_unlock(const struct fa_pt *pt)
+{
+	if (pt->acc_lock.unlock)
+		pt->acc_lock.unlock(pt->acc_lock.ctx);
+}
+
+/* Fill a table with the invalid entry. */
+static inline int fa__pt_table_clear(const struct fa_pt *pt, unsigned int l, uint64_t addr)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	uint64_t words = fa_pt_level_entries(f, l) << (f->level[l].entry_log2 - 3);
+
+	return fa_pramin_fill64(pt->acc, addr, f->invalid, 0, words, FA_PRAMIN_ORDER_ANY);
+}
+
+/* Allocate table memory + shadow for level @p l; *out set on success. */
+static inline int fa__pt_node_alloc(struct fa_pt *pt, unsigned int l, fa_gfp_t gfp,
+				    struct fa_pt_node **out)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	struct fa_pt_node *n;
+	uint64_t addr = 0;
+	int err;
+
+	n = (struct fa_pt_node *)fa_reserve_source_alloc(&pt->shadow, fa__pt_node_size(f, l), gfp);
+	if (!n)
+		return -FA_ENOMEM;
+	fa_signalling_might_alloc(gfp);
+	err = pt->tables.alloc(pt->tables.ctx, fa_pt_level_bytes(f, l),
+			       FA_BIT64(f->level[l].align_log2), gfp, &addr);
+	if (err) {
+		fa_reserve_source_free(&pt->shadow, n, fa__pt_node_size(f, l));
+		return err < 0 ? err : -FA_ENOMEM;
+	}
+	fa__pt_node_setup(f, n, l, addr);
+	pt->stats.allocated++;
+	*out = n;
+	return 0;
+}
+
+static inline void fa__pt_node_free(struct fa_pt *pt, struct fa_pt_node *n)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	unsigned int l = n->level;
+
+	pt->tables.free(pt->tables.ctx, n->addr, fa_pt_level_bytes(f, l));
+	fa_reserve_source_free(&pt->shadow, n, fa__pt_node_size(f, l));
+	pt->stats.freed++;
+}
+
+/* Validate (va, size, page_size) for @p f; build the chain. */
+static inline int fa__pt_args(const struct fa_pt_format *f, uint64_t va, uint64_t size,
+			      uint64_t page_size, struct fa__pt_chain *c)
+{
+	int p;
+	uint64_t end;
+
+	if (!f)
+		return -FA_EINVAL;
+	p = fa_pt_page_index(f, page_size);
+	if (p < 0)
+		return -FA_EOPNOTSUPP;
+	if (size == 0 || !fa_is_aligned(va, page_size) || !fa_is_aligned(size, page_size))
+		return -FA_EINVAL;
+	if (fa_add_overflow(va, size, &end))
+		return -FA_EOVERFLOW;
+	if (end > FA_BIT64(f->va_bits))
+		return -FA_ERANGE;
+	fa__pt_chain_make(f, (unsigned int)p, c);
+	return 0;
+}
+
+/* Add the tables a missing subtree rooted at depth @p d needs for [a, b). */
+static inline void fa__pt_count_missing(const struct fa_pt_format *f, const struct fa__pt_chain *c,
+					unsigned int d, uint64_t a, uint64_t b,
+					struct fa_pt_estimate *est)
+{
+	unsigned int e;
+
+	for (e = d; e <= c->depth; e++) {
+		unsigned int l = c->lvl[e];
+		unsigned int s = f->level[l].shift + f->level[l].bits;
+		uint64_t n = ((b - 1) >> s) - (a >> s) + 1;
+
+		est->tables[l] += n;
+		est->total += n;
+		est->bytes += n * fa_pt_level_bytes(f, l);
+		est->shadow_bytes += n * fa__pt_node_size(f, l);
+	}
+}
+
+static inline void fa__pt_est_zero(struct fa_pt_estimate *est)
+{
+	unsigned int i;
+
+	for (i = 0; i < FA_PT_MAX_LEVELS; i++)
+		est->tables[i] = 0;
+	est->total = 0;
+	est->bytes = 0;
+	est->shadow_bytes = 0;
+}
+
+/* End of the VA block of size 2^s that holds @p va, clamped to @p end. */
+static inline uint64_t fa__pt_block_end(uint64_t va, unsigned int s, uint64_t end)
+{
+	uint64_t be = (va | (FA_BIT64(s) - 1));
+
+	return be >= end - 1 ? end : be + 1;
+}
+
+/* Check the slots [i, i + n) of an existing PTE table for a ref: no count at
+ * the maximum, and on a directory level no child table in the slot. */
+static inline int fa__pt_ref_check_slots(const struct fa_pt_format *f, const struct fa_pt_node *t,
+					 unsigned int i, unsigned int n)
+{
+	unsigned int k, s, nsub = f->level[t->level].nsub;
+
+	for (k = i; k < i + n; k++) {
+		if (t->refs[k] == 0xffffu)
+			return -FA_EOVERFLOW;
+		for (s = 0; s < nsub; s++)
+			if (*fa__pt_cell(f, t, k, s))
+				return -FA_EBUSY;
+	}
+	return 0;
+}
+
+/*
+ * Read-only walk of [va, end) for a ref of chain @p c: count the missing
+ * tables into @p est and, when @p check, report conflicts (-FA_EBUSY: a huge
+ * PTE slot on the path or a child table under a huge slot to reference;
+ * -FA_EOVERFLOW: a slot count at its maximum). Ref lock held.
+ */
+static inline int fa__pt_scan(const struct fa_pt *pt, const struct fa__pt_chain *c, uint64_t va,
+			      uint64_t end, bool check, struct fa_pt_estimate *est)
+{
+	const struct fa_pt_format *f = pt->fmt;
+
+	while (va < end) {
+		const struct fa_pt_node *n = pt->root;
+		unsigned int d, idx, l;
+		uint64_t next;
+
+		for (d = 0; d < c->depth; d++) {
+			const struct fa_pt_node *ch;
+
+			l = c->lvl[d];
+			idx = fa__pt_index(f, l, va);
+			if (check && n->refs && n->refs[idx])
+				return -FA_EBUSY; /* a huge PTE is referenced here */
+			ch = *fa__pt_cell(f, n, idx, c->slot[d]);
+			if (!ch)
+				break;
+			n = ch;
+		}
+		l = c->lvl[d];
+		if (d < c->depth) {
+			/* the child of entry idx is missing: its whole subtree is */
+			next = fa__pt_block_end(va, f->level[l].shift, end);
+			fa__pt_count_missing(f, c, d + 1, va, next, est);
+			va = next;
+			continue;
+		}
+		next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
+		if (check) {
+			unsigned int i = fa__pt_index(f, l, va);
+			int err = fa__pt_ref_check_slots(f, n, i,
+							 (unsigned int)((next - va) >> c->shift));
+			if (err)
+				return err;
+		}
+		va = next;
+	}
+	return 0;
+}
+
+/*
+ * Descend to the PTE table of chain @p c holding @p va, filling @p path.
+ * Reads child pointers with FA_READ_ONCE (map lock or ref lock).
+ * Returns the table or NULL when one is missing.
+ */
+static inline struct fa_pt_node *fa__pt_find(const struct fa_pt *pt, const struct fa__pt_chain *c,
+					     uint64_t va, struct fa_pt_node **path)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	struct fa_pt_node *n = pt->root;
+	unsigned int d;
+
+	for (d = 0; d < c->depth; d++) {
+		path[d] = n;
+		n = FA_READ_ONCE(*fa__pt_cell(f, n, fa__pt_index(f, c->lvl[d], va), c->slot[d]));
+		if (!n)
+			return NULL;
+	}
+	path[c->depth] = n;
+	return n;
+}
+
+/* Whether bits [i, i + n) of @p map are all set (FA_READ_ONCE: map lock). */
+static inline bool fa__pt_bits_all(const uint64_t *map, unsigned int i, unsigned int n)
+{
+	unsigned int end = i + n;
+
+	while (i < end) {
+		unsigned int w = i >> 6, lo = i & 63u;
+		unsigned int hi = (end - (i & ~63u)) < 64u ? end - (i & ~63u) : 64u;
+		uint64_t mask = (hi == 64u ? FA_U64_MAX : FA_BIT64(hi) - 1) & ~(FA_BIT64(lo) - 1);
+
+		if ((FA_READ_ONCE(map[w]) & mask) != mask)
+			return false;
+		i = (i & ~63u) + hi;
+	}
+	return true;
+}
+
+/* Whether every slot of [va, end) is referenced for chain @p c. */
+static inline bool fa__pt_all_referenced(const struct fa_pt *pt, const struct fa__pt_chain *c,
+					 uint64_t va, uint64_t end)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+
+	while (va < end) {
+		unsigned int l = c->lvl[c->depth];
+		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
+		struct fa_pt_node *t = fa__pt_find(pt, c, va, path);
+
+		if (!t || !fa__pt_bits_all(t->refmap, fa__pt_index(f, l, va),
+					   (unsigned int)((next - va) >> c->shift)))
+			return false;
+		va = next;
+	}
+	return true;
+}
+
+/* Device address of the 8-byte word of entry @p idx, slot @p s of node @p n. */
+static inline uint64_t fa__pt_word(const struct fa_pt_format *f, const struct fa_pt_node *n,
+				   unsigned int idx, unsigned int s)
+{
+	return n->addr + ((uint64_t)idx << f->level[n->level].entry_log2) + ((uint64_t)s << 3);
+}
+
+/* Point entry @p idx slot @p s of @p parent at @p child (one 8-byte word). */
+static inline int fa__pt_write_pde(const struct fa_pt *pt, const struct fa_pt_node *parent,
+				   unsigned int idx, unsigned int s, uint64_t child)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	uint64_t sub[2], out[2];
+
+	sub[0] = child;
+	sub[1] = child;
+	fa_pt_pde_encode(f, parent->level, sub, 1u << s, pt->pde_attr, out);
+	return fa_pramin_wr64(pt->acc, fa__pt_word(f, parent, idx, s), out[s],
+			      FA_PRAMIN_HIGH_FIRST);
+}
+
+/* Pop a preallocated node of level @p l. */
+static inline struct fa_pt_node *fa__pt_pop(struct fa_pt_node **lists, unsigned int l)
+{
+	struct fa_pt_node *n = lists[l];
+
+	if (n)
+		lists[l] = n->dnode.link.next ?
+			   FA_CONTAINER_OF(n->dnode.link.next, struct fa_pt_node, dnode.link) :
+			   NULL;
+	if (n)
+		n->dnode.link.next = NULL;
+	return n;
+}
+
+static inline void fa__pt_push(struct fa_pt_node **lists, struct fa_pt_node *n)
+{
+	unsigned int l = n->level;
+
+	n->dnode.link.next = lists[l] ? &lists[l]->dnode.link : NULL;
+	lists[l] = n;
+}
+
+static inline void fa__pt_free_lists(struct fa_pt *pt, struct fa_pt_node **lists)
+{
+	unsigned int l;
+	struct fa_pt_node *n;
+
+	for (l = 0; l < FA_PT_MAX_LEVELS; l++)
+		while ((n = fa__pt_pop(lists, l)) != NULL) {
+			fa__pt_node_free(pt, n);
+			pt->stats.allocated--;
+			pt->stats.freed--;
+		}
+}
+
+/* Allocate and clear every table @p est asks for, onto per-level lists. */
+static inline int fa__pt_prealloc(struct fa_pt *pt, const struct fa_pt_estimate *est,
+				  fa_gfp_t gfp, struct fa_pt_node **lists)
+{
+	unsigned int l;
+	uint64_t k;
+	struct fa_pt_node *n;
+	int err;
+
+	for (l = 0; l < pt->fmt->nlevels; l++)
+		for (k = 0; k < est->tables[l]; k++) {
+			err = fa__pt_node_alloc(pt, l, gfp, &n);
+			if (err)
+				return err;
+			fa__pt_push(lists, n);
+		}
+	fa__pt_lock(pt);
+	for (l = 0; l < pt->fmt->nlevels; l++)
+		for (n = lists[l]; n; n = n->dnode.link.next ?
+		     FA_CONTAINER_OF(n->dnode.link.next, struct fa_pt_node, dnode.link) : NULL) {
+			err = fa__pt_table_clear(pt, l, n->addr);
+			if (err) {
+				fa__pt_unlock(pt);
+				return err;
+			}
+		}
+	fa__pt_unlock(pt);
+	return 0;
+}
+
+/* Take one reference on slots [i, i + n) of PTE table @p t (ref lock). */
+static inline void fa__pt_take_refs(struct fa_pt_node *t, unsigned int i, unsigned int n)
+{
+	unsigned int k;
+
+	for (k = i; k < i + n; k++) {
+		if (t->refs[k]++ == 0) {
+			uint64_t *w = &t->refmap[k >> 6];
+
+			FA_WRITE_ONCE(*w, *w | FA_BIT64(k & 63u));
+			t->used++;
+		}
+	}
+}
+
+/* Link phase of a ref: every table exists afterwards; refs taken. */
+static inline int fa__pt_ref_link(struct fa_pt *pt, const struct fa__pt_chain *c, uint64_t va,
+				  uint64_t end, struct fa_pt_node **lists)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	int err = 0, e;
+
+	while (va < end) {
+		struct fa_pt_node *n = pt->root;
+		unsigned int d, idx, l;
+		uint64_t next;
+
+		for (d = 0; d < c->depth; d++) {
+			struct fa_pt_node **cell, *ch;
+
+			l = c->lvl[d];
+			idx = fa__pt_index(f, l, va);
+			cell = fa__pt_cell(f, n, idx, c->slot[d]);
+			ch = *cell;
+			if (!ch) {
+				ch = fa__pt_pop(lists, c->lvl[d + 1]);
+				FA_ASSERT(ch != NULL);
+				ch->parent = n;
+				ch->index = (uint16_t)idx;
+				ch->va = va & ~(FA_BIT64(f->level[l].shift) - 1);
+				e = fa__pt_write_pde(pt, n, idx, c->slot[d], ch->addr);
+				if (FA_WARN(e) && !err)
+					err = e;
+				FA_WRITE_ONCE(*cell, ch); /* publish: initialised and linked */
+				n->used++;
+				pt->stats.live[ch->level]++;
+			}
+			n = ch;
+		}
+		l = c->lvl[c->depth];
+		next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
+		fa__pt_take_refs(n, fa__pt_index(f, l, va), (unsigned int)((next - va) >> c->shift));
+		va = next;
+	}
+	return err;
+}
+
+/* Release @p n (no slot used): clear its PDE, unlink, queue; then its parents. */
+static inline int fa__pt_release_up(struct fa_pt *pt, struct fa_pt_node *n, uint64_t epoch)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	int err = 0, e;
+
+	while (n->parent && n->used == 0 && n->nsparse == 0) {
+		struct fa_pt_node *p = n->parent;
+		unsigned int s = f->level[n->level].slot;
+
+		e = fa_pramin_wr64(pt->acc, fa__pt_word(f, p, n->index, s), f->invalid,
+				   FA_PRAMIN_LOW_FIRST);
+		if (FA_WARN(e) && !err)
+			err = e;
+		FA_WRITE_ONCE(*fa__pt_cell(f, p, n->index, s), (struct fa_pt_node *)NULL);
+		p->used--;
+		pt->stats.live[n->level]--;
+		pt->stats.pending[n->level]++;
+		fa_deferred_push(&pt->dfree, &n->dnode, epoch);
+		n = p;
+	}
+	return err;
+}
+
+/* Drop one reference on slots [i, i + n) of @p t; returns whether it emptied. */
+static inline bool fa__pt_drop_refs(struct fa_pt_node *t, unsigned int i, unsigned int n)
+{
+	unsigned int k;
+
+	for (k = i; k < i + n; k++) {
+		if (--t->refs[k] == 0) {
+			uint64_t *w = &t->refmap[k >> 6];
+
+			FA_WRITE_ONCE(*w, *w & ~FA_BIT64(k & 63u));
+			t->used--;
+		}
+	}
+	return t->used == 0;
+}
+
+/* Whether every slot of [va, end) has a reference (counts; ref lock). */
+static inline bool fa__pt_all_counted(const struct fa_pt *pt, const struct fa__pt_chain *c,
+				      uint64_t va, uint64_t end)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+
+	while (va < end) {
+		unsigned int l = c->lvl[c->depth];
+		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
+		struct fa_pt_node *t = fa__pt_find(pt, c, va, path);
+		unsigned int i, k, n;
+
+		if (!t)
+			return false;
+		i = fa__pt_index(f, l, va);
+		n = (unsigned int)((next - va) >> c->shift);
+		for (k = i; k < i + n; k++)
+			if (t->refs[k] == 0)
+				return false;
+		va = next;
+	}
+	return true;
+}
+
+static inline void fa__pt_reclaim_one(struct fa_deferred_node *dn, void *arg)
+{
+	struct fa_pt *pt = (struct fa_pt *)arg;
+	struct fa_pt_node *n = FA_CONTAINER_OF(dn, struct fa_pt_node, dnode);
+
+	pt->stats.pending[n->level]--;
+	fa__pt_node_free(pt, n);
+}
+
+/* Write PTEs for [va, va + n pages) of PTE table @p t: one fill for 8-byte
+ * entries, one write per entry for dual (16-byte) levels. */
+static inline int fa__pt_write_run(const struct fa_pt *pt, const struct fa_pt_node *t,
+				   unsigned int i, unsigned int n, uint64_t val, uint64_t step,
+				   enum fa_pramin_order order)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	unsigned int k;
+	int err;
+
+	if (f->level[t->level].entry_log2 == 3)
+		return fa_pramin_fill64(pt->acc, fa__pt_word(f, t, i, 0), val, step, n, order);
+	for (k = 0; k < n; k++) {
+		err = fa_pramin_wr64(pt->acc, fa__pt_word(f, t, i + k, 0), val + k * step, order);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+/** @endcond */
+
+/**
+ * Fill a configuration with the required parts and defaults (tables in
+ * VRAM, no accessor lock hooks).
+ * @stage any
+ * @locking none
+ * @param cfg Configuration to fill.
+ * @param fmt Format.
+ * @param acc Table memory accessor (must outlive the tree).
+ * @param tables Table allocator (copied).
+ * @param shadow Shadow node allocator (copied).
+ */
+static inline void fa_pt_config_init(struct fa_pt_config *cfg, const struct fa_pt_format *fmt,
+				     const struct fa_pramin_accessor *acc,
+				     const struct fa_pt_table_alloc *tables,
+				     const struct fa_reserve_source *shadow)
+{
+	cfg->fmt = fmt;
+	cfg->acc = acc;
+	cfg->tables = *tables;
+	cfg->shadow = *shadow;
+	cfg->acc_lock.lock = NULL;
+	cfg->acc_lock.unlock = NULL;
+	cfg->acc_lock.ctx = NULL;
+	cfg->pde_attr = FA_PT_APER_VRAM;
+}
+
+/**
+ * Shadow node bytes for a table of level @p level (what the shadow source is
+ * asked for).
+ * @stage any
+ * @locking none
+ * @param f Format.
+ * @param level Level index (< fa_pt_format::nlevels).
+ * @return Bytes.
+ */
+static inline size_t fa_pt_node_bytes(const struct fa_pt_format *f, unsigned int level)
+{
+	return fa__pt_node_size(f, level);
+}
+
+/**
+ * Set up a tree: validate the format, allocate and clear the root table.
+ * @stage submit (allocates the root)
+ * @locking ref lock (or none: the tree is not shared yet)
+ * @param pt Tree (caller storage).
+ * @param cfg Configuration.
+ * @param gfp Allocation context for the root.
+ * @return 0; -FA_EINVAL for a bad configuration or format; the allocators'
+ *         error (-FA_ENOMEM ...) or the accessor's; on error nothing is held.
+ */
+static inline int fa_pt_init(struct fa_pt *pt, const struct fa_pt_config *cfg, fa_gfp_t gfp)
+{
+	struct fa_pt_node *root = NULL;
+	unsigned int i;
+	int err;
+
+	if (!pt || !cfg || !cfg->acc || !cfg->tables.alloc || !cfg->tables.free ||
+	    !cfg->shadow.alloc || !cfg->shadow.free || fa_pt_format_validate(cfg->fmt) ||
+	    (cfg->pde_attr & FA_PT_APER_MASK) == FA_PT_APER_PEER ||
+	    !cfg->acc_lock.lock != !cfg->acc_lock.unlock)
+		return -FA_EINVAL;
+	pt->fmt = cfg->fmt;
+	pt->acc = cfg->acc;
+	pt->tables = cfg->tables;
+	pt->shadow = cfg->shadow;
+	pt->acc_lock = cfg->acc_lock;
+	pt->pde_attr = cfg->pde_attr & cfg->fmt->pde_attr_mask;
+	for (i = 0; i < FA_PT_MAX_LEVELS; i++) {
+		pt->stats.live[i] = 0;
+		pt->stats.pending[i] = 0;
+	}
+	pt->stats.allocated = 0;
+	pt->stats.freed = 0;
+	pt->stats.ptes_written = 0;
+	fa_deferred_init(&pt->dfree);
+	err = fa__pt_node_alloc(pt, 0, gfp, &root);
+	if (err)
+		return err;
+	fa__pt_lock(pt);
+	err = fa__pt_table_clear(pt, 0, root->addr);
+	fa__pt_unlock(pt);
+	if (err) {
+		fa__pt_node_free(pt, root);
+		return err;
+	}
+	pt->root = root;
+	pt->stats.live[0] = 1;
+	return 0;
+}
+
+/**
+ * Device address of the root table (the PDB to program into the instance
+ * block / the TLB-invalidate register).
+ * @stage any
+ * @locking none
+ * @param pt Initialised tree.
+ * @return Root table address.
+ */
+static inline uint64_t fa_pt_root_addr(const struct fa_pt *pt)
+{
+	return pt->root->addr;
+}
+
+/**
+ * Static worst case: the tables a fa_pt_ref() of the range can allocate in
+ * any tree (every table below the root counted as missing; misaligned ends
+ * counted: a range straddling a boundary needs a table on each side). Needs
+ * no tree, so it can size a reservation before the ref lock is taken.
+ * @stage any
+ * @locking none
+ * @param f Format.
+ * @param va First VA (aligned to @p page_size).
+ * @param size Bytes (a non-zero multiple of @p page_size).
+ * @param page_size Page size the range will be referenced with.
+ * @param out Estimate (written on success only).
+ * @return 0; -FA_EINVAL (misaligned, zero size, NULL), -FA_EOPNOTSUPP (page
+ *         size not in the format), -FA_EOVERFLOW (va + size wraps),
+ *         -FA_ERANGE (beyond the format's VA bits).
+ */
+static inline int fa_pt_estimate_static(const struct fa_pt_format *f, uint64_t va, uint64_t size,
+					uint64_t page_size, struct fa_pt_estimate *out)
+{
+	struct fa__pt_chain c;
+	int err = fa__pt_args(f, va, size, page_size, &c);
+
+	if (err || !out)
+		return err ? err : -FA_EINVAL;
+	fa__pt_est_zero(out);
+	if (c.depth > 0)
+		fa__pt_count_missing(f, &c, 1, va, va + size, out);
+	return 0;
+}
+
+/**
+ * Exact number of tables a fa_pt_ref() of the range would allocate now,
+ * from a read-only walk of the shadow (existing tables are not counted).
+ * Equal to what fa_pt_ref() allocates when nothing else changes the tree in
+ * between (fa_pt_ref() itself uses this walk).
+ * @stage submit
+ * @locking ref lock
+ * @param pt Tree.
+ * @param va First VA.
+ * @param size Bytes.
+ * @param page_size Page size.
+ * @param out Estimate (written on success only).
+ * @return 0, or the errors of fa_pt_estimate_static().
+ */
+static inline int fa_pt_estimate(const struct fa_pt *pt, uint64_t va, uint64_t size,
+				 uint64_t page_size, struct fa_pt_estimate *out)
+{
+	struct fa__pt_chain c;
+	int err;
+
+	if (!pt || !out)
+		return -FA_EINVAL;
+	err = fa__pt_args(pt->fmt, va, size, page_size, &c);
+	if (err)
+		return err;
+	fa__pt_est_zero(out);
+	return fa__pt_scan(pt, &c, va, va + size, false, out);
+}
+
+/**
+ * Reference every PTE slot of a range, creating the missing tables.
+ * Order: read-only walk (validates, counts), allocate every missing table
+ * and shadow node, clear them through the accessor, then link them (PDEs
+ * written high half first) and take the references. Nothing is visible to
+ * a concurrent map until it is initialised and linked.
+ * @stage submit (allocates through the caller's allocators with @p gfp)
+ * @locking ref lock; takes the accessor lock hooks after allocating, never
+ *          across an allocation
+ * @param pt Tree.
+ * @param va First VA (aligned to @p page_size).
+ * @param size Bytes (non-zero multiple of @p page_size).
+ * @param page_size Page size the range will be mapped with.
+ * @param gfp Allocation context.
+ * @return 0; -FA_EINVAL, -FA_EOPNOTSUPP, -FA_EOVERFLOW, -FA_ERANGE for bad
+ *         arguments; -FA_EBUSY when the range conflicts with a huge page
+ *         slot (a huge PTE referenced on the path, or child tables under a
+ *         huge slot to reference); -FA_EOVERFLOW when a slot already has
+ *         65535 references; the allocators' errors (-FA_ENOMEM, -FA_ENOSPC)
+ *         or the accessor's while clearing new tables. On any of these,
+ *         nothing changed. An accessor error while writing a PDE after that
+ *         point is warned about and returned, with the references taken
+ *         (the shadow stays consistent; fa_pt_unref() undoes it).
+ */
+static inline int fa_pt_ref(struct fa_pt *pt, uint64_t va, uint64_t size, uint64_t page_size,
+			    fa_gfp_t gfp)
+{
+	struct fa_pt_node *lists[FA_PT_MAX_LEVELS];
+	struct fa_pt_estimate est;
+	struct fa__pt_chain c;
+	unsigned int i;
+	int err;
+
+	if (!pt)
+		return -FA_EINVAL;
+	err = fa__pt_args(pt->fmt, va, size, page_size, &c);
+	if (err)
+		return err;
+	fa__pt_est_zero(&est);
+	err = fa__pt_scan(pt, &c, va, va + size, true, &est);
+	if (err)
+		return err;
+	for (i = 0; i < FA_PT_MAX_LEVELS; i++)
+		lists[i] = NULL;
+	err = fa__pt_prealloc(pt, &est, gfp, lists);
+	if (err) {
+		fa__pt_free_lists(pt, lists);
+		return err;
+	}
+	fa__pt_lock(pt);
+	err = fa__pt_ref_link(pt, &c, va, va + size, lists);
+	fa__pt_unlock(pt);
+	for (i = 0; i < FA_PT_MAX_LEVELS; i++)
+		FA_ASSERT(lists[i] == NULL);
+	return err;
+}
+
+/**
+ * Map a physically contiguous range: PTE i gets @p pa + i × @p page_size.
+ * Checks first that every slot is referenced; writes one accessor fill per
+ * PTE table touched (high half first, so VALID lands last).
+ * @stage run (never allocates, never sleeps)
+ * @locking map lock; takes the accessor lock hooks around the writes
+ * @param pt Tree.
+ * @param va First VA (aligned to @p page_size).
+ * @param size Bytes (non-zero multiple of @p page_size).
+ * @param page_size Page size the range was referenced with.
+ * @param pa First physical address (aligned to @p page_size).
+ * @param attr PTE attributes (FA_PT_APER_*, FA_PT_RO, FA_PT_KIND() ...).
+ * @return 0; -FA_EINVAL, -FA_EOPNOTSUPP, -FA_EOVERFLOW, -FA_ERANGE for bad
+ *         arguments or a physical range the format cannot encode; -FA_ENOENT
+ *         with a warning when part of the range is not referenced. In all of
+ *         these nothing is written. An accessor error is returned as is
+ *         (entries before it may have been written).
+ */
+static inline int fa_pt_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64_t page_size,
+			    uint64_t pa, uint32_t attr)
+{
+	const struct fa_pt_format *f;
+	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+	struct fa__pt_chain c;
+	uint64_t end, val, step;
+	int err = 0;
+
+	if (!pt)
+		return -FA_EINVAL;
+	f = pt->fmt;
+	err = fa__pt_args(f, va, size, page_size, &c);
+	if (err)
+		return err;
+	if (!fa_is_aligned(pa, page_size))
+		return -FA_EINVAL;
+	if (!fa_pt_pa_ok(f, pa, 0, attr) || pa + (size - 1) < pa ||
+	    !fa_pt_pa_ok(f, pa + (size - 1), 0, attr))
+		return -FA_ERANGE;
+	end = va + size;
+	if (FA_WARN(!fa__pt_all_referenced(pt, &c, va, end)))
+		return -FA_ENOENT;
+	attr &= f->pte_attr_mask;
+	val = fa_pt_pte_encode(f, c.lvl[c.depth], pa, attr);
+	step = fa_pt_pte_encode(f, c.lvl[c.depth], pa + page_size, attr) - val;
+	fa__pt_lock(pt);
+	while (va < end && !err) {
+		unsigned int l = c.lvl[c.depth];
+		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
+		unsigned int n = (unsigned int)((next - va) >> c.shift);
+		struct fa_pt_node *t = fa__pt_find(pt, &c, va, path);
+
+		err = fa__pt_write_run(pt, t, fa__pt_index(f, l, va), n, val, step,
+				       FA_PRAMIN_HIGH_FIRST);
+		val += (uint64_t)n * step;
+		pt->stats.ptes_written += n;
+		va = next;
+	}
+	fa__pt_unlock(pt);
+	return err;
+}
+
+/**
+ * Map a range page by page from an array of physical addresses. Runs of
+ * contiguous pages inside one table go out as one fill; the rest entry by
+ * entry.
+ * @stage run (never allocates, never sleeps)
+ * @locking map lock; takes the accessor lock hooks around the writes
+ * @param pt Tree.
+ * @param va First VA.
+ * @param size Bytes (non-zero multiple of @p page_size).
+ * @param page_size Page size the range was referenced with.
+ * @param pages size / page_size physical page addresses, each aligned.
+ * @param attr PTE attributes.
+ * @return As fa_pt_map(); every page address is checked before anything is written.
+ */
+static inline int fa_pt_map_pages(struct fa_pt *pt, uint64_t va, uint64_t size,
+				  uint64_t page_size, const uint64_t *pages, uint32_t attr)
+{
+	const struct fa_pt_format *f;
+	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+	struct fa__pt_chain c;
+	uint64_t end, k, npages, done = 0;
+	int err;
+
+	if (!pt || !pages)
+		return -FA_EINVAL;
+	f = pt->fmt;
+	err = fa__pt_args(f, va, size, page_size, &c);
+	if (err)
+		return err;
+	npages = size >> c.shift;
+	for (k = 0; k < npages; k++) {
+		if (!fa_is_aligned(pages[k], page_size))
+			return -FA_EINVAL;
+		if (!fa_pt_pa_ok(f, pages[k], c.shift, attr))
+			return -FA_ERANGE;
+	}
+	end = va + size;
+	if (FA_WARN(!fa__pt_all_referenced(pt, &c, va, end)))
+		return -FA_ENOENT;
+	attr &= f->pte_attr_mask;
+	fa__pt_lock(pt);
+	while (va < end && !err) {
+		unsigned int l = c.lvl[c.depth];
+		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
+		unsigned int n = (unsigned int)((next - va) >> c.shift);
+		unsigned int i = fa__pt_index(f, l, va), j = 0, r;
+		struct fa_pt_node *t = fa__pt_find(pt, &c, va, path);
+
+		while (j < n && !err) {
+			uint64_t v = fa_pt_pte_encode(f, l, pages[done + j], attr);
+			uint64_t step = fa_pt_pte_encode(f, l, pages[done + j] + page_size, attr) - v;
+
+			for (r = 1; j + r < n && pages[done + j + r] == pages[done + j] + r * page_size;
+			     r++)
+				;
+			err = fa__pt_write_run(pt, t, i + j, r, v, step, FA_PRAMIN_HIGH_FIRST);
+			j += r;
+		}
+		pt->stats.ptes_written += n;
+		done += n;
+		va = next;
+	}
+	fa__pt_unlock(pt);
+	return err;
+}
+
+/**
+ * Unmap a range: write the invalid entry to every PTE (low half first, so
+ * VALID clears first). Tables stay; fa_pt_unref() releases them.
+ * @stage run (never allocates, never frees, never sleeps)
+ * @locking map lock; takes the accessor lock hooks around the writes
+ * @param pt Tree.
+ * @param va First VA.
+ * @param size Bytes.
+ * @param page_size Page size the range was mapped with (selects the table:
+ *        big or small under a dual entry, or the huge level).
+ * @return 0; -FA_EINVAL, -FA_EOPNOTSUPP, -FA_EOVERFLOW, -FA_ERANGE for bad
+ *         arguments; -FA_ENOENT with a warning when part of the range is not
+ *         referenced (nothing written); an accessor error as is.
+ */
+static inline int fa_pt_unmap(struct fa_pt *pt, uint64_t va, uint64_t size, uint64_t page_size)
+{
+	const struct fa_pt_format *f;
+	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+	struct fa__pt_chain c;
+	uint64_t end;
+	int err;
+
+	if (!pt)
+		return -FA_EINVAL;
+	f = pt->fmt;
+	err = fa__pt_args(f, va, size, page_size, &c);
+	if (err)
+		return err;
+	end = va + size;
+	if (FA_WARN(!fa__pt_all_referenced(pt, &c, va, end)))
+		return -FA_ENOENT;
+	fa__pt_lock(pt);
+	while (va < end && !err) {
+		unsigned int l = c.lvl[c.depth];
+		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
+		unsigned int n = (unsigned int)((next - va) >> c.shift);
+		struct fa_pt_node *t = fa__pt_find(pt, &c, va, path);
+
+		err = fa__pt_write_run(pt, t, fa__pt_index(f, l, va), n, f->invalid, 0,
+				       FA_PRAMIN_LOW_FIRST);
+		pt->stats.ptes_written += n;
+		va = next;
+	}
+	fa__pt_unlock(pt);
+	return err;
+}
+
+/**
+ * Drop one reference on every PTE slot of a range. A table left with no
+ * referenced slot and no child has its PDE cleared (low half first) and is
+ * queued for freeing once @p epoch has completed; its parents follow,
+ * bottom-up. The range must be unmapped already (entries are not checked).
+ * @stage cleanup (no allocation; frees nothing itself)
+ * @locking ref lock; takes the accessor lock hooks around the walk
+ * @param pt Tree.
+ * @param va First VA.
+ * @param size Bytes.
+ * @param page_size Page size the range was referenced with.
+ * @param epoch Epoch of the next TLB invalidate (the one that follows this
+ *        unref's PDE clears): the tables are freed once it has completed.
+ * @return 0; -FA_EINVAL, -FA_EOPNOTSUPP, -FA_EOVERFLOW, -FA_ERANGE for bad
+ *         arguments; -FA_ENOENT when some slot of the range has no reference
+ *         (nothing changed). An accessor error while clearing a PDE is
+ *         warned about and returned; the shadow is updated regardless.
+ */
+static inline int fa_pt_unref(struct fa_pt *pt, uint64_t va, uint64_t size, uint64_t page_size,
+			      uint64_t epoch)
+{
+	const struct fa_pt_format *f;
+	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+	struct fa__pt_chain c;
+	uint64_t end;
+	int err = 0, e;
+
+	if (!pt)
+		return -FA_EINVAL;
+	f = pt->fmt;
+	err = fa__pt_args(f, va, size, page_size, &c);
+	if (err)
+		return err;
+	end = va + size;
+	if (!fa__pt_all_counted(pt, &c, va, end))
+		return -FA_ENOENT;
+	fa__pt_lock(pt);
+	while (va < end) {
+		unsigned int l = c.lvl[c.depth];
+		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
+		struct fa_pt_node *t = fa__pt_find(pt, &c, va, path);
+
+		if (fa__pt_drop_refs(t, fa__pt_index(f, l, va),
+				     (unsigned int)((next - va) >> c.shift))) {
+			e = fa__pt_release_up(pt, t, epoch);
+			if (e && !err)
+				err = e;
+		}
+		va = next;
+	}
+	fa__pt_unlock(pt);
+	return err;
+}
+
+/**
+ * Free every released table whose epoch has completed (table memory back to
+ * the table allocator, shadow back to its source).
+ * @stage cleanup
+ * @locking ref lock (serialises drains and the stats)
+ * @param pt Tree.
+ * @param completed_epoch Newest completed TLB-invalidate epoch.
+ * @return Tables freed.
+ */
+static inline unsigned long fa_pt_reclaim(struct fa_pt *pt, uint64_t completed_epoch)
+{
+	return fa_deferred_drain(&pt->dfree, completed_epoch, fa__pt_reclaim_one, pt);
+}
+
+/**
+ * Tables released and not yet freed.
+ * @stage any
+ * @locking none (approximate under concurrency)
+ * @param pt Tree.
+ * @return Count.
+ */
+static inline unsigned long fa_pt_pending(const struct fa_pt *pt)
+{
+	return fa_deferred_pending(&pt->dfree);
+}
+
+/**
+ * Tear a tree down: frees every released table (the caller guarantees the
+ * device no longer walks this tree) and the root.
+ * @stage cleanup
+ * @locking ref lock (and no map/unmap running)
+ * @param pt Tree.
+ * @return 0; -FA_EBUSY when references remain (nothing freed).
+ */
+static inline int fa_pt_fini(struct fa_pt *pt)
+{
+	uint64_t oldest;
+
+	if (!pt || !pt->root)
+		return -FA_EINVAL;
+	if (pt->root->used)
+		return -FA_EBUSY;
+	/* treat every queued epoch as completed, oldest first */
+	while (fa_deferred_oldest_epoch(&pt->dfree, &oldest))
+		fa_deferred_drain(&pt->dfree, oldest, fa__pt_reclaim_one, pt);
+	pt->stats.live[0] = 0;
+	fa__pt_node_free(pt, pt->root);
+	pt->root = NULL;
+	return 0;
+}
+
+/**
+ * Translate @p va by reading raw tables through an accessor, the way the GPU
+ * MMU walks them: from the root, decode each entry, follow PDEs; under a dual
+ * entry use the big table's PTE when valid, else the small table's. Works
+ * on any table memory (a tree's or one built elsewhere).
+ * @stage any (reads only)
+ * @locking whatever serialises the accessor (the PRAMIN lock)
+ * @param f Format.
+ * @param acc Accessor.
+ * @param root Device address of the root table.
+ * @param va Virtual address.
+ * @param out Result (type says what stopped the walk).
+ * @return 0 when a valid PTE translated @p va; -FA_ENOENT when an invalid,
+ *         sparse or NV4K entry was reached (see fa_pt_xlate::type);
+ *         -FA_ERANGE when @p va is beyond the format's VA bits; -FA_EINVAL
+ *         for NULL arguments; an accessor error as is.
+ */
+static inline int fa_pt_walk(const struct fa_pt_format *f, const struct fa_pramin_accessor *acc,
+			     uint64_t root, uint64_t va, struct fa_pt_xlate *out)
+{
+	unsigned int l = 0, steps;
+	uint64_t table = root;
+
+	if (!f || !acc || !out)
+		return -FA_EINVAL;
+	if (va >> f->va_bits)
+		return -FA_ERANGE;
+	out->type = FA_PT_ENTRY_INVALID;
+	out->pa = 0;
+	out->attr = 0;
+	out->page_shift = 0;
+	out->level = 0;
+	for (steps = 0; steps < FA_PT_MAX_DEPTH; steps++) {
+		const struct fa_pt_level *lv = &f->level[l];
+		uint64_t raw[2], a = table + ((uint64_t)fa__pt_index(f, l, va) << lv->entry_log2);
+		struct fa_pt_entry e;
+		int err;
+
+		raw[1] = f->invalid;
+		err = fa_pramin_rd64(acc, a, &raw[0]);
+		if (!err && lv->entry_log2 == 4)
+			err = fa_pramin_rd64(acc, a + 8, &raw[1]);
+		if (err)
+			return err;
+		fa_pt_entry_decode(f, l, raw, &e);
+		out->type = e.type;
+		out->level = (uint8_t)l;
+		if (e.type == FA_PT_ENTRY_PTE) {
+			out->pa = e.addr + (va & (FA_BIT64(lv->shift) - 1));
+			out->attr = e.attr;
+			out->page_shift = lv->shift;
+			return 0;
+		}
+		if (e.type != FA_PT_ENTRY_PDE)
+			return -FA_ENOENT;
+		if ((e.present & 1u) && lv->nsub == 2 && (e.present & 2u)) {
+			/* dual: a valid big PTE wins, else the small table */
+			unsigned int bl = lv->sub[0];
+			uint64_t ba = e.sub[0] + ((uint64_t)fa__pt_index(f, bl, va) << 3);
+			struct fa_pt_entry be;
+
+			raw[1] = f->invalid;
+			err = fa_pramin_rd64(acc, ba, &raw[0]);
+			if (err)
+				return err;
+			fa_pt_entry_decode(f, bl, raw, &be);
+			if (be.type == FA_PT_ENTRY_PTE) {
+				out->type = be.type;
+				out->level = (uint8_t)bl;
+				out->pa = be.addr + (va & (FA_BIT64(f->level[bl].shift) - 1));
+				out->attr = be.attr;
+				out->page_shift = f->level[bl].shift;
+				return 0;
+			}
+			l = lv->sub[1];
+			table = e.sub[1];
+		} else {
+			unsigned int s = (e.present & 1u) ? 0u : 1u;
+
+			l = lv->sub[s];
+			table = e.sub[s];
+		}
+	}
+	return -FA_ENOENT;
+}
+
+/**
+ * Translate @p va through the tree's tables (fa_pt_walk() from its root).
+ * @stage any (reads only)
+ * @locking map lock or ref lock (so tables are not freed under the walk);
+ *          takes the accessor lock hooks
+ * @param pt Tree.
+ * @param va Virtual address.
+ * @param out Result.
+ * @return As fa_pt_walk().
+ */
+static inline int fa_pt_translate(const struct fa_pt *pt, uint64_t va, struct fa_pt_xlate *out)
+{
+	int err;
+
+	if (!pt)
+		return -FA_EINVAL;
+	fa__pt_lock(pt);
+	err = fa_pt_walk(pt->fmt, pt->acc, pt->root->addr, va, out);
+	fa__pt_unlock(pt);
+	return err;
+}
+
+/**
+ * Copy the tree's counters.
+ * @stage any
+ * @locking ref lock for consistent table counts
+ * @param pt Tree.
+ * @param out Counters.
+ */
+static inline void fa_pt_get_stats(const struct fa_pt *pt, struct fa_pt_stats *out)
+{
+	*out = pt->stats;
+}
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FA_PT_H */

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test allocators for pt.h (userspace only; used by unit tests, fuzzer and
+ * benchmark):
+ * - pt_vram: simulated VRAM as host memory at a non-zero device base, with a
+ *   direct accessor over it;
+ * - a table allocator over that VRAM: 4 KiB chunks from a bump pointer and
+ *   free list, 256-byte chunks carved from 4 KiB chunks, an allocation
+ *   bitmap (double free and bad free abort), poison on free, live counts;
+ * - a shadow allocator over malloc with live counts;
+ * - fault injection shared by both (fail the N-th allocation from now) and a
+ *   "forbidden" switch that aborts on any allocation or free (run stage).
+ */
+#ifndef PT_ALLOC_H
+#define PT_ALLOC_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fencealloc/pt.h>
+
+#define PT_VRAM_BASE 0x40000000ull /* device address of the first VRAM byte */
+
+struct pt_vram {
+	unsigned char *mem;
+	uint64_t base, size;
+	struct fa_pramin_direct direct;
+	struct fa_pramin_accessor acc;
+	/* table allocator */
+	uint64_t bump;         /* next never-used 4 KiB offset */
+	uint64_t *free4k;      /* stack of free 4 KiB offsets */
+	uint64_t nfree4k;
+	uint64_t *free256;     /* stack of free 256 B offsets */
+	uint64_t nfree256;
+	uint8_t *granule;      /* per 256 B granule: 0 free, 1 allocated (256), 2 allocated (4K head), 3 (4K tail) */
+	uint64_t live_tables, live_bytes, table_allocs, table_frees;
+	/* shadow allocator */
+	uint64_t live_shadow, shadow_bytes, shadow_allocs;
+	/* shared controls */
+	long fail_in;          /* fail the allocation when this reaches 0; <0: never */
+	int forbidden;         /* abort on any allocator call */
+	uint64_t calls;        /* allocator calls (alloc + free, both allocators) */
+	int poison;            /* fill freed tables with 0xA5 */
+};
+
+static inline void pt_vram_init(struct pt_vram *v, uint64_t size)
+{
+	uint64_t g = size >> 8;
+
+	memset(v, 0, sizeof(*v));
+	v->mem = (unsigned char *)aligned_alloc(4096, size);
+	if (!v->mem)
+		abort();
+	memset(v->mem, 0x5a, size);
+	v->base = PT_VRAM_BASE;
+	v->size = size;
+	v->free4k = (uint64_t *)malloc(sizeof(uint64_t) * (size >> 12));
+	v->free256 = (uint64_t *)malloc(sizeof(uint64_t) * g);
+	v->granule = (uint8_t *)calloc(g, 1);
+	if (!v->free4k || !v->free256 || !v->granule)
+		abort();
+	v->fail_in = -1;
+	v->poison = 1;
+	if (fa_pramin_direct_init(&v->direct, v->mem, v->base, size, &v->acc))
+		abort();
+}
+
+static inline void pt_vram_destroy(struct pt_vram *v)
+{
+	free(v->mem);
+	free(v->free4k);
+	free(v->free256);
+	free(v->granule);
+}
+
+static inline void pt__forbid_check(struct pt_vram *v, const char *what)
+{
+	v->calls++;
+	if (v->forbidden) {
+		fprintf(stderr, "pt test: %s called in a stage that must not allocate or free\n",
+			what);
+		abort();
+	}
+}
+
+static inline int pt__fail_now(struct pt_vram *v)
+{
+	if (v->fail_in < 0)
+		return 0;
+	if (v->fail_in == 0) {
+		v->fail_in = -1;
+		return 1;
+	}
+	v->fail_in--;
+	return 0;
+}
+
+static inline int pt__take4k(struct pt_vram *v, uint64_t *off)
+{
+	if (v->nfree4k) {
+		*off = v->free4k[--v->nfree4k];
+		return 0;
+	}
+	if (v->bump + 4096 > v->size)
+		return -FA_ENOSPC;
+	*off = v->bump;
+	v->bump += 4096;
+	return 0;
+}
+
+static inline int pt_table_alloc_cb(void *ctx, uint64_t size, uint64_t align, fa_gfp_t gfp,
+				    uint64_t *addr)
+{
+	struct pt_vram *v = (struct pt_vram *)ctx;
+	uint64_t off, i;
+
+	(void)gfp;
+	pt__forbid_check(v, "table alloc");
+	if (pt__fail_now(v))
+		return -FA_ENOMEM;
+	if (size <= 256 && align <= 256) {
+		if (!v->nfree256) {
+			uint64_t page;
+
+			if (pt__take4k(v, &page))
+				return -FA_ENOSPC;
+			for (i = 16; i-- > 0;)
+				v->free256[v->nfree256++] = page + i * 256;
+		}
+		off = v->free256[--v->nfree256];
+		if (v->granule[off >> 8])
+			abort();
+		v->granule[off >> 8] = 1;
+	} else {
+		if (size > 4096 || align > 4096 || pt__take4k(v, &off))
+			return -FA_ENOSPC;
+		for (i = 0; i < 16; i++) {
+			if (v->granule[(off >> 8) + i])
+				abort();
+			v->granule[(off >> 8) + i] = i ? 3 : 2;
+		}
+	}
+	v->live_tables++;
+	v->live_bytes += size;
+	v->table_allocs++;
+	*addr = v->base + off;
+	return 0;
+}
+
+static inline void pt_table_free_cb(void *ctx, uint64_t addr, uint64_t size)
+{
+	struct pt_vram *v = (struct pt_vram *)ctx;
+	uint64_t off = addr - v->base, i;
+
+	pt__forbid_check(v, "table free");
+	if (addr < v->base || off >= v->size) {
+		fprintf(stderr, "pt test: free of 0x%llx outside VRAM\n", (unsigned long long)addr);
+		abort();
+	}
+	(void)size;
+	if (v->granule[off >> 8] == 1) {
+		v->granule[off >> 8] = 0;
+		if (v->poison)
+			memset(v->mem + off, 0xa5, 256);
+		v->free256[v->nfree256++] = off;
+	} else if (v->granule[off >> 8] == 2) {
+		for (i = 0; i < 16; i++)
+			v->granule[(off >> 8) + i] = 0;
+		if (v->poison)
+			memset(v->mem + off, 0xa5, 4096);
+		v->free4k[v->nfree4k++] = off;
+	} else {
+		fprintf(stderr, "pt test: bad or double free of 0x%llx size %llu\n",
+			(unsigned long long)addr, (unsigned long long)size);
+		abort();
+	}
+	v->live_tables--;
+	v->live_bytes -= size;
+	v->table_frees++;
+}
+
+/* Whether [addr, addr + size) is inside a live table allocation. */
+static inline int pt_vram_is_live(const struct pt_vram *v, uint64_t addr)
+{
+	uint64_t off = addr - v->base;
+
+	return addr >= v->base && off < v->size && v->granule[off >> 8] != 0;
+}
+
+static inline void *pt_shadow_alloc_cb(void *ctx, size_t size, fa_gfp_t gfp)
+{
+	struct pt_vram *v = (struct pt_vram *)ctx;
+	void *p;
+
+	(void)gfp;
+	pt__forbid_check(v, "shadow alloc");
+	if (pt__fail_now(v))
+		return NULL;
+	p = malloc(size);
+	if (!p)
+		return NULL;
+	memset(p, 0xc3, size); /* the tree must initialise what it uses */
+	v->live_shadow++;
+	v->shadow_bytes += size;
+	v->shadow_allocs++;
+	return p;
+}
+
+static inline void pt_shadow_free_cb(void *ctx, void *obj, size_t size)
+{
+	struct pt_vram *v = (struct pt_vram *)ctx;
+
+	pt__forbid_check(v, "shadow free");
+	memset(obj, 0xd7, size);
+	free(obj);
+	v->live_shadow--;
+	v->shadow_bytes -= size;
+}
+
+/* Set up a tree over @v with the test allocators. */
+static inline int pt_tree_init(struct fa_pt *pt, struct pt_vram *v, const struct fa_pt_format *f)
+{
+	struct fa_pt_table_alloc ta;
+	struct fa_reserve_source rs;
+	struct fa_pt_config cfg;
+
+	ta.alloc = pt_table_alloc_cb;
+	ta.free = pt_table_free_cb;
+	ta.ctx = v;
+	rs.alloc = pt_shadow_alloc_cb;
+	rs.free = pt_shadow_free_cb;
+	rs.ctx = v;
+	fa_pt_config_init(&cfg, f, &v->acc, &ta, &rs);
+	return fa_pt_init(pt, &cfg, FA_GFP_KERNEL);
+}
+
+#endif /* PT_ALLOC_H */

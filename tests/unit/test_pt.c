@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page-table tree: model-based randomized ref/map/unmap/unref/reclaim per
+ * built-in format (translate agrees with the model, shadow refcounts and
+ * child links agree with raw table memory, no table freed while referenced,
+ * every table back with the allocator at the end), fence safety (no
+ * allocator call inside map/unmap), fault injection at every allocation of
+ * ref, exact and static estimates, bad input, huge and dual pages, accessor
+ * write ordering and batching.
+ */
+#define _POSIX_C_SOURCE 200809L /* setenv */
+#include "fa_test.h"
+#include "fa_rng.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include <fencealloc/pt.h>
+
+#include "pt_model.h"
+
+#define SZ_4K (1ull << 12)
+#define SZ_64K (1ull << 16)
+#define SZ_2M (1ull << 21)
+#define SZ_1G (1ull << 30)
+#define SZ_512M (1ull << 29)
+
+struct env {
+	struct pt_vram v;
+	struct fa_pt pt;
+	struct pt_model m;
+	struct fa_rng r;
+	uint64_t epoch;     /* epoch of the next TLB invalidate */
+	uint64_t completed; /* last completed epoch */
+	unsigned long warns;
+	/* outcome counters: the run must exercise every path */
+	unsigned long refs_ok, refs_busy, maps_ok, maps_bad, unrefs_ok, released, reclaimed;
+	unsigned long huge_maps, dual_both;
+};
+
+static void env_init(struct env *e, const struct fa_pt_format *f, uint64_t base, uint64_t size,
+		     uint64_t vram, uint64_t seed)
+{
+	pt_vram_init(&e->v, vram);
+	cr_assert_eq(pt_tree_init(&e->pt, &e->v, f), 0);
+	pt_model_init(&e->m, f, base, size);
+	fa_rng_seed(&e->r, seed);
+	e->epoch = 1;
+	e->completed = 0;
+}
+
+static void env_destroy(struct env *e)
+{
+	pt_model_destroy(&e->m);
+	pt_vram_destroy(&e->v);
+}
+
+/* Window per format: straddles a root-entry boundary so every level is used. */
+static void window_of(const struct fa_pt_format *f, uint64_t *base, uint64_t *size)
+{
+	unsigned int top = f->level[0].shift;
+	uint64_t big = FA_BIT64(f->page[f->npages - 1].shift);
+
+	*base = FA_BIT64(top) - big;
+	*size = 2 * big;
+}
+
+static uint64_t rnd(struct env *e, uint64_t n)
+{
+	return fa_rng_below(&e->r, n);
+}
+
+/* A random page-aligned range inside the window, biased to collide. */
+static void random_range(struct env *e, unsigned int *pp, uint64_t *va, uint64_t *end)
+{
+	const struct fa_pt_format *f = e->m.f;
+	unsigned int p = (unsigned int)rnd(e, f->npages);
+	uint64_t ps = FA_BIT64(f->page[p].shift);
+	uint64_t big = FA_BIT64(f->page[f->npages - 1].shift);
+	uint64_t nbig = e->m.size / big, n, lim = e->m.base + e->m.size;
+	int64_t off;
+
+	if (ps == big) {
+		*va = e->m.base + rnd(e, nbig) * big;
+		n = 1 + rnd(e, (lim - *va) / big);
+	} else {
+		uint64_t cluster = e->m.base + rnd(e, nbig) * big + rnd(e, 4) * (big / 4);
+
+		off = (int64_t)rnd(e, 33) - 16;
+		if (off < 0 && (uint64_t)(-off) * ps > cluster - e->m.base)
+			off = 0;
+		*va = cluster + (uint64_t)off * ps;
+		if (*va >= lim)
+			*va = lim - ps;
+		n = 1 + (rnd(e, 8) == 0 ? rnd(e, 700) : rnd(e, 8));
+	}
+	if (*va + n * ps > lim)
+		n = (lim - *va) / ps;
+	*end = *va + n * ps;
+	*pp = p;
+}
+
+static uint32_t random_attr(struct env *e)
+{
+	uint32_t a = (uint32_t)fa_rng_next(&e->r) & e->m.f->pte_attr_mask;
+
+	a &= ~(uint32_t)FA_PT_APER_MASK;
+	a &= ~FA_PT_PEER_MASK;
+	return a | (rnd(e, 2) ? FA_PT_APER_VRAM : FA_PT_APER_SYS_COH);
+}
+
+static void check_sample(struct env *e, uint64_t va, uint64_t end)
+{
+	int i;
+
+	e->v.forbidden = 1;
+	for (i = 0; i < 4; i++) {
+		pt_model_check_va(&e->m, &e->pt, va + rnd(e, end - va));
+		pt_model_check_va(&e->m, &e->pt, e->m.base + rnd(e, e->m.size));
+	}
+	pt_model_check_va(&e->m, &e->pt, va);
+	pt_model_check_va(&e->m, &e->pt, end - 1);
+	e->v.forbidden = 0;
+}
+
+static void do_ref(struct env *e, unsigned int p, uint64_t va, uint64_t end)
+{
+	const struct fa_pt_format *f = e->m.f;
+	uint64_t ps = FA_BIT64(f->page[p].shift);
+	struct fa_pt_estimate est, st;
+	uint64_t before[FA_PT_MAX_LEVELS], allocs = e->v.table_allocs, calls;
+	int expect = pt_model_ref_result(&e->m, p, va, end), rc;
+	unsigned int l;
+
+	cr_assert_eq(fa_pt_estimate(&e->pt, va, end - va, ps, &est), 0);
+	cr_assert_eq(fa_pt_estimate_static(f, va, end - va, ps, &st), 0);
+	for (l = 0; l < FA_PT_MAX_LEVELS; l++) {
+		cr_assert_geq(st.tables[l], est.tables[l]);
+		before[l] = e->m.tables[l];
+	}
+	calls = e->v.calls;
+	rc = fa_pt_ref(&e->pt, va, end - va, ps, FA_GFP_KERNEL);
+	cr_assert_eq(rc, expect, "%s ref p%u [0x%llx,0x%llx): %d, model %d", f->name, p,
+		     (unsigned long long)va, (unsigned long long)end, rc, expect);
+	if (rc) {
+		cr_assert_eq(e->v.calls, calls, "failed ref called an allocator");
+		e->refs_busy += rc == -FA_EBUSY;
+		return;
+	}
+	e->refs_ok++;
+	pt_model_ref(&e->m, p, va, end);
+	for (l = 0; l < FA_PT_MAX_LEVELS; l++)
+		cr_assert_eq(est.tables[l], e->m.tables[l] - before[l],
+			     "level %u: estimate %llu, allocated %llu", l,
+			     (unsigned long long)est.tables[l],
+			     (unsigned long long)(e->m.tables[l] - before[l]));
+	cr_assert_eq(e->v.table_allocs - allocs, est.total);
+}
+
+static void do_map(struct env *e, unsigned int p, uint64_t va, uint64_t end)
+{
+	const struct fa_pt_format *f = e->m.f;
+	uint64_t ps = FA_BIT64(f->page[p].shift);
+	uint64_t pa = (0x123400000ull + rnd(e, 1u << 20) * ps) & ((FA_BIT64(36) - 1) & ~(ps - 1));
+	uint32_t attr = random_attr(e);
+	int refd = pt_model_all_refd(&e->m, p, va, end), rc;
+	unsigned long w = fa_test_warnings();
+	uint64_t calls = e->v.calls;
+
+	e->v.forbidden = 1;
+	if (rnd(e, 3) == 0) {
+		uint64_t n = (end - va) / ps, k, *pages = (uint64_t *)malloc(n * 8);
+
+		e->v.forbidden = 0;
+		cr_assert(pages);
+		for (k = 0; k < n; k++)
+			pages[k] = rnd(e, 2) && k ? pages[k - 1] + ps : pa + rnd(e, 64) * ps;
+		e->v.forbidden = 1;
+		rc = fa_pt_map_pages(&e->pt, va, end - va, ps, pages, attr);
+		e->v.forbidden = 0;
+		if (!rc)
+			for (k = 0; k < n; k++)
+				pt_model_map(&e->m, p, va + k * ps, va + (k + 1) * ps, pages[k], attr);
+		free(pages);
+	} else {
+		rc = fa_pt_map(&e->pt, va, end - va, ps, pa, attr);
+		e->v.forbidden = 0;
+		if (!rc)
+			pt_model_map(&e->m, p, va, end, pa, attr);
+	}
+	cr_assert_eq(e->v.calls, calls, "map called an allocator");
+	if (refd) {
+		cr_assert_eq(rc, 0, "%s map p%u: %d", f->name, p, rc);
+		cr_assert_eq(fa_test_warnings(), w);
+		e->maps_ok++;
+		e->huge_maps += f->level[f->page[p].level].nsub != 0;
+	} else {
+		e->maps_bad++;
+		cr_assert_eq(rc, -FA_ENOENT);
+		cr_assert_gt(fa_test_warnings(), w, "map of an unreferenced range must warn");
+	}
+}
+
+static void do_unmap(struct env *e, unsigned int p, uint64_t va, uint64_t end)
+{
+	uint64_t ps = FA_BIT64(e->m.f->page[p].shift), calls = e->v.calls;
+	int refd = pt_model_all_refd(&e->m, p, va, end), rc;
+	unsigned long w = fa_test_warnings();
+
+	e->v.forbidden = 1;
+	rc = fa_pt_unmap(&e->pt, va, end - va, ps);
+	e->v.forbidden = 0;
+	cr_assert_eq(e->v.calls, calls, "unmap called an allocator");
+	if (refd) {
+		cr_assert_eq(rc, 0);
+		pt_model_unmap(&e->m, p, va, end);
+		cr_assert_eq(fa_test_warnings(), w);
+	} else {
+		cr_assert_eq(rc, -FA_ENOENT);
+		cr_assert_gt(fa_test_warnings(), w);
+	}
+}
+
+static void do_unref(struct env *e, unsigned int p, uint64_t va, uint64_t end)
+{
+	uint64_t ps = FA_BIT64(e->m.f->page[p].shift), calls = e->v.calls;
+	int refd = pt_model_all_refd(&e->m, p, va, end), rc;
+
+	if (refd)
+		do_unmap(e, p, va, end); /* unmap before unref (the VMM's order) */
+	rc = fa_pt_unref(&e->pt, va, end - va, ps, e->epoch);
+	cr_assert_eq(e->v.calls, calls, "unref allocated or freed");
+	if (!refd) {
+		cr_assert_eq(rc, -FA_ENOENT);
+		return;
+	}
+	cr_assert_eq(rc, 0);
+	e->unrefs_ok++;
+	e->released += pt_model_unref(&e->m, p, va, end, e->epoch);
+}
+
+static void do_reclaim(struct env *e)
+{
+	uint64_t want, got, frees = e->v.table_frees;
+
+	e->epoch += rnd(e, 2);
+	e->completed += rnd(e, e->epoch - e->completed + 1);
+	want = pt_model_reclaim(&e->m, e->completed);
+	got = fa_pt_reclaim(&e->pt, e->completed);
+	cr_assert_eq(got, want, "reclaim freed %llu, model %llu", (unsigned long long)got,
+		     (unsigned long long)want);
+	cr_assert_eq(e->v.table_frees - frees, want);
+	e->reclaimed += want;
+}
+
+struct held {
+	unsigned int p;
+	uint64_t va, end;
+};
+
+static void release_everything(struct env *e)
+{
+	const struct fa_pt_format *f = e->m.f;
+	unsigned int p;
+	uint64_t i;
+
+	for (p = 0; p < f->npages; p++)
+		for (i = 0; i < e->m.nslot[p]; i++) {
+			uint64_t va = e->m.base + (i << f->page[p].shift);
+
+			while (e->m.slot[p][i].refs)
+				do_unref(e, p, va, va + FA_BIT64(f->page[p].shift));
+		}
+	e->epoch++;
+	e->completed = e->epoch;
+	cr_assert_eq(fa_pt_reclaim(&e->pt, e->completed), pt_model_reclaim(&e->m, e->completed));
+	pt_check_tree(&e->v, &e->m, &e->pt);
+	/* leak check: only the root is still out */
+	cr_assert_eq(e->v.live_tables, 1);
+	cr_assert_eq(e->v.live_shadow, 1);
+	cr_assert_eq(e->pt.root->used, 0);
+	cr_assert_eq(fa_pt_fini(&e->pt), 0);
+	cr_assert_eq(e->v.live_tables, 0);
+	cr_assert_eq(e->v.live_shadow, 0);
+}
+
+static void model_run(const struct fa_pt_format *f, uint64_t seed, unsigned long steps)
+{
+	static struct env e;
+	struct held h[48];
+	unsigned int nh = 0;
+	unsigned long i;
+	uint64_t base, size;
+
+	window_of(f, &base, &size);
+	env_init(&e, f, base, size, 64ull << 20, seed);
+	for (i = 0; i < steps; i++) {
+		unsigned int p, op = (unsigned int)rnd(&e, 100);
+		uint64_t va, end;
+
+		random_range(&e, &p, &va, &end);
+		if (op < 35) {
+			unsigned int before = e.m.slot[p] ? 0 : 1;
+
+			(void)before;
+			if (pt_model_ref_result(&e.m, p, va, end) == 0 && nh < 48) {
+				h[nh].p = p;
+				h[nh].va = va;
+				h[nh++].end = end;
+			}
+			do_ref(&e, p, va, end);
+		} else if (op < 60) {
+			if (nh && rnd(&e, 3)) {
+				struct held *x = &h[rnd(&e, nh)];
+				uint64_t ps = FA_BIT64(f->page[x->p].shift);
+				uint64_t a = x->va + rnd(&e, (x->end - x->va) / ps) * ps;
+				uint64_t b = a + (1 + rnd(&e, (x->end - a) / ps)) * ps;
+
+				p = x->p;
+				va = a;
+				end = b;
+			}
+			do_map(&e, p, va, end);
+		} else if (op < 68) {
+			do_unmap(&e, p, va, end);
+		} else if (op < 92) {
+			if (nh && rnd(&e, 4)) {
+				unsigned int k = (unsigned int)rnd(&e, nh);
+
+				p = h[k].p;
+				va = h[k].va;
+				end = h[k].end;
+				h[k] = h[--nh];
+			}
+			do_unref(&e, p, va, end);
+		} else {
+			do_reclaim(&e);
+		}
+		check_sample(&e, va, end);
+		if ((i & 31) == 0)
+			pt_check_tree(&e.v, &e.m, &e.pt);
+	}
+	pt_check_tree(&e.v, &e.m, &e.pt);
+	fprintf(stderr, "%s: refs %lu (busy %lu) maps %lu (huge %lu, rejected %lu) unrefs %lu "
+		"released %lu reclaimed %lu\n", f->name, e.refs_ok, e.refs_busy, e.maps_ok,
+		e.huge_maps, e.maps_bad, e.unrefs_ok, e.released, e.reclaimed);
+	cr_assert_gt(e.refs_ok, steps / 20);
+	cr_assert_gt(e.refs_busy, 0);
+	cr_assert_gt(e.maps_ok, steps / 20);
+	cr_assert_gt(e.huge_maps, 0);
+	cr_assert_gt(e.maps_bad, 0);
+	cr_assert_gt(e.released, 0);
+	cr_assert_gt(e.reclaimed, 0);
+	release_everything(&e);
+	env_destroy(&e);
+}
+
+Test(pt, model_nv_ver2, .timeout = 60)
+{
+	setenv("FA_TEST_QUIET_WARN", "1", 1);
+	model_run(fa_pt_format_nv_ver2(), fa_test_seed(0x9e3779b9u), fa_test_iters(3000));
+}
+
+Test(pt, model_nv_ver3, .timeout = 60)
+{
+	setenv("FA_TEST_QUIET_WARN", "1", 1);
+	model_run(fa_pt_format_nv_ver3(), fa_test_seed(0x7f4a7c15u), fa_test_iters(3000));
+}
+
+Test(pt, model_x86_64, .timeout = 60)
+{
+	setenv("FA_TEST_QUIET_WARN", "1", 1);
+	model_run(fa_pt_format_x86_64(), fa_test_seed(0x85ebca6bu), fa_test_iters(3000));
+}
