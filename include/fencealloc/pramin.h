@@ -391,6 +391,8 @@ static inline void fa__pramin_direct_st64(volatile uint64_t *p, uint64_t val,
 
 /**
  * Direct op: read 32 bits.
+ * @stage run
+ * @locking the caller's lock for the table memory
  * @param ctx #fa_pramin_direct.
  * @param addr Device address.
  * @param val Result.
@@ -411,6 +413,8 @@ static inline int fa__pramin_direct_rd32(void *ctx, uint64_t addr, uint32_t *val
 
 /**
  * Direct op: write 32 bits.
+ * @stage run
+ * @locking the caller's lock for the table memory
  * @param ctx #fa_pramin_direct.
  * @param addr Device address.
  * @param val Value.
@@ -429,6 +433,8 @@ static inline int fa__pramin_direct_wr32(void *ctx, uint64_t addr, uint32_t val)
 
 /**
  * Direct op: read 64 bits.
+ * @stage run
+ * @locking the caller's lock for the table memory
  * @param ctx #fa_pramin_direct.
  * @param addr Device address.
  * @param val Result.
@@ -455,6 +461,8 @@ static inline int fa__pramin_direct_rd64(void *ctx, uint64_t addr, uint64_t *val
 
 /**
  * Direct op: write 64 bits.
+ * @stage run
+ * @locking the caller's lock for the table memory
  * @param ctx #fa_pramin_direct.
  * @param addr Device address.
  * @param val Value.
@@ -475,6 +483,8 @@ static inline int fa__pramin_direct_wr64(void *ctx, uint64_t addr, uint64_t val,
 
 /**
  * Direct op: fill 32-bit words.
+ * @stage run
+ * @locking the caller's lock for the table memory
  * @param ctx #fa_pramin_direct.
  * @param addr Device address.
  * @param val Value.
@@ -498,6 +508,8 @@ static inline int fa__pramin_direct_fill32(void *ctx, uint64_t addr, uint32_t va
 
 /**
  * Direct op: fill a run of 64-bit entries (`val + i * step`).
+ * @stage run
+ * @locking the caller's lock for the table memory
  * @param ctx #fa_pramin_direct.
  * @param addr Device address.
  * @param val Entry 0.
@@ -524,6 +536,8 @@ static inline int fa__pramin_direct_fill64(void *ctx, uint64_t addr, uint64_t va
 
 /**
  * Direct op: copy 64-bit entries.
+ * @stage run
+ * @locking the caller's lock for the table memory
  * @param ctx #fa_pramin_direct.
  * @param addr Device address.
  * @param src Source entries.
@@ -551,6 +565,8 @@ static inline int fa__pramin_direct_copy64(void *ctx, uint64_t addr, const uint6
 
 /**
  * Direct op: flush (order the stores before whatever the caller does next).
+ * @stage run
+ * @locking the caller's lock for the table memory
  * @param ctx #fa_pramin_direct (unused).
  * @return 0.
  */
@@ -640,6 +656,9 @@ static inline void fa_pramin_direct_accessor(struct fa_pramin_direct *d,
 /** The register holds `vram_addr >> 16`: the window base is 64 KiB granular. */
 #define FA_PRAMIN_BASE_SHIFT 16u
 /** @} */
+
+/** @name PRAMIN window implementation
+ * @{ */
 
 /** Known window-register layouts. */
 enum fa_pramin_gen_id {
@@ -1004,6 +1023,8 @@ static inline int fa__pramin_win_job(struct fa_pramin_window *w, const struct fa
 
 /**
  * Window op: read 32 bits.
+ * @stage run
+ * @locking the PRAMIN lock
  * @param ctx #fa_pramin_window.
  * @param addr VRAM address.
  * @param val Result.
@@ -1027,6 +1048,8 @@ static inline int fa__pramin_win_rd32(void *ctx, uint64_t addr, uint32_t *val)
 
 /**
  * Window op: write 32 bits.
+ * @stage run
+ * @locking the PRAMIN lock
  * @param ctx #fa_pramin_window.
  * @param addr VRAM address.
  * @param val Value.
@@ -1048,6 +1071,8 @@ static inline int fa__pramin_win_wr32(void *ctx, uint64_t addr, uint32_t val)
 
 /**
  * Window op: read 64 bits (low half, then high half).
+ * @stage run
+ * @locking the PRAMIN lock
  * @param ctx #fa_pramin_window.
  * @param addr VRAM address.
  * @param val Result.
@@ -1075,6 +1100,8 @@ static inline int fa__pramin_win_rd64(void *ctx, uint64_t addr, uint64_t *val)
 
 /**
  * Window op: write 64 bits in the hinted half order.
+ * @stage run
+ * @locking the PRAMIN lock
  * @param ctx #fa_pramin_window.
  * @param addr VRAM address.
  * @param val Value.
@@ -1097,6 +1124,8 @@ static inline int fa__pramin_win_wr64(void *ctx, uint64_t addr, uint64_t val,
 
 /**
  * Window op: fill 32-bit words.
+ * @stage run
+ * @locking the PRAMIN lock
  * @param ctx #fa_pramin_window.
  * @param addr VRAM address.
  * @param val Value.
@@ -1118,6 +1147,8 @@ static inline int fa__pramin_win_fill32(void *ctx, uint64_t addr, uint32_t val, 
 
 /**
  * Window op: fill a run of 64-bit entries.
+ * @stage run
+ * @locking the PRAMIN lock
  * @param ctx #fa_pramin_window.
  * @param addr VRAM address.
  * @param val Entry 0.
@@ -1142,6 +1173,8 @@ static inline int fa__pramin_win_fill64(void *ctx, uint64_t addr, uint64_t val, 
 
 /**
  * Window op: copy 64-bit entries.
+ * @stage run
+ * @locking the PRAMIN lock
  * @param ctx #fa_pramin_window.
  * @param addr VRAM address.
  * @param src Source entries.
@@ -1170,6 +1203,8 @@ static inline int fa__pramin_win_copy64(void *ctx, uint64_t addr, const uint64_t
  * is non-posted, so it completes only after every earlier posted write
  * (window moves and data) has landed. The window is not moved: any mapped
  * window will do.
+ * @stage run
+ * @locking the PRAMIN lock
  * @param ctx #fa_pramin_window.
  * @return 0.
  */
