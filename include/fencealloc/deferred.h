@@ -46,11 +46,12 @@
  * | fa_deferred_oldest_epoch()  | cleanup | drains serialised                    |
  *
  * Facts that matter: a callback may free its node and may push again (the
- * drain loop picks the new entries up); a callback that keeps pushing entries
+ * drain loop picks the new entries up); it may even drain the same list
+ * (each spliced chain is private to the drain that took it); a callback that keeps pushing entries
  * that are already eligible, or producers that never stop pushing eligible
- * entries, keep a drain going (bounded only by what they push). Sorting costs
- * O(n) when epochs are pushed in order (the usual case) and O(n log r) for r
- * ascending runs otherwise.
+ * entries, keep a drain going (bounded only by what they push). Sorting is
+ * free when epochs are pushed in order (the usual case: checked while the
+ * incoming chain is reversed) and O(n log r) for r ascending runs otherwise.
  *
  * @code
  * // A VM_BIND job unmaps a range: the run stage pushes the freed page table,
@@ -269,15 +270,44 @@ static inline struct fa_llist_node *fa__deferred_sort(bool seq32, struct fa_llis
 	}
 }
 
+/*
+ * Reverse a chain taken from the incoming list (newest first) into push
+ * order, noting whether it came out sorted by epoch (the usual case, which
+ * then skips the sort). *tail receives the last node (the newest-first head).
+ */
+static inline struct fa_llist_node *fa__deferred_reverse(bool seq32, struct fa_llist_node *node,
+							 struct fa_llist_node **tail, bool *sorted)
+{
+	struct fa_llist_node *rev = NULL;
+	bool ok = true;
+
+	*tail = node;
+	while (node) {
+		struct fa_llist_node *next = node->next;
+
+		/* node was pushed just before rev */
+		if (rev && fa__deferred_later(seq32, node, rev))
+			ok = false;
+		node->next = rev;
+		rev = node;
+		node = next;
+	}
+	*sorted = ok;
+	return rev;
+}
+
 /* Move everything pushed so far into the backlog, keeping it sorted. */
 static inline void fa__deferred_collect(struct fa_deferred *d)
 {
 	struct fa_llist_node *in = fa_llist_del_all(&d->incoming);
 	struct fa_llist_node *tail;
+	bool sorted;
 
 	if (!in)
 		return;
-	in = fa__deferred_sort(d->seq32, fa_llist_reverse(in), &tail);
+	in = fa__deferred_reverse(d->seq32, in, &tail, &sorted);
+	if (!sorted)
+		in = fa__deferred_sort(d->seq32, in, &tail);
 	if (!d->backlog) {
 		d->backlog = in;
 		d->backlog_tail = tail;

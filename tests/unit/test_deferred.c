@@ -374,6 +374,49 @@ Test(deferred, callback_pushes_again)
 		cr_assert_eq(items[i].seen, 1);
 }
 
+/* A callback that drains the same list again (same thread): still exactly once. */
+struct nested_ctx {
+	struct fa_deferred *d;
+	struct log *l;
+	unsigned int depth;
+};
+
+static void nested_fn(struct fa_deferred_node *node, void *arg)
+{
+	struct nested_ctx *c = (struct nested_ctx *)arg;
+
+	log_fn(node, c->l);
+	if (c->depth < 3) {
+		c->depth++;
+		fa_deferred_drain(c->d, 5, nested_fn, c);
+	}
+}
+
+Test(deferred, callback_may_drain_the_same_list)
+{
+	struct item it[20];
+	struct fa_deferred d;
+	struct log l;
+	struct nested_ctx c;
+	unsigned int i;
+
+	memset(&l, 0, sizeof(l));
+	memset(it, 0, sizeof(it));
+	fa_deferred_init(&d);
+	for (i = 0; i < 20; i++) {
+		it[i].id = i;
+		fa_deferred_push(&d, &it[i].dn, i % 10);
+	}
+	c.d = &d;
+	c.l = &l;
+	c.depth = 0;
+	fa_deferred_drain(&d, 5, nested_fn, &c);
+	cr_assert_eq(l.n, 12);
+	for (i = 0; i < 20; i++)
+		cr_assert_eq(it[i].seen, i % 10 <= 5 ? 1u : 0u, "entry %u", i);
+	cr_assert_eq(fa_deferred_pending(&d), 8);
+}
+
 /* A callback that frees the object embedding the node (ASan checks the drain never touches it again). */
 static void free_fn(struct fa_deferred_node *node, void *arg)
 {
