@@ -1240,6 +1240,250 @@ static inline uint64_t fa_buddy_free_blocks(const struct fa_buddy *b, unsigned i
 	return b->nfree[order][cleared ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY];
 }
 
+/**
+ * Upper bound of the blocks fa_buddy_alloc_blocks() can return for @p size in
+ * blocks of at least @p min_block: `size / min_block` (every block could be
+ * the smallest one when the space is fragmented). Size the output array with
+ * it to never see -FA_EOVERFLOW; a smaller array is fine when the caller
+ * prefers failing over holding many small blocks.
+ * @stage any
+ * @locking none
+ * @param size Bytes requested.
+ * @param min_block Smallest block, bytes (a power of two).
+ * @return The bound, or 0 when @p min_block is not a power of two.
+ */
+static inline uint64_t fa_buddy_blocks_max(uint64_t size, uint64_t min_block)
+{
+	if (!fa_is_pow2(min_block))
+		return 0;
+	return (size >> fa_ilog2_u64(min_block)) + ((size & (min_block - 1)) != 0);
+}
+
+/**
+ * Allocate @p r->size bytes as power-of-two blocks of at least
+ * @p r->min_block bytes, not necessarily adjacent, largest first (like
+ * `gpu_buddy_alloc_blocks` without CONTIGUOUS). The blocks go to the caller's
+ * array: nothing is allocated. Each block is freed with fa_buddy_free() (its
+ * address and size). Time: each order is searched at most once after it
+ * fails, so O((M + @p max_out) · log n).
+ * @stage any (never allocates; bounded time)
+ * @locking the buddy lock
+ * @param b Buddy.
+ * @param r Request: size a multiple of min_block; start/end, align (minimum
+ *        alignment of each block), #FA_BUDDY_TOPDOWN, #FA_BUDDY_CLEAR apply.
+ * @param out Array of @p max_out entries receiving the blocks.
+ * @param max_out Entries in @p out (see fa_buddy_blocks_max()).
+ * @param count Where the number of blocks is stored on success.
+ * @return 0; -FA_EINVAL (as fa_buddy_alloc_req(), plus min_block not a power
+ *         of two ≥ chunk or not dividing size, #FA_BUDDY_CONTIGUOUS, @p out
+ *         NULL or @p max_out 0); -FA_ENOSPC (not enough free blocks of at
+ *         least min_block in the range); -FA_EOVERFLOW (more than @p max_out
+ *         blocks would be needed). Nothing changes on error (blocks taken
+ *         before a failure are given back exactly).
+ */
+static inline int fa_buddy_alloc_blocks(struct fa_buddy *b, const struct fa_buddy_req *r,
+					struct fa_buddy_block *out, unsigned int max_out,
+					unsigned int *count)
+{
+	struct fa_buddy_req rr = *r;
+	struct fa__buddy_q q;
+	struct fa__buddy_hit h;
+	uint64_t left;
+	unsigned int o, n = 0, al;
+	int ret, st0, s;
+	bool got;
+
+	if (rr.start == 0)
+		rr.start = b->base;
+	if ((rr.flags & FA_BUDDY_CONTIGUOUS) || !out || max_out == 0)
+		return -FA_EINVAL;
+	ret = fa__buddy_prep(b, &rr, true, &q);
+	if (ret)
+		return ret;
+	if (q.len > b->avail)
+		return -FA_ENOSPC;
+	h.i = h.pos = 0;
+	h.j = 0;
+	h.st = 0;
+	al = q.a;
+	q.exact = false;
+	st0 = fa__buddy_first_state(q.flags);
+	left = q.len;
+	o = (unsigned int)fa_min_u64(fa_ilog2_u64(left), b->max_order);
+	ret = 0;
+	while (left) {
+		if (FA_BIT64(o) > left)
+			o = (unsigned int)fa_ilog2_u64(left);
+		q.len = FA_BIT64(o);
+		q.a = o > al ? o : al;
+		got = false;
+		for (s = 0; s < 2 && !got; s++)
+			got = fa__buddy_find(b, o, st0 ^ s, &q, &h);
+		if (!got) {
+			if (o == q.mo) {
+				ret = -FA_ENOSPC;
+				break;
+			}
+			o--;
+			continue;
+		}
+		if (n == max_out) {
+			ret = -FA_EOVERFLOW;
+			break;
+		}
+		fa__buddy_take_split(b, h.j, h.i, h.st, o, h.pos);
+		out[n].addr = b->base + (h.pos << b->chunk_shift);
+		out[n].size = b->chunk_size << o;
+		out[n].cleared = h.st == FA__BUDDY_CLEAN;
+		n++;
+		left -= FA_BIT64(o);
+	}
+	if (ret) {
+		while (n-- > 0) {
+			uint64_t p = (out[n].addr - b->base) >> b->chunk_shift;
+			unsigned int k = (unsigned int)fa_ilog2_u64(out[n].size >> b->chunk_shift);
+
+			fa__buddy_release(b, k, p >> k, out[n].cleared ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY);
+		}
+		return ret;
+	}
+	*count = n;
+	return 0;
+}
+
+/**
+ * Shrink an allocation to its first @p new_size bytes and free the tail
+ * (like `gpu_buddy_block_trim`, but without allocating: the allocated blocks
+ * that straddle the new end are split in place).
+ * @stage any (never allocates; O(log² n))
+ * @locking the buddy lock
+ * @param b Buddy.
+ * @param addr Start of the allocation.
+ * @param size Its current size in bytes.
+ * @param new_size Bytes to keep: a chunk multiple, 0 < new_size ≤ size.
+ * @param flags #FA_BUDDY_CLEARED when the freed tail is cleared memory.
+ * @return 0; -FA_EINVAL (bad sizes or flags, not an allocation);
+ *         -FA_EALREADY (the range is free); -FA_ERANGE; -FA_EOVERFLOW.
+ *         Nothing changes on error.
+ */
+static inline int fa_buddy_trim(struct fa_buddy *b, uint64_t addr, uint64_t size,
+				uint64_t new_size, unsigned int flags)
+{
+	uint64_t a = 0, e = 0, x, p;
+	int ret;
+
+	if (flags & ~FA_BUDDY_CLEARED)
+		return -FA_EINVAL;
+	ret = fa__buddy_user_range(b, addr, size, &a, &e);
+	if (ret)
+		return ret;
+	if (new_size == 0 || new_size > size || (new_size & (b->chunk_size - 1)))
+		return -FA_EINVAL;
+	ret = fa__buddy_check_alloc(b, a, e);
+	if (ret)
+		return ret;
+	x = a + (new_size >> b->chunk_shift);
+	for (p = a; p < x;) {
+		unsigned int k = fa__buddy_piece(p, e);
+
+		if (x < p + FA_BIT64(k)) {
+			fa__buddy_split_path(b, k, x);
+			break;
+		}
+		p += FA_BIT64(k);
+	}
+	fa__buddy_release_range(b, x, e, (flags & FA_BUDDY_CLEARED) ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY);
+	return 0;
+}
+
+/**
+ * Receives one line of fa_buddy_dump() output (NUL-terminated, no newline).
+ * @param ctx The caller's context.
+ * @param line The text.
+ */
+typedef void (*fa_buddy_print_fn)(void *ctx, const char *line);
+
+/** @cond INTERNAL */
+/* Append a string; the buffer has room for FA__BUDDY_LINE bytes. */
+#define FA__BUDDY_LINE 112
+static inline unsigned int fa__buddy_puts(char *buf, unsigned int n, const char *s)
+{
+	while (*s && n < FA__BUDDY_LINE - 1)
+		buf[n++] = *s++;
+	buf[n] = 0;
+	return n;
+}
+
+/* Append a number in decimal (no division: subtracts powers of ten). */
+static inline unsigned int fa__buddy_putu(char *buf, unsigned int n, uint64_t v)
+{
+	static const uint64_t pow10[20] = {
+		10000000000000000000ull, 1000000000000000000ull, 100000000000000000ull, 10000000000000000ull, 1000000000000000ull, 100000000000000ull, 10000000000000ull, 1000000000000ull, 100000000000ull, 10000000000ull, 1000000000ull, 100000000ull, 10000000ull, 1000000ull, 100000ull, 10000ull, 1000ull, 100ull, 10ull, 1ull
+	};
+	bool started = false;
+	unsigned int i;
+
+	for (i = 0; i < 20; i++) {
+		char d = '0';
+
+		while (v >= pow10[i]) {
+			v -= pow10[i];
+			d++;
+		}
+		if ((d != '0' || started || i == 19) && n < FA__BUDDY_LINE - 1) {
+			buf[n++] = d;
+			started = true;
+		}
+	}
+	buf[n] = 0;
+	return n;
+}
+/** @endcond */
+
+/**
+ * Print the allocator's state through @p print: geometry, avail,
+ * clear_avail, largest free block, and the free blocks of every order that
+ * has some. No libc: numbers are formatted here.
+ * @stage any (O(max order))
+ * @locking the buddy lock
+ * @param b Buddy.
+ * @param print Line sink.
+ * @param ctx Passed to @p print.
+ */
+static inline void fa_buddy_dump(const struct fa_buddy *b, fa_buddy_print_fn print, void *ctx)
+{
+	char line[FA__BUDDY_LINE];
+	unsigned int n, k;
+
+	n = fa__buddy_puts(line, 0, "buddy: size ");
+	n = fa__buddy_putu(line, n, b->size);
+	n = fa__buddy_puts(line, n, " chunk ");
+	n = fa__buddy_putu(line, n, b->chunk_size);
+	n = fa__buddy_puts(line, n, " max_order ");
+	n = fa__buddy_putu(line, n, b->max_order);
+	n = fa__buddy_puts(line, n, " base ");
+	fa__buddy_putu(line, n, b->base);
+	print(ctx, line);
+	n = fa__buddy_puts(line, 0, "buddy: avail ");
+	n = fa__buddy_putu(line, n, fa_buddy_avail(b));
+	n = fa__buddy_puts(line, n, " clear_avail ");
+	n = fa__buddy_putu(line, n, fa_buddy_clear_avail(b));
+	n = fa__buddy_puts(line, n, " largest_free ");
+	fa__buddy_putu(line, n, fa_buddy_largest_free(b));
+	print(ctx, line);
+	for (k = 0; k <= b->max_order; k++) {
+		if (!b->nfree[k][0] && !b->nfree[k][1])
+			continue;
+		n = fa__buddy_puts(line, 0, "buddy: order ");
+		n = fa__buddy_putu(line, n, k);
+		n = fa__buddy_puts(line, n, ": dirty ");
+		n = fa__buddy_putu(line, n, b->nfree[k][0]);
+		n = fa__buddy_puts(line, n, " clear ");
+		fa__buddy_putu(line, n, b->nfree[k][1]);
+		print(ctx, line);
+	}
+}
+
 /** @cond INTERNAL */
 #define FA__BUDDY_FAIL(msg) do { if (why) *why = (msg); return -FA_EFAULT; } while (0)
 
