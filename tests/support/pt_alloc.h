@@ -52,7 +52,6 @@ static inline void pt_vram_init(struct pt_vram *v, uint64_t size)
 	v->mem = (unsigned char *)aligned_alloc(4096, size);
 	if (!v->mem)
 		abort();
-	memset(v->mem, 0x5a, size);
 	v->base = PT_VRAM_BASE;
 	v->size = size;
 	v->free4k = (uint64_t *)malloc(sizeof(uint64_t) * (size >> 12));
@@ -74,8 +73,15 @@ static inline void pt_vram_destroy(struct pt_vram *v)
 	free(v->granule);
 }
 
+/* Per-thread "this thread is in the run stage" flag (multi-threaded tests). */
+static _Thread_local int pt_tls_forbidden;
+
 static inline void pt__forbid_check(struct pt_vram *v, const char *what)
 {
+	if (pt_tls_forbidden) {
+		fprintf(stderr, "pt test: %s called from a thread in the run stage\n", what);
+		abort();
+	}
 	v->calls++;
 	if (v->forbidden) {
 		fprintf(stderr, "pt test: %s called in a stage that must not allocate or free\n",
@@ -105,6 +111,7 @@ static inline int pt__take4k(struct pt_vram *v, uint64_t *off)
 	if (v->bump + 4096 > v->size)
 		return -FA_ENOSPC;
 	*off = v->bump;
+	memset(v->mem + v->bump, 0x5a, 4096); /* fresh memory is garbage, not zero */
 	v->bump += 4096;
 	return 0;
 }
@@ -233,6 +240,77 @@ static inline int pt_tree_init(struct fa_pt *pt, struct pt_vram *v, const struct
 	rs.ctx = v;
 	fa_pt_config_init(&cfg, f, &v->acc, &ta, &rs);
 	return fa_pt_init(pt, &cfg, FA_GFP_KERNEL);
+}
+
+/* FNV-1a over bytes. */
+static inline uint64_t pt_hash(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = (const unsigned char *)p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Hash of the shadow subtree (iterative, explicit stack). */
+static inline uint64_t pt_hash_shadow(const struct fa_pt *pt, uint64_t h)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	const struct fa_pt_node *stack[4096];
+	unsigned int sp = 0;
+
+	stack[sp++] = pt->root;
+	while (sp) {
+		const struct fa_pt_node *n = stack[--sp];
+		const struct fa_pt_level *lv = &f->level[n->level];
+		uint64_t entries = FA_BIT64(lv->bits), i;
+
+		h = pt_hash(h, &n->addr, 8);
+		h = pt_hash(h, &n->va, 8);
+		h = pt_hash(h, &n->used, 4);
+		h = pt_hash(h, &n->level, 1);
+		h = pt_hash(h, &n->index, 2);
+		if (lv->pte) {
+			h = pt_hash(h, n->refs, entries * 2);
+			h = pt_hash(h, n->refmap, ((entries + 63) >> 6) * 8);
+		}
+		for (i = 0; i < entries * lv->nsub; i++) {
+			const struct fa_pt_node *c = n->child[i];
+
+			h = pt_hash(h, &c, sizeof(c));
+			if (c) {
+				if (sp >= 4096)
+					abort();
+				stack[sp++] = c;
+			}
+		}
+	}
+	return h;
+}
+
+/* Everything a failed call must leave as it was: the shadow, the counters,
+ * which tables the allocators hold, and the bytes of every live table. */
+static inline uint64_t pt_state_hash(const struct pt_vram *v, const struct fa_pt *pt)
+{
+	uint64_t h = 0xcbf29ce484222325ull, g;
+	struct fa_pt_stats st;
+
+	fa_pt_get_stats(pt, &st);
+	h = pt_hash(h, &st, sizeof(st));
+	h = pt_hash_shadow(pt, h);
+	h = pt_hash(h, &v->live_tables, 8);
+	h = pt_hash(h, &v->live_bytes, 8);
+	h = pt_hash(h, &v->live_shadow, 8);
+	h = pt_hash(h, &v->shadow_bytes, 8);
+	for (g = 0; g < (v->bump >> 8); g++) {
+		if (!v->granule[g])
+			continue;
+		h = pt_hash(h, &g, 8);
+		h = pt_hash(h, &v->granule[g], 1);
+		h = pt_hash(h, v->mem + (g << 8), 256);
+	}
+	return h;
 }
 
 #endif /* PT_ALLOC_H */
