@@ -351,6 +351,74 @@ Test(pramin, descending_fills_move_once_per_mib_after_the_first_access)
 	prig_fini(&r);
 }
 
+/* One contiguous run of random-sized writes; returns the window moves it took. */
+static uint64_t run_moves(struct prig *r, struct fa_rng *rng, uint64_t lo, uint64_t hi, bool desc,
+			  uint64_t *src)
+{
+	uint64_t before = r->win.stats.moves, a = desc ? hi : lo;
+
+	while (desc ? a > lo : a < hi) {
+		uint64_t room = (desc ? a - lo : hi - a) / 8;
+		uint64_t n = 1 + fa_rng_below(rng, room < 3000 ? room : 3000);
+		uint64_t at = desc ? a - 8 * n : a, i;
+
+		switch (fa_rng_below(rng, 3)) {
+		case 0:
+			cr_assert_eq(fa_pramin_fill64(&r->acc, at, at, 8, n, FA_PRAMIN_HIGH_FIRST), 0);
+			break;
+		case 1:
+			for (i = 0; i < n; i++)
+				src[i] = at + 8 * i;
+			cr_assert_eq(fa_pramin_copy64(&r->acc, at, src, n, FA_PRAMIN_LOW_FIRST), 0);
+			break;
+		default: /* entry by entry, in the run's direction */
+			for (i = 0; i < n; i++) {
+				uint64_t e = desc ? at + 8 * (n - 1 - i) : at + 8 * i;
+
+				cr_assert_eq(fa_pramin_wr64(&r->acc, e, e, FA_PRAMIN_HIGH_FIRST), 0);
+			}
+			break;
+		}
+		a = desc ? at : at + 8 * n;
+	}
+	return r->win.stats.moves - before;
+}
+
+Test(pramin, runs_in_either_direction_take_the_fewest_moves)
+{
+	struct prig r;
+	struct fa_rng rng;
+	uint64_t *src = (uint64_t *)malloc(3000 * 8), k, runs = fa_test_iters(60);
+	const uint64_t g = 64 * KiB;
+
+	cr_assert_not_null(src);
+	fa_rng_seed(&rng, fa_test_seed(0x7e57d1e));
+	prig_init(&r, FA_PRAMIN_GEN_PBUS, 256 * MiB);
+	for (k = 0; k < runs; k++) {
+		uint64_t lo = 8 * MiB + fa_rng_below(&rng, 200 * MiB) / 8 * 8;
+		uint64_t hi = lo + 8 + fa_rng_below(&rng, 6 * MiB) / 8 * 8;
+		uint64_t lo_g = fa_align_down(lo, g), hi_g, want, got;
+		bool desc = fa_rng_below(&rng, 2);
+
+		cr_assert_eq(fa_align_up(hi, g, &hi_g), 0);
+		/* start far from the run, on the side it comes from */
+		fa_pramin_window_forget(&r.win);
+		cr_assert_eq(fa_pramin_wr32(&r.acc, desc ? 255 * MiB : 0, 0), 0);
+		cr_assert_eq(fa_pramin_wr32(&r.acc, desc ? 255 * MiB + 4 : 4, 0), 0);
+		got = run_moves(&r, &rng, lo, hi, desc, src);
+		want = ceil_mib(desc ? hi_g - lo : hi - lo_g);
+		cr_assert_eq(got, want, "%s run [0x%llx, 0x%llx): %llu moves, minimum %llu",
+			     desc ? "descending" : "ascending", (unsigned long long)lo,
+			     (unsigned long long)hi, (unsigned long long)got,
+			     (unsigned long long)want);
+		cr_assert_eq(sim_bar0_peek64(&r.bar, lo), lo);
+		cr_assert_eq(sim_bar0_peek64(&r.bar, hi - 8), hi - 8);
+	}
+	cr_assert_eq(r.bar.stats.torn_valid, 0);
+	free(src);
+	prig_fini(&r);
+}
+
 Test(pramin, single_accesses_follow_the_run_direction)
 {
 	struct prig r;
