@@ -58,8 +58,8 @@
  * `FA_SIGNALLING_IMPLEMENTATION` before including this header: that unit holds
  * the validator's single copy of its state (class table, dependency graph,
  * edge history) and its functions, which use libc and pthreads (it is a
- * debugging tool). Limits are set in that unit: #FA_SIGNALLING_MAX_CLASSES,
- * #FA_SIGNALLING_MAX_EDGES, #FA_SIGNALLING_MAX_HELD, #FA_SIGNALLING_MAX_REPORTS.
+ * debugging tool). Limits are set in that unit: `FA_SIGNALLING_MAX_CLASSES`,
+ * `FA_SIGNALLING_MAX_EDGES`, `FA_SIGNALLING_MAX_HELD`, `FA_SIGNALLING_MAX_REPORTS`.
  * All storage is static; a full table reports once and switches the validator
  * off cleanly. Each thread keeps its held stack in thread-local storage; an
  * acquisition whose dependencies are all known costs a few relaxed loads and no
@@ -569,7 +569,7 @@ FA_STATIC_ASSERT(FA_SIGNALLING_MAX_CLASSES % 64 == 0 && FA_SIGNALLING_MAX_CLASSE
 FA_STATIC_ASSERT(FA_SIGNALLING_MAX_HELD >= 4 && FA_SIGNALLING_MAX_HELD < 65536,
 		 "FA_SIGNALLING_MAX_HELD out of range");
 
-#define FA__SIG_WORDS (FA_SIGNALLING_MAX_CLASSES / 64)
+#define FA__SIG_WORDS (FA_SIGNALLING_MAX_CLASSES / 32)
 #define FA__SIG_FIRST_USER_NODE 5u
 #define FA__SIG_COOKIE_MAGIC 0x5ec00000u
 #define FA__SIG_NCTX 5
@@ -624,8 +624,9 @@ struct fa__sig_state {
 	unsigned long reports;              /* atomic */
 	unsigned int nnodes;
 	struct fa__sig_node nodes[FA_SIGNALLING_MAX_CLASSES];
-	uint64_t known[FA_SIGNALLING_MAX_CLASSES][FA__SIG_WORDS]; /* decided: added or rejected */
-	uint64_t edge[FA_SIGNALLING_MAX_CLASSES][FA__SIG_WORDS];  /* in the graph */
+	/* 32-bit words: naturally aligned for atomics on 32-bit targets too */
+	uint32_t known[FA_SIGNALLING_MAX_CLASSES][FA__SIG_WORDS]; /* decided: added or rejected */
+	uint32_t edge[FA_SIGNALLING_MAX_CLASSES][FA__SIG_WORDS];  /* in the graph */
 	unsigned int nedges;
 	struct fa__sig_edge edges[FA_SIGNALLING_MAX_EDGES];
 	unsigned int nsigs;
@@ -635,7 +636,7 @@ struct fa__sig_state {
 	/* breadth-first search scratch (under lock) */
 	uint32_t queue[FA_SIGNALLING_MAX_CLASSES];
 	uint32_t parent[FA_SIGNALLING_MAX_CLASSES];
-	uint64_t visited[FA__SIG_WORDS];
+	uint32_t visited[FA__SIG_WORDS];
 	uint32_t cycle[FA_SIGNALLING_MAX_CLASSES];
 	/* report formatting (under lock) */
 	char buf[FA_SIGNALLING_REPORT_BYTES];
@@ -671,14 +672,14 @@ static uint64_t fa__sig_str_hash(const char *s)
 	return h;
 }
 
-static int fa__sig_test(uint64_t (*m)[FA__SIG_WORDS], uint32_t from, uint32_t to)
+static int fa__sig_test(uint32_t (*m)[FA__SIG_WORDS], uint32_t from, uint32_t to)
 {
-	return (__atomic_load_n(&m[from][to >> 6], __ATOMIC_RELAXED) >> (to & 63)) & 1;
+	return (__atomic_load_n(&m[from][to >> 5], __ATOMIC_RELAXED) >> (to & 31)) & 1;
 }
 
-static void fa__sig_set(uint64_t (*m)[FA__SIG_WORDS], uint32_t from, uint32_t to)
+static void fa__sig_set(uint32_t (*m)[FA__SIG_WORDS], uint32_t from, uint32_t to)
 {
-	__atomic_fetch_or(&m[from][to >> 6], (uint64_t)1 << (to & 63), __ATOMIC_RELAXED);
+	__atomic_fetch_or(&m[from][to >> 5], (uint32_t)1 << (to & 31), __ATOMIC_RELAXED);
 }
 
 static int fa__sig_disabled(void)
@@ -955,16 +956,17 @@ static int fa__sig_reaches(uint32_t from, uint32_t target)
 
 	memset(fa__sig.visited, 0, sizeof(fa__sig.visited));
 	fa__sig.queue[tail++] = from;
-	fa__sig.visited[from >> 6] |= (uint64_t)1 << (from & 63);
+	fa__sig.visited[from >> 5] |= (uint32_t)1 << (from & 31);
 	while (head < tail) {
 		n = fa__sig.queue[head++];
 		for (w = 0; w < FA__SIG_WORDS; w++) {
-			uint64_t bits = fa__sig.edge[n][w] & ~fa__sig.visited[w];
+			uint32_t bits = __atomic_load_n(&fa__sig.edge[n][w], __ATOMIC_RELAXED) &
+					~fa__sig.visited[w];
 
 			while (bits) {
-				m = (uint32_t)(w * 64u + (unsigned int)__builtin_ctzll(bits));
+				m = (uint32_t)(w * 32u + (unsigned int)__builtin_ctz(bits));
 				bits &= bits - 1;
-				fa__sig.visited[w] |= (uint64_t)1 << (m & 63);
+				fa__sig.visited[w] |= (uint32_t)1 << (m & 31);
 				fa__sig.parent[m] = n;
 				if (m == target)
 					return 1;
