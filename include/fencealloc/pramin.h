@@ -525,11 +525,20 @@ static inline int fa__pramin_direct_fill64(void *ctx, uint64_t addr, uint64_t va
 	unsigned char *p = fa__pramin_direct_ptr((const struct fa_pramin_direct *)ctx, addr, count, 3,
 						 &err);
 	volatile uint64_t *e = (volatile uint64_t *)(void *)p;
-	uint64_t i;
+	uint64_t i = 0, s2 = step * 2, s3 = step * 3, s4 = step * 4;
 
 	if (!p)
 		return err;
-	for (i = 0; i < count; i++, val += step)
+	if (sizeof(void *) >= 8) {
+		/* four independent stores per iteration: store-bound, like memset */
+		for (; count - i >= 4; i += 4, val += s4) {
+			e[i] = val;
+			e[i + 1] = val + step;
+			e[i + 2] = val + s2;
+			e[i + 3] = val + s3;
+		}
+	}
+	for (; i < count; i++, val += step)
 		fa__pramin_direct_st64(&e[i], val, order);
 	return 0;
 }
