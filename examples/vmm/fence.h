@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file fence.h
+ * @brief A small, real completion fence for the reference VMM: seqno, wait, callbacks.
+ *
+ * A VM_BIND job publishes a fence when it is queued; the scheduler signals it
+ * at the end of the job's run stage; waiters sleep on it and callbacks run when
+ * it signals (the cleanup worker is kicked from one). This is the shape of the
+ * kernel's `dma_fence`, reduced to what the VMM needs:
+ *
+ * - a **timeline** (#vmm_fence_timeline) owns a mutex and a condition
+ *   variable shared by its fences, and hands out increasing seqnos;
+ * - a **fence** (#vmm_fence) is refcounted (the job holds one reference, every
+ *   waiter takes its own), carries a seqno, a signalled flag and a callback
+ *   list;
+ * - vmm_fence_signal() marks the fence signalled, runs the callbacks under the
+ *   timeline lock (they must not block, allocate or take the timeline lock;
+ *   pushing to a lock-free list and waking a worker is the intended use) and
+ *   wakes every waiter.
+ *
+ * Stage contract: vmm_fence_signal() and vmm_fence_add_callback() are
+ * `@stage run` safe (no allocation; only the timeline lock, which is never
+ * held around an allocation or a wait). vmm_fence_wait() sleeps and is
+ * annotated as a fence wait for the signalling validator: never call it from
+ * a run stage or while holding a lock the run stage takes.
+ *
+ * Userspace (pthreads). In a kernel driver this whole file is `dma_fence`.
+ *
+ * @code
+ * struct vmm_fence_timeline tl;
+ * struct vmm_fence *f;
+ *
+ * vmm_fence_timeline_init(&tl);
+ * f = (struct vmm_fence *)malloc(sizeof(*f));
+ * vmm_fence_init(f, &tl, my_release, NULL);  // seqno = next on the timeline
+ * vmm_fence_get(f);                          // a waiter's reference
+ * // scheduler thread:  vmm_fence_signal(f);
+ * vmm_fence_wait(f);                         // submitter thread
+ * vmm_fence_put(f);
+ * @endcode
+ */
+#ifndef VMM_FENCE_H
+#define VMM_FENCE_H
+
+#include <fencealloc/base.h>
+#include <fencealloc/signalling.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vmm_fence;
+struct vmm_fence_cb;
+
+/**
+ * Callback run when a fence signals.
+ * @param fence The fence that signalled.
+ * @param cb The registration (embed it in your object; FA_CONTAINER_OF gets it back).
+ */
+typedef void (*vmm_fence_cb_fn)(struct vmm_fence *fence, struct vmm_fence_cb *cb);
+
+/** Called when the last reference to a fence is dropped (frees its memory). */
+typedef void (*vmm_fence_release_fn)(struct vmm_fence *fence, void *arg);
+
+/** A callback registration, embedded in the caller's object (no allocation). */
+struct vmm_fence_cb {
+	struct fa_list link; /**< On the fence's callback list until it runs. */
+	vmm_fence_cb_fn fn;  /**< Function to call at signal time. */
+};
+
+/** A timeline: seqno source plus the lock and wait queue its fences share. */
+struct vmm_fence_timeline {
+	pthread_mutex_t lock;     /**< Protects fences' flags and callback lists. */
+	pthread_cond_t cond;      /**< Broadcast whenever one of its fences signals. */
+	uint64_t next_seqno;      /**< Seqno of the next fence (under @ref lock). */
+	unsigned long signalled;  /**< Fences signalled so far (under @ref lock). */
+	unsigned long waits;      /**< Waits that had to sleep (under @ref lock). */
+};
+
+/** A fence: one-shot completion with a seqno, waiters and callbacks. */
+struct vmm_fence {
+	struct vmm_fence_timeline *tl; /**< Timeline (lock, condition variable). */
+	uint64_t seqno;                /**< Position on the timeline. */
+	int signalled;                 /**< Non-zero once signalled (atomic load outside the lock). */
+	int refcount;                  /**< References (atomic). */
+	struct fa_list cbs;            /**< Pending callbacks (under the timeline lock). */
+	vmm_fence_release_fn release;  /**< Frees the fence when the last reference goes. */
+	void *release_arg;             /**< Argument of @ref release. */
+};
+
+/**
+ * Initialise a timeline.
+ * @stage submit (setup)
+ * @locking none
+ * @param tl Timeline.
+ */
+static inline void vmm_fence_timeline_init(struct vmm_fence_timeline *tl)
+{
+	pthread_mutex_init(&tl->lock, NULL);
+	pthread_cond_init(&tl->cond, NULL);
+	tl->next_seqno = 1;
+	tl->signalled = 0;
+	tl->waits = 0;
+}
+
+/**
+ * Destroy a timeline whose fences have all been released.
+ * @stage cleanup
+ * @locking none
+ * @param tl Timeline.
+ */
+static inline void vmm_fence_timeline_fini(struct vmm_fence_timeline *tl)
+{
+	pthread_cond_destroy(&tl->cond);
+	pthread_mutex_destroy(&tl->lock);
+}
+
+/**
+ * Initialise a fence with one reference and the next seqno of @p tl.
+ * @stage submit
+ * @locking takes the timeline lock
+ * @param f Fence storage (caller-allocated).
+ * @param tl Timeline.
+ * @param release Called with @p arg when the last reference is dropped (may be NULL).
+ * @param arg Argument of @p release.
+ */
+static inline void vmm_fence_init(struct vmm_fence *f, struct vmm_fence_timeline *tl,
+				  vmm_fence_release_fn release, void *arg)
+{
+	f->tl = tl;
+	f->signalled = 0;
+	f->refcount = 1;
+	fa_list_init(&f->cbs);
+	f->release = release;
+	f->release_arg = arg;
+	pthread_mutex_lock(&tl->lock);
+	f->seqno = tl->next_seqno++;
+	pthread_mutex_unlock(&tl->lock);
+}
+
+/**
+ * Take a reference.
+ * @stage any
+ * @locking none
+ * @param f Fence.
+ * @return @p f.
+ */
+static inline struct vmm_fence *vmm_fence_get(struct vmm_fence *f)
+{
+	__atomic_fetch_add(&f->refcount, 1, __ATOMIC_RELAXED);
+	return f;
+}
+
+/**
+ * Drop a reference; the last one calls the release function.
+ * @stage cleanup (the release frees memory) — or any stage when another reference is known to remain
+ * @locking none
+ * @param f Fence (NULL is ignored).
+ */
+static inline void vmm_fence_put(struct vmm_fence *f)
+{
+	if (!f)
+		return;
+	if (__atomic_sub_fetch(&f->refcount, 1, __ATOMIC_ACQ_REL) == 0 && f->release)
+		f->release(f, f->release_arg);
+}
+
+/**
+ * Whether the fence has signalled.
+ * @stage any
+ * @locking none
+ * @param f Fence.
+ * @return true once vmm_fence_signal() has run.
+ */
+static inline bool vmm_fence_is_signalled(const struct vmm_fence *f)
+{
+	return __atomic_load_n(&f->signalled, __ATOMIC_ACQUIRE) != 0;
+}
+
+/**
+ * Register @p cb to run when @p f signals.
+ * @stage any (run-safe: no allocation)
+ * @locking takes the timeline lock
+ * @param f Fence.
+ * @param cb Registration (caller storage, unused until it runs).
+ * @param fn Callback.
+ * @return 0 when registered; -FA_EALREADY when the fence had already signalled
+ *         (the callback is NOT called; act on it yourself).
+ */
+static inline int vmm_fence_add_callback(struct vmm_fence *f, struct vmm_fence_cb *cb,
+					 vmm_fence_cb_fn fn)
+{
+	int ret = 0;
+
+	cb->fn = fn;
+	pthread_mutex_lock(&f->tl->lock);
+	if (f->signalled)
+		ret = -FA_EALREADY;
+	else
+		fa_list_add_tail(&cb->link, &f->cbs);
+	pthread_mutex_unlock(&f->tl->lock);
+	if (ret)
+		fa_list_init(&cb->link);
+	return ret;
+}
+
+/**
+ * Signal the fence: run its callbacks (in registration order, under the
+ * timeline lock) and wake its waiters. Signalling twice is a caller bug:
+ * it warns and does nothing.
+ * @stage run (no allocation; the timeline lock only)
+ * @locking takes the timeline lock; callbacks run under it
+ * @param f Fence.
+ */
+static inline void vmm_fence_signal(struct vmm_fence *f)
+{
+	struct vmm_fence_timeline *tl = f->tl;
+	struct fa_list *pos, *n;
+
+	pthread_mutex_lock(&tl->lock);
+	if (FA_WARN(f->signalled)) {
+		pthread_mutex_unlock(&tl->lock);
+		return;
+	}
+	__atomic_store_n(&f->signalled, 1, __ATOMIC_RELEASE);
+	tl->signalled++;
+	fa_list_for_each_safe(pos, n, &f->cbs) {
+		struct vmm_fence_cb *cb = fa_list_entry(pos, struct vmm_fence_cb, link);
+
+		fa_list_del_init(pos);
+		cb->fn(f, cb);
+	}
+	pthread_cond_broadcast(&tl->cond);
+	pthread_mutex_unlock(&tl->lock);
+}
+
+/**
+ * Sleep until the fence signals. Annotated for the signalling validator as a
+ * fence wait (fa_signalling_fence_wait()): waiting while holding a lock that a
+ * run stage takes, or inside a signalling section, is reported.
+ * @stage submit or cleanup (sleeps)
+ * @locking takes the timeline lock; hold no run-stage lock
+ * @param f Fence.
+ */
+static inline void vmm_fence_wait(struct vmm_fence *f)
+{
+	struct vmm_fence_timeline *tl = f->tl;
+
+	fa_signalling_fence_wait();
+	if (vmm_fence_is_signalled(f))
+		return;
+	pthread_mutex_lock(&tl->lock);
+	if (!f->signalled)
+		tl->waits++;
+	while (!f->signalled)
+		pthread_cond_wait(&tl->cond, &tl->lock);
+	pthread_mutex_unlock(&tl->lock);
+}
+
+/**
+ * Like vmm_fence_wait(), but give up after @p ms milliseconds.
+ * @stage submit or cleanup (sleeps)
+ * @locking takes the timeline lock; hold no run-stage lock
+ * @param f Fence.
+ * @param ms Timeout in milliseconds.
+ * @return 0 once signalled; -FA_EAGAIN on timeout.
+ */
+static inline int vmm_fence_wait_timeout(struct vmm_fence *f, unsigned int ms)
+{
+	struct vmm_fence_timeline *tl = f->tl;
+	struct timespec ts;
+	int rc = 0;
+
+	fa_signalling_fence_wait();
+	if (vmm_fence_is_signalled(f))
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ms / 1000u);
+	ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&tl->lock);
+	while (!f->signalled && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&tl->cond, &tl->lock, &ts);
+	rc = f->signalled ? 0 : -FA_EAGAIN;
+	pthread_mutex_unlock(&tl->lock);
+	return rc;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VMM_FENCE_H */
