@@ -854,19 +854,19 @@ static void fa__sig_clear_locked(void)
 
 static void fa__sig_prime_locked(struct fa__sig_thread *t);
 
-/* The calling thread's state; numbers the thread and arms the exit check on first use. */
-static struct fa__sig_thread *fa__sig_self_get(void)
+/* First use by a thread, first use at all, or first use after a reset. */
+static __attribute__((noinline)) struct fa__sig_thread *fa__sig_self_slow(void)
 {
 	struct fa__sig_thread *t = &fa__sig_self;
 	unsigned int gen;
 
-	if (FA_UNLIKELY(!t->thread)) {
+	if (!t->thread) {
 		pthread_once(&fa__sig_once, fa__sig_init_once);
 		t->thread = __atomic_add_fetch(&fa__sig.next_thread, 1u, __ATOMIC_RELAXED);
 		pthread_setspecific(fa__sig_exit_key, t);
 	}
 	gen = __atomic_load_n(&fa__sig.gen, __ATOMIC_ACQUIRE);
-	if (FA_UNLIKELY(gen == 0)) {
+	if (gen == 0) {
 		fa__sig_lock_state();
 		if (fa__sig.gen == 0) {
 			fa__sig_clear_locked();
@@ -875,13 +875,24 @@ static struct fa__sig_thread *fa__sig_self_get(void)
 		fa__sig_unlock_state();
 		gen = __atomic_load_n(&fa__sig.gen, __ATOMIC_ACQUIRE);
 	}
-	if (FA_UNLIKELY(t->gen != gen)) {
+	if (t->gen != gen) {
 		/* a reset happened: this thread's stack belongs to the old graph */
 		t->gen = gen;
 		t->depth = 0;
 		t->section_depth = 0;
 		memset(t->ctx_depth, 0, sizeof(t->ctx_depth));
 	}
+	t->cycle_reported = 0;
+	return t;
+}
+
+/* The calling thread's state; numbers the thread and arms the exit check on first use. */
+static inline struct fa__sig_thread *fa__sig_self_get(void)
+{
+	struct fa__sig_thread *t = &fa__sig_self;
+
+	if (FA_UNLIKELY(!t->thread || t->gen != __atomic_load_n(&fa__sig.gen, __ATOMIC_ACQUIRE)))
+		return fa__sig_self_slow();
 	t->cycle_reported = 0;
 	return t;
 }
@@ -918,16 +929,14 @@ static void fa__sig_thread_exit(void *arg)
 
 /* -------------------------------------------------------------- graph */
 
-/* Graph node of (class, subclass); 0 when the class table is full. */
-static uint32_t fa__sig_node_of(struct fa_signalling_class *cls, unsigned int sub,
-				const struct fa__sig_thread *t)
+/* Graph node of (class, subclass) not yet numbered in this generation. */
+static __attribute__((noinline)) uint32_t fa__sig_node_slow(struct fa_signalling_class *cls,
+							   unsigned int sub,
+							   const struct fa__sig_thread *t)
 {
 	uint32_t tag = t->gen & 0xffffu;
-	uint32_t v = __atomic_load_n(&cls->node[sub], __ATOMIC_ACQUIRE);
-	uint32_t node = 0;
+	uint32_t v, node = 0;
 
-	if (FA_LIKELY((v >> 16) == tag && (v & 0xffffu)))
-		return v & 0xffffu;
 	fa__sig_lock_state();
 	v = __atomic_load_n(&cls->node[sub], __ATOMIC_ACQUIRE);
 	if ((v >> 16) == tag && (v & 0xffffu)) {
@@ -943,6 +952,17 @@ static uint32_t fa__sig_node_of(struct fa_signalling_class *cls, unsigned int su
 	}
 	fa__sig_unlock_state();
 	return node;
+}
+
+/* Graph node of (class, subclass); 0 when the class table is full. */
+static inline uint32_t fa__sig_node_of(struct fa_signalling_class *cls, unsigned int sub,
+				       const struct fa__sig_thread *t)
+{
+	uint32_t v = __atomic_load_n(&cls->node[sub], __ATOMIC_ACQUIRE);
+
+	if (FA_LIKELY((v >> 16) == (t->gen & 0xffffu) && (v & 0xffffu)))
+		return v & 0xffffu;
+	return fa__sig_node_slow(cls, sub, t);
 }
 
 /*
@@ -1142,6 +1162,27 @@ static int fa__sig_add_edge_locked(struct fa__sig_thread *t, const struct fa__si
 	return 0;
 }
 
+/*
+ * True when acquiring @node needs no check: a trylock, or no held entry of the
+ * same node and every dependency held -> node already decided. Relaxed loads
+ * only; a stale zero just sends the caller down the locked slow path.
+ */
+static inline int fa__sig_all_known(const struct fa__sig_thread *t, uint32_t node,
+				    unsigned int how)
+{
+	unsigned int i;
+
+	if (how & FA__SIGNALLING_TRY)
+		return 1;
+	for (i = 0; i < t->depth; i++) {
+		uint32_t h = t->held[i].node;
+
+		if (h == node || !fa__sig_test(fa__sig.known, h, node))
+			return 0;
+	}
+	return 1;
+}
+
 /* Dependencies from everything held to @node; fast when all are known. */
 static void fa__sig_add_deps(struct fa__sig_thread *t, uint32_t node, const char *file, int line)
 {
@@ -1212,6 +1253,12 @@ static void fa__sig_push(struct fa__sig_thread *t, uint32_t node, unsigned int h
 static void fa__sig_acquire(struct fa__sig_thread *t, uint32_t node, unsigned int how,
 			    const struct fa_signalling_map *map, const char *file, int line)
 {
+	if (FA_LIKELY(fa__sig_all_known(t, node, how))) {
+		/* fast path: no recursion, every dependency already decided */
+		if (!(how & FA__SIGNALLING_CHECK))
+			fa__sig_push(t, node, how, map, file, line);
+		return;
+	}
 	if (node != FA__SIGNALLING_NODE_FENCE && !(how & FA__SIGNALLING_TRY))
 		fa__sig_check_recursion(t, node, how, file, line);
 	if (!(how & FA__SIGNALLING_TRY))
@@ -1228,8 +1275,8 @@ static int fa__sig_pop(struct fa__sig_thread *t, const struct fa_signalling_map 
 
 	while (i-- > 0) {
 		if (t->held[i].map == map && (map || t->held[i].node == node)) {
-			memmove(&t->held[i], &t->held[i + 1],
-				(t->depth - 1 - i) * sizeof(t->held[0]));
+			for (; i + 1 < t->depth; i++)
+				t->held[i] = t->held[i + 1];
 			t->depth--;
 			return 1;
 		}
@@ -1327,6 +1374,10 @@ void fa__signalling_unlock(struct fa_signalling_map *map, const char *file, int 
 
 	if (fa__sig_disabled() || !fa__sig_map_ok(map, 0))
 		return;
+	if (FA_LIKELY(t->depth && t->held[t->depth - 1].map == map)) {
+		t->depth--; /* fast path: releasing the most recent acquisition */
+		return;
+	}
 	if (!fa__sig_pop(t, map, 0))
 		fa__sig_report_unbalanced(t, "is trying to release", map->cls->name, file, line);
 }
