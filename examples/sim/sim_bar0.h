@@ -146,7 +146,8 @@ struct sim_bar0 {
 /**
  * Create a simulated BAR0 with @p vram_size bytes of zeroed, lazily backed VRAM.
  * @param b Object to initialise.
- * @param vram_size VRAM bytes, > 0 (16 GiB is fine: only touched pages cost memory).
+ * @param vram_size VRAM bytes: > 0, a multiple of 8, at most 2^46 (16 GiB is fine: only
+ *        touched pages cost memory).
  * @param gen Window register layout (copied); NULL for #FA_PRAMIN_GEN_PBUS.
  * @return 0, -FA_EINVAL or -FA_ENOMEM.
  */
@@ -155,7 +156,7 @@ static inline int sim_bar0_init(struct sim_bar0 *b, uint64_t vram_size,
 {
 	void *p;
 
-	if (!b || vram_size == 0 || vram_size > ((uint64_t)1 << 46))
+	if (!b || vram_size == 0 || (vram_size & 7) != 0 || vram_size > ((uint64_t)1 << 46))
 		return -FA_EINVAL;
 	memset(b, 0, sizeof(*b));
 	if (gen)

@@ -781,6 +781,7 @@ Test(pramin, sim_bar0_routes_registers_and_counts_errors)
 	uint32_t reg = 0;
 
 	cr_assert_eq(sim_bar0_init(&b, 0, NULL), -FA_EINVAL);
+	cr_assert_eq(sim_bar0_init(&b, MiB + 4, NULL), -FA_EINVAL);
 	cr_assert_eq(sim_bar0_init(&b, 2 * MiB, NULL), 0);
 	cr_assert_eq(sim_bar0_rd32(&b, 0x88000), SIM_BAR0_BAD_READ);
 	cr_assert_eq(b.stats.unknown, 1);
