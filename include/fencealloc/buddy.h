@@ -174,6 +174,18 @@ static inline void fa__buddy_bclr(uint64_t *m, uint64_t i)
 	m[i >> 6] &= ~FA_BIT64(i & 63);
 }
 
+/* Population count without libgcc's __popcountdi2 (kernels do not link it). */
+static inline uint64_t fa__buddy_popcount(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	x = x + (x >> 8);
+	x = x + (x >> 16);
+	x = x + (x >> 32);
+	return x & 0x7f;
+}
+
 /* Words needed for n bits. */
 static inline uint64_t fa__buddy_words(uint64_t n)
 {
@@ -1502,7 +1514,7 @@ static inline int fa__buddy_check_hbm(uint64_t *const *lv, unsigned int nlv, uin
 			FA__BUDDY_FAIL("bit set beyond the end of a bitmap level");
 		for (w = 0; w < nw; w++) {
 			if (l == 0)
-				*count += (uint64_t)__builtin_popcountll(lv[0][w]);
+				*count += fa__buddy_popcount(lv[0][w]);
 			if (l + 1 < nlv && fa__buddy_bt(lv[l + 1], w) != (lv[l][w] != 0))
 				FA__BUDDY_FAIL("summary bit disagrees with its word");
 		}

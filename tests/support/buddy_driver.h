@@ -124,6 +124,8 @@ static inline const char *bd_alloc_one(struct bd_state *d, const struct bd_src *
 		r.end = re == n ? 0 : d->base + re * d->chunk;
 		r.align = 0;
 		ret = fa_buddy_alloc_blocks(d->b, &r, d->blk, maxo, &cnt);
+		if (ret == -FA_ERANGE)
+			return len > n ? NULL : "alloc_blocks: unexpected ERANGE";
 		if (ret == -FA_EINVAL)
 			return re - rs < len ? NULL : "alloc_blocks: unexpected EINVAL";
 		if (ret == -FA_ENOSPC)
@@ -152,6 +154,8 @@ static inline const char *bd_alloc_one(struct bd_state *d, const struct bd_src *
 	r.start = d->base + rs * d->chunk;
 	r.end = re == n ? 0 : d->base + re * d->chunk;
 	ret = fa_buddy_alloc_req(d->b, &r, &addr, &cl);
+	if (ret == -FA_ERANGE)
+		return len > n ? NULL : "alloc: unexpected ERANGE";
 	if (ret == -FA_EINVAL) {
 		if (re - rs < len || (re - rs == len && (rs & (((uint64_t)1 << align) - 1))))
 			return NULL;
