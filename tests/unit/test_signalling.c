@@ -4,7 +4,8 @@
  * fault-path inversion must be reported (whole chain, every edge's file:line),
  * the known-good disciplines must not; direct rules, balance checks, table
  * limits, report deduplication, a randomized comparison against a reference
- * graph, and multi-threaded use (suite signalling_mt).
+ * graph, multi-threaded use (suite signalling_mt), and the reservation
+ * module's allocator hook (suite signalling_reserve).
  *
  * Threads that play the two sides of a deadlock run one after the other
  * (start, join, start, join), in both orders, so nothing can actually hang:
@@ -23,12 +24,14 @@
 #include <string.h>
 
 #include <fencealloc/signalling.h>
+#include <fencealloc/reserve.h>
 
 /* fa_rng.h uses unsigned __int128, which -pedantic rejects. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpedantic"
 #include "fa_rng.h"
 #pragma GCC diagnostic pop
+#include "reserve_alloc.h"
 
 /* ------------------------------------------------------------ capture */
 
@@ -1221,4 +1224,172 @@ Test(signalling_mt, concurrent_new_edges_then_inversion)
 	fa_signalling_release(&many_map[0]);
 	fa_signalling_release(&many_map[31]);
 	assert_has(chain_line(only_report(FA_SIGNALLING_REPORT_CYCLE)), "k31 --> k0");
+}
+
+/* ------------------------------------- wired into the reservation module */
+
+/*
+ * fa_reserve_source_alloc() announces every source allocation
+ * (fa_signalling_might_alloc()), so the stage contract is checked on real
+ * reservation code: fill at submit and take at run is clean; a fill inside a
+ * section, or the pool lock taken inside a section while fill allocates under
+ * it (scenario 4), is reported.
+ */
+#define OBJ 64
+
+FA_SIGNALLING_DEFINE_STATIC_CLASS(pool_lock);
+FA_SIGNALLING_DEFINE_STATIC_CLASS(map_lock);
+
+struct rvm {
+	struct ra_alloc a;
+	struct fa_reserve_source src;
+	struct fa_reserve_pool pool;
+	pthread_mutex_t pool_mutex;
+	FA_SIGNALLING_MAP_MEMBER(pool_dep)
+	FA_SIGNALLING_MAP_MEMBER(map_dep)
+};
+
+static struct rvm rvm;
+
+static void rvm_setup(void)
+{
+	setup();
+	ra_alloc_init(&rvm.a);
+	rvm.src = ra_source(&rvm.a);
+	cr_assert_eq(fa_reserve_pool_init(&rvm.pool, &rvm.src, OBJ, 0, FA_RESERVE_NO_BUDGET), 0);
+	pthread_mutex_init(&rvm.pool_mutex, NULL);
+	fa_signalling_map_init(&rvm.pool_dep, &pool_lock);
+	fa_signalling_map_init(&rvm.map_dep, &map_lock);
+}
+
+static void rvm_teardown(void)
+{
+	fa_reserve_pool_fini(&rvm.pool);
+	cr_assert_eq(ra_alloc_live(&rvm.a), 0);
+}
+
+static void rvm_lock_pool(void)
+{
+	pthread_mutex_lock(&rvm.pool_mutex);
+	fa_signalling_acquire(&rvm.pool_dep);
+}
+
+static void rvm_unlock_pool(void)
+{
+	fa_signalling_release(&rvm.pool_dep);
+	pthread_mutex_unlock(&rvm.pool_mutex);
+}
+
+TestSuite(signalling_reserve, .init = rvm_setup, .fini = rvm_teardown);
+
+/* The three VM_BIND stages on a real reservation: nothing to report. */
+Test(signalling_reserve, fill_at_submit_take_at_run_is_clean)
+{
+	struct fa_reserve r;
+	void *objs[4];
+	fa_signalling_cookie_t c;
+	int round, i;
+
+	for (round = 0; round < 3; round++) {
+		fa_reserve_init(&r, &rvm.pool);
+		rvm_lock_pool(); /* submit */
+		cr_assert_eq(fa_reserve_fill(&r, 4, FA_GFP_KERNEL), 0);
+		rvm_unlock_pool();
+
+		c = fa_signalling_begin(); /* run */
+		fa_signalling_acquire(&rvm.map_dep);
+		for (i = 0; i < 4; i++)
+			cr_assert_not_null(objs[i] = fa_reserve_take(&r));
+		fa_signalling_release(&rvm.map_dep);
+		fa_signalling_end(c);
+
+		fa_signalling_fence_wait(); /* cleanup */
+		rvm_lock_pool();
+		for (i = 0; i < 4; i++)
+			fa_reserve_give_back(&r, objs[i]);
+		fa_reserve_release(&r);
+		rvm_unlock_pool();
+	}
+	fa_signalling_assert_none_held();
+	assert_no_reports();
+	cr_assert_gt(ra_alloc_calls(&rvm.a), 0, "the source was never asked");
+}
+
+/* A NOWAIT draw from the pool inside a section is allowed. */
+Test(signalling_reserve, nowait_pool_get_in_section_is_clean)
+{
+	fa_signalling_cookie_t c = fa_signalling_begin();
+	void *obj = NULL;
+
+	cr_assert_eq(fa_reserve_pool_get(&rvm.pool, FA_GFP_NOWAIT, &obj), 0);
+	fa_signalling_end(c);
+	fa_reserve_pool_put(&rvm.pool, obj);
+	assert_no_reports();
+}
+
+/* Scenario 1 on real code: a GFP_KERNEL fill in the run stage. */
+Test(signalling_reserve, kernel_fill_in_section_reports)
+{
+	struct fa_reserve r;
+	fa_signalling_cookie_t c;
+
+	fa_reserve_init(&r, &rvm.pool);
+	c = fa_signalling_begin(); int begin = __LINE__;
+	cr_assert_eq(fa_reserve_fill(&r, 2, FA_GFP_KERNEL), 0);
+	fa_signalling_end(c);
+	fa_reserve_release(&r);
+	cr_assert_eq(count_kind(FA_SIGNALLING_REPORT_ALLOC_IN_SECTION), 1);
+	cr_assert_eq(count_kind(FA_SIGNALLING_REPORT_CYCLE), 1);
+	{
+		char where[256];
+
+		snprintf(where, sizeof(where), "%s:%d", __FILE__, begin);
+		cr_assert(strstr(only_report(FA_SIGNALLING_REPORT_ALLOC_IN_SECTION), where), "%s",
+			  only_report(FA_SIGNALLING_REPORT_ALLOC_IN_SECTION));
+		cr_assert(strstr(only_report(FA_SIGNALLING_REPORT_ALLOC_IN_SECTION), "reserve.h"));
+	}
+}
+
+/* Scenario 4 on real code: the pool lock, taken around fill at submit, is
+ * also taken in the run stage (to give an object back early). */
+static void *t_rvm_submit(void *arg)
+{
+	struct fa_reserve *r = (struct fa_reserve *)arg;
+
+	rvm_lock_pool();
+	cr_assert_eq(fa_reserve_fill(r, 2, FA_GFP_KERNEL), 0);
+	rvm_unlock_pool();
+	return NULL;
+}
+
+static void *t_run_gives_back_under_pool_lock(void *arg)
+{
+	struct fa_reserve *r = (struct fa_reserve *)arg;
+	fa_signalling_cookie_t c = fa_signalling_begin();
+	void *obj = fa_reserve_take(r);
+
+	rvm_lock_pool();
+	fa_reserve_give_back(r, obj);
+	rvm_unlock_pool();
+	fa_signalling_end(c);
+	return NULL;
+}
+
+Test(signalling_reserve, pool_lock_in_section_vs_fill_under_it_reports)
+{
+	struct fa_reserve r;
+	pthread_t th;
+	const char *cyc;
+
+	fa_reserve_init(&r, &rvm.pool);
+	cr_assert_eq(pthread_create(&th, NULL, t_rvm_submit, &r), 0);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	cr_assert_eq(pthread_create(&th, NULL, t_run_gives_back_under_pool_lock, &r), 0);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	fa_reserve_release(&r);
+	cr_assert_eq(ncap, 1);
+	cyc = only_report(FA_SIGNALLING_REPORT_CYCLE);
+	cr_assert(strstr(cyc, "pool_lock --> mmu_notifier --> fence_signalling --> pool_lock"), "%s",
+		  cyc);
+	cr_assert(strstr(cyc, "held across a reclaiming allocation"), "%s", cyc);
 }
