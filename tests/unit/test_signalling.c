@@ -722,6 +722,93 @@ Test(signalling_mt, callbacks_under_the_list_lock_report)
 	assert_has(cyc, site(L.begin));
 }
 
+/*
+ * Seed 003 itself: HMM's ->release callbacks must wait for in-flight device
+ * operations to drain, and an in-flight operation (a migration) triggers an
+ * invalidation that takes mirrors_sem. The drain is an event: an operation
+ * holds it from start to finish (entered like a section: it cannot block on
+ * entry), and a waiter "acquires" it (might_lock).
+ */
+FA_SIGNALLING_DEFINE_STATIC_CLASS(hmm_mirrors_sem);
+FA_SIGNALLING_DEFINE_STATIC_CLASS(hmm_device_op);
+
+static struct fa_signalling_map map_mirrors, map_op;
+static int hmm_release_unlocked;
+
+static void *t_hmm_device_op(void *arg)
+{
+	(void)arg;
+	fa_signalling_trylock(&map_op); L.begin = __LINE__;
+	/* migrate_vma() -> unmap -> hmm_invalidate_range() */
+	fa_signalling_acquire_shared(&map_mirrors); L.b_in_section = __LINE__;
+	fa_signalling_release(&map_mirrors);
+	fa_signalling_release(&map_op);
+	return NULL;
+}
+
+static void hmm_release_callback(void)
+{
+	/* wait until in-flight operations are done */
+	fa_signalling_might_lock(&map_op); L.wait = __LINE__;
+}
+
+static void *t_hmm_release(void *arg)
+{
+	int round;
+
+	(void)arg;
+	for (round = 0; round < 2; round++) {
+		fa_signalling_acquire(&map_mirrors); L.b = __LINE__;
+		if (!hmm_release_unlocked) {
+			hmm_release_callback(); /* callbacks with mirrors_sem held */
+			fa_signalling_release(&map_mirrors);
+			continue;
+		}
+		/* move the list to a local one, drop the lock, call back, repeat */
+		fa_signalling_release(&map_mirrors);
+		hmm_release_callback();
+	}
+	return NULL;
+}
+
+static void hmm_bind(void)
+{
+	fa_signalling_map_init(&map_mirrors, &hmm_mirrors_sem);
+	fa_signalling_map_init(&map_op, &hmm_device_op);
+}
+
+Test(signalling_mt, seed003_release_callbacks_under_mirrors_sem_report)
+{
+	unsigned int order;
+
+	for (order = 0; order < 2; order++) {
+		const char *cyc;
+
+		std_setup();
+		hmm_bind();
+		run_thread(order ? t_hmm_release : t_hmm_device_op, NULL);
+		run_thread(order ? t_hmm_device_op : t_hmm_release, NULL);
+		cyc = only_report(FA_SIGNALLING_REPORT_CYCLE);
+		assert_has(chain_line(cyc), "hmm_mirrors_sem");
+		assert_has(chain_line(cyc), "hmm_device_op");
+		assert_has(cyc, site(L.wait));
+		assert_has(cyc, site(L.b));
+		assert_has(cyc, site(L.begin));
+		assert_has(cyc, site(L.b_in_section));
+		cr_assert_eq(ncap, 1);
+	}
+}
+
+Test(signalling_mt, seed003_splice_unlock_release_is_clean)
+{
+	hmm_bind();
+	hmm_release_unlocked = 1;
+	run_thread(t_hmm_device_op, NULL);
+	run_thread(t_hmm_release, NULL);
+	run_thread(t_hmm_device_op, NULL);
+	assert_no_reports();
+}
+
 /* Seed 004: trylock, drop mmap_lock, block on the reservation, retry. */
 static void *t_fault_handler_trylock_retry(void *arg)
 {
