@@ -733,6 +733,26 @@ static inline void fa__pt_x86_decode(const struct fa_pt_format *f, unsigned int 
 
 /** @endcond */
 
+/** @cond INTERNAL */
+/* File scope (not a function-local static): sparse duplicates the
+ * initialiser of a static inside an inline function when it inlines it. */
+static const struct fa_pt_format fa__pt_fmt_nv_ver2 = {
+	"nv-mmu-ver2", 49, 6, 4, 37, 58,
+	FA_PT_APER_MASK | FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_NO_ATOMIC |
+		FA_PT_ENCRYPTED | FA_PT_KIND_MASK | FA_PT_PEER_MASK,
+	FA_PT_APER_MASK | FA_PT_VOL,
+	0, FA_BIT64(3), FA_BIT64(3),
+	{ { 47, 2, 3, 12, FA_PT_LEVEL_NONE, 0, 1, { 1, FA_PT_LEVEL_NONE }, 0, 0 },
+		{ 38, 9, 3, 12, 0, 0, 1, { 2, FA_PT_LEVEL_NONE }, 0, 1 },
+		{ 29, 9, 3, 12, 1, 0, 1, { 3, FA_PT_LEVEL_NONE }, 1, 2 },
+		{ 21, 8, 4, 12, 2, 0, 2, { 4, 5 }, 1, 3 },
+		{ 16, 5, 3, 8, 3, 0, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 4 },
+		{ 12, 9, 3, 12, 3, 1, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 4 } },
+	{ { 12, 5 }, { 16, 4 }, { 21, 3 }, { 29, 2 } },
+	fa__pt_nv2_pte, fa__pt_nv2_pde, fa__pt_nv2_decode,
+};
+/** @endcond */
+
 /**
  * NVIDIA MMU ver2 (Pascal to Ada): 49-bit VA, pages 4K/64K/2M/512M.
  * Levels: 0 PD3, 1 PD2, 2 PD1, 3 PD0 (dual), 4 big PT, 5 small PT.
@@ -742,24 +762,29 @@ static inline void fa__pt_x86_decode(const struct fa_pt_format *f, unsigned int 
  */
 static inline const struct fa_pt_format *fa_pt_format_nv_ver2(void)
 {
-	static const struct fa_pt_format f = {
-		"nv-mmu-ver2", 49, 6, 4, 37, 58,
-		FA_PT_APER_MASK | FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_NO_ATOMIC |
-			FA_PT_ENCRYPTED | FA_PT_KIND_MASK | FA_PT_PEER_MASK,
-		FA_PT_APER_MASK | FA_PT_VOL,
-		0, FA_BIT64(3), FA_BIT64(3),
-		{ { 47, 2, 3, 12, FA_PT_LEVEL_NONE, 0, 1, { 1, FA_PT_LEVEL_NONE }, 0, 0 },
-			{ 38, 9, 3, 12, 0, 0, 1, { 2, FA_PT_LEVEL_NONE }, 0, 1 },
-			{ 29, 9, 3, 12, 1, 0, 1, { 3, FA_PT_LEVEL_NONE }, 1, 2 },
-			{ 21, 8, 4, 12, 2, 0, 2, { 4, 5 }, 1, 3 },
-			{ 16, 5, 3, 8, 3, 0, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 4 },
-			{ 12, 9, 3, 12, 3, 1, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 4 } },
-		{ { 12, 5 }, { 16, 4 }, { 21, 3 }, { 29, 2 } },
-		fa__pt_nv2_pte, fa__pt_nv2_pde, fa__pt_nv2_decode,
-	};
-
-	return &f;
+	return &fa__pt_fmt_nv_ver2;
 }
+
+/** @cond INTERNAL */
+/* File scope (not a function-local static): sparse duplicates the
+ * initialiser of a static inside an inline function when it inlines it. */
+static const struct fa_pt_format fa__pt_fmt_nv_ver3 = {
+	"nv-mmu-ver3", 57, 7, 4, 52, 52,
+	FA_PT_APER_MASK | FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_NO_ATOMIC |
+		FA_PT_ACCESS_COUNT | (0xfu << FA_PT_KIND_SHIFT) | FA_PT_PEER_MASK,
+	FA_PT_APER_MASK | FA_PT_VOL,
+	0, FA_BIT64(3), FA_BIT64(3),
+	{ { 56, 1, 3, 12, FA_PT_LEVEL_NONE, 0, 1, { 1, FA_PT_LEVEL_NONE }, 0, 0 },
+		{ 47, 9, 3, 12, 0, 0, 1, { 2, FA_PT_LEVEL_NONE }, 0, 1 },
+		{ 38, 9, 3, 12, 1, 0, 1, { 3, FA_PT_LEVEL_NONE }, 0, 2 },
+		{ 29, 9, 3, 12, 2, 0, 1, { 4, FA_PT_LEVEL_NONE }, 1, 3 },
+		{ 21, 8, 4, 12, 3, 0, 2, { 5, 6 }, 1, 4 },
+		{ 16, 5, 3, 8, 4, 0, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 5 },
+		{ 12, 9, 3, 12, 4, 1, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 5 } },
+	{ { 12, 6 }, { 16, 5 }, { 21, 4 }, { 29, 3 } },
+	fa__pt_nv3_pte, fa__pt_nv3_pde, fa__pt_nv3_decode,
+};
+/** @endcond */
 
 /**
  * NVIDIA MMU ver3 (Hopper, Blackwell): 57-bit VA, pages 4K/64K/2M/512M.
@@ -771,25 +796,25 @@ static inline const struct fa_pt_format *fa_pt_format_nv_ver2(void)
  */
 static inline const struct fa_pt_format *fa_pt_format_nv_ver3(void)
 {
-	static const struct fa_pt_format f = {
-		"nv-mmu-ver3", 57, 7, 4, 52, 52,
-		FA_PT_APER_MASK | FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_NO_ATOMIC |
-			FA_PT_ACCESS_COUNT | (0xfu << FA_PT_KIND_SHIFT) | FA_PT_PEER_MASK,
-		FA_PT_APER_MASK | FA_PT_VOL,
-		0, FA_BIT64(3), FA_BIT64(3),
-		{ { 56, 1, 3, 12, FA_PT_LEVEL_NONE, 0, 1, { 1, FA_PT_LEVEL_NONE }, 0, 0 },
-			{ 47, 9, 3, 12, 0, 0, 1, { 2, FA_PT_LEVEL_NONE }, 0, 1 },
-			{ 38, 9, 3, 12, 1, 0, 1, { 3, FA_PT_LEVEL_NONE }, 0, 2 },
-			{ 29, 9, 3, 12, 2, 0, 1, { 4, FA_PT_LEVEL_NONE }, 1, 3 },
-			{ 21, 8, 4, 12, 3, 0, 2, { 5, 6 }, 1, 4 },
-			{ 16, 5, 3, 8, 4, 0, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 5 },
-			{ 12, 9, 3, 12, 4, 1, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 5 } },
-		{ { 12, 6 }, { 16, 5 }, { 21, 4 }, { 29, 3 } },
-		fa__pt_nv3_pte, fa__pt_nv3_pde, fa__pt_nv3_decode,
-	};
-
-	return &f;
+	return &fa__pt_fmt_nv_ver3;
 }
+
+/** @cond INTERNAL */
+/* File scope (not a function-local static): sparse duplicates the
+ * initialiser of a static inside an inline function when it inlines it. */
+static const struct fa_pt_format fa__pt_fmt_x86_64 = {
+	"x86-64-4level", 48, 4, 3, 52, 52,
+	FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_GLOBAL | FA_PT_NO_EXEC,
+	FA_PT_VOL,
+	0, 0, 0,
+	{ { 39, 9, 3, 12, FA_PT_LEVEL_NONE, 0, 1, { 1, FA_PT_LEVEL_NONE }, 0, 0 },
+		{ 30, 9, 3, 12, 0, 0, 1, { 2, FA_PT_LEVEL_NONE }, 1, 1 },
+		{ 21, 9, 3, 12, 1, 0, 1, { 3, FA_PT_LEVEL_NONE }, 1, 2 },
+		{ 12, 9, 3, 12, 2, 0, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 3 } },
+	{ { 12, 3 }, { 21, 2 }, { 30, 1 } },
+	fa__pt_x86_pte, fa__pt_x86_pde, fa__pt_x86_decode,
+};
+/** @endcond */
 
 /**
  * Plain x86-64-style 4-level format: 48-bit VA, pages 4K/2M/1G.
@@ -800,20 +825,7 @@ static inline const struct fa_pt_format *fa_pt_format_nv_ver3(void)
  */
 static inline const struct fa_pt_format *fa_pt_format_x86_64(void)
 {
-	static const struct fa_pt_format f = {
-		"x86-64-4level", 48, 4, 3, 52, 52,
-		FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_GLOBAL | FA_PT_NO_EXEC,
-		FA_PT_VOL,
-		0, 0, 0,
-		{ { 39, 9, 3, 12, FA_PT_LEVEL_NONE, 0, 1, { 1, FA_PT_LEVEL_NONE }, 0, 0 },
-			{ 30, 9, 3, 12, 0, 0, 1, { 2, FA_PT_LEVEL_NONE }, 1, 1 },
-			{ 21, 9, 3, 12, 1, 0, 1, { 3, FA_PT_LEVEL_NONE }, 1, 2 },
-			{ 12, 9, 3, 12, 2, 0, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 3 } },
-		{ { 12, 3 }, { 21, 2 }, { 30, 1 } },
-		fa__pt_x86_pte, fa__pt_x86_pde, fa__pt_x86_decode,
-	};
-
-	return &f;
+	return &fa__pt_fmt_x86_64;
 }
 
 #ifdef __cplusplus
