@@ -31,7 +31,7 @@ DEMO_SRC := $(if $(wildcard examples/vmm/demo.c),examples/vmm/demo.c,examples/ba
 DEMO_ARGS ?=
 FUZZ_SECONDS ?= 300
 
-.PHONY: all help check unit docs headers kmod demo bench fuzz install uninstall clean FORCE
+.PHONY: all help print-version check unit docs headers kmod demo bench fuzz install uninstall clean FORCE
 
 all: help
 
@@ -48,6 +48,9 @@ help:
 	@echo '  make install         headers + fencealloc.pc (PREFIX=$(PREFIX), DESTDIR)'
 	@echo '  make uninstall       remove what install put there'
 	@echo '  make clean           remove $(BUILD)/ and kernel-module outputs'
+
+print-version:
+	@echo $(VERSION)
 
 # ---------------------------------------------------------------- the gate
 check:
@@ -67,9 +70,10 @@ unit:
 # terminal; WARN_AS_ERROR=FAIL_ON_WARNINGS prints them all, then fails.
 docs:
 	@mkdir -p $(BUILD)/docs
-	@rm -rf $(BUILD)/docs/html
-	FA_VERSION='$(VERSION)' FA_DOCS_OUT='$(BUILD)/docs' doxygen docs/Doxyfile
-	@missing=$$(grep -L '@file' $(HEADERS)); \
+	@exec 9>$(BUILD)/.docs.lock; flock 9; rm -rf $(BUILD)/docs/html; \
+	echo "FA_VERSION='$(VERSION)' FA_DOCS_OUT='$(BUILD)/docs' doxygen docs/Doxyfile"; \
+	FA_VERSION='$(VERSION)' FA_DOCS_OUT='$(BUILD)/docs' doxygen docs/Doxyfile || exit 1; \
+	missing=$$(grep -L '@file' $(HEADERS)); \
 	if [ -n "$$missing" ]; then echo "docs: header without a @file block (Doxygen would skip it silently): $$missing"; exit 1; fi
 	@echo 'docs: OK -> $(BUILD)/docs/html/index.html'
 
