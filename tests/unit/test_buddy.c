@@ -261,7 +261,7 @@ Test(buddy, contiguous_straddles_non_buddies)
 Test(buddy, contiguous_exact_cost)
 {
 	struct fa_buddy b;
-	uint64_t a, c;
+	uint64_t a = 0, c;
 
 	setup(&b, M1, K4);
 	for (c = 1; c <= 256; c += 7) {
@@ -730,4 +730,187 @@ Test(buddy, check_detects_corruption)
 	b.avail--;
 	fa__buddy_bset(b.ord[0].lv[0][0], 0); /* the allocated page marked free */
 	cr_assert_eq(fa_buddy_check(&b, NULL), -FA_EFAULT);
+}
+
+/* ------------------------------------------------------------------ trim */
+
+Test(buddy, trim_returns_the_tail)
+{
+	struct fa_buddy b;
+	uint64_t a, x;
+
+	setup(&b, M1, K4);
+	cr_assert_eq(fa_buddy_alloc(&b, 64 * K4, 0, 0, &a), 0);
+	cr_assert_eq(fa_buddy_trim(&b, a, 64 * K4, 13 * K4, 0), 0);
+	cr_assert_eq(fa_buddy_avail(&b), M1 - 13 * K4);
+	CHECK(&b);
+	/* the tail is really free: an exact allocation of it works */
+	cr_assert_eq(fa_buddy_alloc_exact(&b, a + 13 * K4, 51 * K4), 0);
+	cr_assert_eq(fa_buddy_free(&b, a + 13 * K4, 51 * K4), 0);
+	/* the kept part is now a 13-page allocation: wrong sizes are refused */
+	cr_assert_eq(fa_buddy_free(&b, a, 64 * K4), -FA_EINVAL);
+	cr_assert_eq(fa_buddy_trim(&b, a, 13 * K4, 14 * K4, 0), -FA_EINVAL, "grow");
+	cr_assert_eq(fa_buddy_trim(&b, a, 13 * K4, 0, 0), -FA_EINVAL, "to nothing");
+	cr_assert_eq(fa_buddy_trim(&b, a, 13 * K4, 5 * K4 + 1, 0), -FA_EINVAL, "not chunk multiple");
+	cr_assert_eq(fa_buddy_trim(&b, a, 13 * K4, 5 * K4, 0x1), -FA_EINVAL, "bad flag");
+	cr_assert_eq(fa_buddy_trim(&b, a + 64 * K4, K4, K4, 0), -FA_EALREADY, "free memory");
+	cr_assert_eq(fa_buddy_trim(&b, a, 13 * K4, 13 * K4, 0), 0, "same size: nothing to do");
+	/* trim again, tail cleared, then free what is left */
+	cr_assert_eq(fa_buddy_trim(&b, a, 13 * K4, 1 * K4, FA_BUDDY_CLEARED), 0);
+	cr_assert_eq(fa_buddy_avail(&b), M1 - K4);
+	cr_assert_gt(fa_buddy_clear_avail(&b), 0);
+	CHECK(&b);
+	cr_assert_eq(fa_buddy_free(&b, a, K4), 0);
+	cr_assert_eq(fa_buddy_avail(&b), M1);
+	cr_assert_eq(fa_buddy_free_blocks(&b, 8, false), 1, "everything merged back");
+	/* a contiguous range trimmed across its blocks */
+	cr_assert_eq(fa_buddy_alloc(&b, 7 * K4, 0, FA_BUDDY_CONTIGUOUS, &x), 0);
+	cr_assert_eq(fa_buddy_trim(&b, x, 7 * K4, 5 * K4, 0), 0);
+	cr_assert_eq(fa_buddy_trim(&b, x, 5 * K4, 3 * K4, 0), 0);
+	cr_assert_eq(fa_buddy_avail(&b), M1 - 3 * K4);
+	CHECK(&b);
+	cr_assert_eq(fa_buddy_free(&b, x, 3 * K4), 0);
+	cr_assert_eq(fa_buddy_avail(&b), M1);
+}
+
+/* ---------------------------------------------------- non-contiguous blocks */
+
+Test(buddy, alloc_blocks_largest_first)
+{
+	struct fa_buddy b;
+	struct fa_buddy_block out[16];
+	struct fa_buddy_req r;
+	unsigned int n = 0, i;
+	uint64_t sum = 0;
+
+	setup(&b, M1, K4);
+	fa_buddy_req_init(&r, 11 * K4);
+	cr_assert_eq(fa_buddy_alloc_blocks(&b, &r, out, 16, &n), 0);
+	cr_assert_eq(n, 3, "8 + 2 + 1 pages");
+	cr_assert_eq(out[0].size, 8 * K4);
+	cr_assert_eq(out[1].size, 2 * K4);
+	cr_assert_eq(out[2].size, 1 * K4);
+	for (i = 0; i < n; i++) {
+		sum += out[i].size;
+		cr_assert_eq(out[i].addr % out[i].size, 0);
+		cr_assert(!out[i].cleared);
+	}
+	cr_assert_eq(sum, 11 * K4);
+	cr_assert_eq(fa_buddy_avail(&b), M1 - 11 * K4);
+	CHECK(&b);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(fa_buddy_free(&b, out[i].addr, out[i].size), 0);
+	cr_assert_eq(fa_buddy_avail(&b), M1);
+	cr_assert_eq(fa_buddy_blocks_max(11 * K4, K4), 11);
+	cr_assert_eq(fa_buddy_blocks_max(11 * K4, 3 * K4), 0);
+}
+
+Test(buddy, alloc_blocks_fragmented_and_rollback)
+{
+	struct fa_buddy b, before;
+	struct fa_buddy_block out[64];
+	struct fa_buddy_req r;
+	uint64_t pg[64];
+	unsigned int n = 0, i;
+	static uint64_t snap[1 << 10];
+
+	setup(&b, 64 * K4, K4);
+	for (i = 0; i < 64; i++)
+		cr_assert_eq(fa_buddy_alloc(&b, K4, 0, 0, &pg[i]), 0);
+	for (i = 0; i < 64; i += 2)   /* 32 free single pages, none adjacent */
+		cr_assert_eq(fa_buddy_free(&b, pg[i], K4), 0);
+	fa_buddy_req_init(&r, 8 * K4);
+	r.min_block = 2 * K4;
+	cr_assert_eq(fa_buddy_alloc_blocks(&b, &r, out, 64, &n), -FA_ENOSPC, "no 2-page block");
+	before = b;
+	memcpy(snap, storage, sizeof(snap));
+	r.min_block = 0;
+	cr_assert_eq(fa_buddy_alloc_blocks(&b, &r, out, 4, &n), -FA_EOVERFLOW, "needs 8 entries");
+	cr_assert_eq(memcmp(&before, &b, sizeof(b)), 0, "rolled back exactly");
+	cr_assert_eq(memcmp(snap, storage, sizeof(snap)), 0, "bitmaps rolled back exactly");
+	cr_assert_eq(fa_buddy_alloc_blocks(&b, &r, out, 8, &n), 0);
+	cr_assert_eq(n, 8);
+	CHECK(&b);
+	/* bad input */
+	r.min_block = 3 * K4;
+	cr_assert_eq(fa_buddy_alloc_blocks(&b, &r, out, 8, &n), -FA_EINVAL);
+	r.min_block = 16 * K4;
+	cr_assert_eq(fa_buddy_alloc_blocks(&b, &r, out, 8, &n), -FA_EINVAL, "min block above size");
+	r.min_block = 0;
+	r.flags = FA_BUDDY_CONTIGUOUS;
+	cr_assert_eq(fa_buddy_alloc_blocks(&b, &r, out, 8, &n), -FA_EINVAL);
+	r.flags = 0;
+	cr_assert_eq(fa_buddy_alloc_blocks(&b, &r, NULL, 8, &n), -FA_EINVAL);
+	cr_assert_eq(fa_buddy_alloc_blocks(&b, &r, out, 0, &n), -FA_EINVAL);
+	r.size = 5 * K4;
+	r.min_block = 2 * K4;
+	cr_assert_eq(fa_buddy_alloc_blocks(&b, &r, out, 8, &n), -FA_EINVAL, "size not a multiple of min block");
+}
+
+Test(buddy, alloc_blocks_range_topdown_clear)
+{
+	struct fa_buddy b;
+	struct fa_buddy_block out[8];
+	struct fa_buddy_req r;
+	unsigned int n = 0, i;
+	uint64_t a, keep;
+
+	setup(&b, 4 * M1, K4);
+	cr_assert_eq(fa_buddy_alloc(&b, M1, 0, 0, &a), 0);
+	cr_assert_eq(fa_buddy_alloc(&b, M1, 0, 0, &keep), 0); /* a's buddy stays allocated */
+	cr_assert_eq(fa_buddy_free_flags(&b, a, M1, FA_BUDDY_CLEARED), 0);
+	cr_assert_eq(fa_buddy_clear_avail(&b), M1);
+	fa_buddy_req_init(&r, 96 * K4);
+	r.start = 2 * M1;
+	r.end = 3 * M1;
+	r.flags = FA_BUDDY_TOPDOWN;
+	cr_assert_eq(fa_buddy_alloc_blocks(&b, &r, out, 8, &n), 0);
+	for (i = 0; i < n; i++) {
+		cr_assert_geq(out[i].addr, 2 * M1, "top-down inside the range");
+		cr_assert_leq(out[i].addr + out[i].size, 3 * M1);
+	}
+	fa_buddy_req_init(&r, 8 * K4);
+	r.flags = FA_BUDDY_CLEAR;
+	cr_assert_eq(fa_buddy_alloc_blocks(&b, &r, out, 8, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert(out[0].cleared);
+	cr_assert_lt(out[0].addr, M1);
+	CHECK(&b);
+}
+
+/* --------------------------------------------------------- stats and dump */
+
+static void collect(void *ctx, const char *line)
+{
+	char *buf = (char *)ctx;
+
+	strcat(buf, line);
+	strcat(buf, "\n");
+}
+
+Test(buddy, stats_and_dump)
+{
+	struct fa_buddy b;
+	static char text[4096];
+	uint64_t a, a2;
+	unsigned int k;
+	uint64_t total = 0;
+
+	setup_at(&b, 1ull << 40, 7 * M1, K4);
+	cr_assert_eq(fa_buddy_alloc(&b, K4, 0, 0, &a), 0);
+	cr_assert_eq(fa_buddy_alloc(&b, K4, 0, 0, &a2), 0);
+	cr_assert_eq(a2, a + K4);
+	cr_assert_eq(fa_buddy_free_flags(&b, a, K4, FA_BUDDY_CLEARED), 0); /* buddy a2 allocated: stays clear */
+	for (k = 0; k <= fa_buddy_max_order(&b); k++)
+		total += (fa_buddy_free_blocks(&b, k, false) + fa_buddy_free_blocks(&b, k, true)) * (K4 << k);
+	cr_assert_eq(total, fa_buddy_avail(&b));
+	cr_assert_eq(fa_buddy_free_blocks(&b, 60, false), 0);
+	text[0] = 0;
+	fa_buddy_dump(&b, collect, text);
+	cr_assert(strstr(text, "buddy: size 7340032 chunk 4096 max_order 10 base 1099511627776\n"), "%s", text);
+	cr_assert(strstr(text, "buddy: avail 7335936 clear_avail 4096 largest_free 4194304\n"), "%s", text);
+	cr_assert(strstr(text, "buddy: order 0: dirty 0 clear 1\n"), "%s", text);
+	cr_assert(strstr(text, "buddy: order 7: dirty 1 clear 0\n"), "%s", text);
+	cr_assert(strstr(text, "buddy: order 9: dirty 1 clear 0\n"), "%s", text);
+	cr_assert_null(strstr(text, "order 8:"), "the 1 MiB root is split");
 }
