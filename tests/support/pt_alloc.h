@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fencealloc/buddy.h>
 #include <fencealloc/pt.h>
 
 #define PT_VRAM_BASE 0x40000000ull /* device address of the first VRAM byte */
@@ -42,7 +43,20 @@ struct pt_vram {
 	int forbidden;         /* abort on any allocator call */
 	uint64_t calls;        /* allocator calls (alloc + free, both allocators) */
 	int poison;            /* fill freed tables with 0xA5 */
+	/* optional: table memory from fa_buddy (256-byte chunks) instead of the free lists */
+	struct fa_buddy *buddy;
+	void *buddy_storage;
 };
+
+/* Block size the buddy is asked for: a power of two covering size and alignment. */
+static inline uint64_t pt__buddy_block(uint64_t size, uint64_t align)
+{
+	uint64_t b = 256;
+
+	while (b < size || b < align)
+		b <<= 1;
+	return b;
+}
 
 static inline void pt_vram_init(struct pt_vram *v, uint64_t size)
 {
@@ -65,8 +79,25 @@ static inline void pt_vram_init(struct pt_vram *v, uint64_t size)
 		abort();
 }
 
+/* Serve table memory from a fa_buddy over the whole VRAM (chunk 256 bytes). */
+static inline void pt_vram_use_buddy(struct pt_vram *v)
+{
+	uint64_t need = fa_buddy_storage_size(v->size, 256);
+
+	v->buddy = (struct fa_buddy *)malloc(sizeof(*v->buddy));
+	v->buddy_storage = aligned_alloc(64, (need + 63) & ~63ull);
+	if (!v->buddy || !v->buddy_storage ||
+	    fa_buddy_init(v->buddy, v->buddy_storage, (size_t)need, v->base, v->size, 256))
+		abort();
+}
+
 static inline void pt_vram_destroy(struct pt_vram *v)
 {
+	if (v->buddy) {
+		fa_buddy_fini(v->buddy);
+		free(v->buddy);
+		free(v->buddy_storage);
+	}
 	free(v->mem);
 	free(v->free4k);
 	free(v->free256);
@@ -126,7 +157,22 @@ static inline int pt_table_alloc_cb(void *ctx, uint64_t size, uint64_t align, fa
 	pt__forbid_check(v, "table alloc");
 	if (pt__fail_now(v))
 		return -FA_ENOMEM;
-	if (size <= 256 && align <= 256) {
+	if (v->buddy) {
+		uint64_t blk = pt__buddy_block(size, align), a;
+		int err = fa_buddy_alloc(v->buddy, blk, blk, 0, &a);
+
+		if (err)
+			return err;
+		off = a - v->base;
+		for (i = 0; i < (blk >> 8); i++) {
+			if (v->granule[(off >> 8) + i])
+				abort();
+			v->granule[(off >> 8) + i] = blk == 256 ? 1 : i ? 3 : 2;
+		}
+		if (off + blk > v->bump)
+			v->bump = off + blk; /* hashes cover [0, bump) */
+		memset(v->mem + off, 0x5a, blk);
+	} else if (size <= 256 && align <= 256) {
 		if (!v->nfree256) {
 			uint64_t page;
 
@@ -165,8 +211,18 @@ static inline void pt_table_free_cb(void *ctx, uint64_t addr, uint64_t size)
 		fprintf(stderr, "pt test: free of 0x%llx outside VRAM\n", (unsigned long long)addr);
 		abort();
 	}
-	(void)size;
-	if (v->granule[off >> 8] == 1) {
+	if (v->buddy) {
+		uint64_t blk = v->granule[off >> 8] == 1 ? 256 : 4096;
+
+		if (v->granule[off >> 8] != 1 && v->granule[off >> 8] != 2)
+			abort();
+		for (i = 0; i < (blk >> 8); i++)
+			v->granule[(off >> 8) + i] = 0;
+		if (v->poison)
+			memset(v->mem + off, 0xa5, blk);
+		if (fa_buddy_free(v->buddy, addr, blk))
+			abort();
+	} else if (v->granule[off >> 8] == 1) {
 		v->granule[off >> 8] = 0;
 		if (v->poison)
 			memset(v->mem + off, 0xa5, 256);

@@ -39,9 +39,11 @@ struct env {
 };
 
 static void env_init(struct env *e, const struct fa_pt_format *f, uint64_t base, uint64_t size,
-		     uint64_t vram, uint64_t seed)
+		     uint64_t vram, uint64_t seed, int buddy)
 {
 	pt_vram_init(&e->v, vram);
+	if (buddy)
+		pt_vram_use_buddy(&e->v);
 	cr_assert_eq(pt_tree_init(&e->pt, &e->v, f), 0);
 	pt_model_init(&e->m, f, base, size);
 	fa_rng_seed(&e->r, seed);
@@ -282,9 +284,13 @@ static void release_everything(struct env *e)
 	cr_assert_eq(fa_pt_fini(&e->pt), 0);
 	cr_assert_eq(e->v.live_tables, 0);
 	cr_assert_eq(e->v.live_shadow, 0);
+	if (e->v.buddy) {
+		cr_assert_eq(fa_buddy_avail(e->v.buddy), e->v.size, "table memory leaked in the buddy");
+		cr_assert_eq(fa_buddy_check(e->v.buddy, NULL), 0);
+	}
 }
 
-static void model_run(const struct fa_pt_format *f, uint64_t seed, unsigned long steps)
+static void model_run(const struct fa_pt_format *f, uint64_t seed, unsigned long steps, int buddy)
 {
 	static struct env e;
 	struct held h[48];
@@ -293,7 +299,7 @@ static void model_run(const struct fa_pt_format *f, uint64_t seed, unsigned long
 	uint64_t base, size;
 
 	window_of(f, &base, &size);
-	env_init(&e, f, base, size, 64ull << 20, seed);
+	env_init(&e, f, base, size, 64ull << 20, seed, buddy);
 	for (i = 0; i < steps; i++) {
 		unsigned int p, op = (unsigned int)rnd(&e, 100);
 		uint64_t va, end;
@@ -358,17 +364,24 @@ static void model_run(const struct fa_pt_format *f, uint64_t seed, unsigned long
 Test(pt, model_nv_ver2, .timeout = 60)
 {
 	setenv("FA_TEST_QUIET_WARN", "1", 1);
-	model_run(fa_pt_format_nv_ver2(), fa_test_seed(0x9e3779b9u), fa_test_iters(3000));
+	model_run(fa_pt_format_nv_ver2(), fa_test_seed(0x9e3779b9u), fa_test_iters(3000), 0);
 }
 
 Test(pt, model_nv_ver3, .timeout = 60)
 {
 	setenv("FA_TEST_QUIET_WARN", "1", 1);
-	model_run(fa_pt_format_nv_ver3(), fa_test_seed(0x7f4a7c15u), fa_test_iters(3000));
+	model_run(fa_pt_format_nv_ver3(), fa_test_seed(0x7f4a7c15u), fa_test_iters(3000), 1);
 }
 
 Test(pt, model_x86_64, .timeout = 60)
 {
 	setenv("FA_TEST_QUIET_WARN", "1", 1);
-	model_run(fa_pt_format_x86_64(), fa_test_seed(0x85ebca6bu), fa_test_iters(3000));
+	model_run(fa_pt_format_x86_64(), fa_test_seed(0x85ebca6bu), fa_test_iters(3000), 0);
+}
+
+/* Table memory from fa_buddy (the allocator a driver would use for VRAM). */
+Test(pt, model_nv_ver2_over_buddy, .timeout = 60)
+{
+	setenv("FA_TEST_QUIET_WARN", "1", 1);
+	model_run(fa_pt_format_nv_ver2(), fa_test_seed(0xb0dd1e5u), fa_test_iters(3000), 1);
 }
