@@ -1346,17 +1346,27 @@ static void fa__sig_prime_locked(struct fa__sig_thread *t)
 
 /* ------------------------------------------------------- entry points */
 
-static int fa__sig_map_ok(const struct fa_signalling_map *map, unsigned int sub)
+/* Warn about a map that cannot be annotated (kept out of line: it is never hot). */
+static __attribute__((noinline)) int fa__sig_map_bad(const struct fa_signalling_map *map,
+						    unsigned int sub)
 {
 	if (FA_WARN(!map || !map->cls))
-		return 0;
-	if (FA_WARN(sub >= FA_SIGNALLING_MAX_SUBCLASSES))
-		return 0;
-	return 1;
+		return 1;
+	return FA_WARN(sub >= FA_SIGNALLING_MAX_SUBCLASSES);
 }
 
-void fa__signalling_lock(struct fa_signalling_map *map, unsigned int sub, unsigned int how,
-			 const char *file, int line)
+/* A map bound to a class, and a valid subclass. */
+static inline int fa__sig_map_ok(const struct fa_signalling_map *map, unsigned int sub)
+{
+	if (FA_LIKELY(map && map->cls && sub < FA_SIGNALLING_MAX_SUBCLASSES))
+		return 1;
+	return !fa__sig_map_bad(map, sub);
+}
+
+/* Everything but the fast path of fa__signalling_lock(). */
+static __attribute__((noinline)) void fa__sig_lock_slow(struct fa_signalling_map *map,
+						       unsigned int sub, unsigned int how,
+						       const char *file, int line)
 {
 	struct fa__sig_thread *t = fa__sig_self_get();
 	uint32_t node;
@@ -1368,18 +1378,65 @@ void fa__signalling_lock(struct fa_signalling_map *map, unsigned int sub, unsign
 		fa__sig_acquire(t, node, how, map, file, line);
 }
 
-void fa__signalling_unlock(struct fa_signalling_map *map, const char *file, int line)
+/*
+ * Fast path: a known thread in the current generation, a numbered class and
+ * every dependency already decided. No call before the tail call, so the
+ * compiler needs no stack frame.
+ */
+void fa__signalling_lock(struct fa_signalling_map *map, unsigned int sub, unsigned int how,
+			 const char *file, int line)
+{
+	struct fa__sig_thread *t = &fa__sig_self;
+	struct fa__sig_held *h;
+	uint32_t v, node;
+
+	if (FA_UNLIKELY(!t->thread || t->gen != __atomic_load_n(&fa__sig.gen, __ATOMIC_ACQUIRE) ||
+			fa__sig_disabled() || !map || !map->cls ||
+			sub >= FA_SIGNALLING_MAX_SUBCLASSES))
+		goto slow;
+	v = __atomic_load_n(&map->cls->node[sub], __ATOMIC_ACQUIRE);
+	node = v & 0xffffu;
+	if (FA_UNLIKELY((v >> 16) != (t->gen & 0xffffu) || !node ||
+			t->depth >= FA_SIGNALLING_MAX_HELD || !fa__sig_all_known(t, node, how)))
+		goto slow;
+	if (how & FA__SIGNALLING_CHECK)
+		return;
+	h = &t->held[t->depth++];
+	h->node = node;
+	h->how = how;
+	h->map = map;
+	h->file = file;
+	h->line = line;
+	return;
+slow:
+	fa__sig_lock_slow(map, sub, how, file, line);
+}
+
+/* Everything but the fast path of fa__signalling_unlock(). */
+static __attribute__((noinline)) void fa__sig_unlock_slow(struct fa_signalling_map *map,
+							 const char *file, int line)
 {
 	struct fa__sig_thread *t = fa__sig_self_get();
 
 	if (fa__sig_disabled() || !fa__sig_map_ok(map, 0))
 		return;
-	if (FA_LIKELY(t->depth && t->held[t->depth - 1].map == map)) {
-		t->depth--; /* fast path: releasing the most recent acquisition */
-		return;
-	}
 	if (!fa__sig_pop(t, map, 0))
 		fa__sig_report_unbalanced(t, "is trying to release", map->cls->name, file, line);
+}
+
+/* Fast path: releasing the most recent acquisition (no call, no frame). */
+void fa__signalling_unlock(struct fa_signalling_map *map, const char *file, int line)
+{
+	struct fa__sig_thread *t = &fa__sig_self;
+	unsigned int depth = t->depth;
+
+	if (FA_LIKELY(map && depth && t->held[depth - 1].map == map && t->thread &&
+		      t->gen == __atomic_load_n(&fa__sig.gen, __ATOMIC_ACQUIRE) &&
+		      !fa__sig_disabled())) {
+		t->depth = depth - 1;
+		return;
+	}
+	fa__sig_unlock_slow(map, file, line);
 }
 
 void fa__signalling_assert_held(struct fa_signalling_map *map, const char *file, int line)
