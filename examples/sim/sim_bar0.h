@@ -71,8 +71,14 @@ extern "C" {
 #define SIM_BAR0_BAD_READ 0xBADF5040u
 /** Size of BAR0 (16 MiB); offsets at or above it are errors. */
 #define SIM_BAR0_SIZE 0x1000000u
-/** How many half-written 8-byte slots the torn-entry checker tracks at once. */
-#define SIM_BAR0_PENDING 8
+/**
+ * Buckets of the torn-entry checker: half-written 8-byte slots are tracked in
+ * a direct-mapped table indexed by slot number, so any run of up to this many
+ * consecutive entries (e.g. "all high halves, then all low halves") is
+ * tracked exactly; a collision drops the older slot (counted in
+ * #sim_bar0_stats::torn_untracked).
+ */
+#define SIM_BAR0_PENDING 4096
 /** #sim_bar0_access::vram for accesses outside the aperture. */
 #define SIM_BAR0_NO_VRAM (~(uint64_t)0)
 
@@ -95,7 +101,7 @@ struct sim_bar0_stats {
 	uint64_t errors;          /**< Misaligned, out-of-BAR0, beyond-VRAM or bad-target accesses. */
 	uint64_t unknown;         /**< Accesses to registers nobody handles. */
 	uint64_t torn_valid;      /**< Torn-entry violations (see the file overview). */
-	uint64_t torn_untracked;  /**< Half-written slots dropped because too many were pending. */
+	uint64_t torn_untracked;  /**< Half-written slots dropped on a checker-table collision. */
 	uint64_t log_dropped;     /**< Accesses not logged because the log was full. */
 };
 
@@ -104,6 +110,7 @@ struct sim_bar0_pending {
 	uint64_t slot; /**< 8-byte aligned VRAM address. */
 	uint64_t old;  /**< Slot value before the first half was written. */
 	unsigned half; /**< Half written first (0 low, 1 high). */
+	bool used;     /**< Whether the bucket holds a slot. */
 };
 
 /** The first torn-entry violation, for the report. */
@@ -136,8 +143,7 @@ struct sim_bar0 {
 	size_t log_cap;           /**< Capacity of @c log. */
 	size_t log_len;           /**< Entries in @c log. */
 	bool check_torn;          /**< Torn-entry checker on (default true). */
-	unsigned int npending;    /**< Entries in @c pending. */
-	struct sim_bar0_pending pending[SIM_BAR0_PENDING]; /**< Half-written slots. */
+	struct sim_bar0_pending *pending; /**< #SIM_BAR0_PENDING buckets of half-written slots. */
 	struct sim_bar0_torn first_torn; /**< First violation (valid when stats.torn_valid). */
 	sim_bar0_reg_fn reg_hook; /**< Other registers (NULL: none). */
 	void *reg_ctx;            /**< Context of @c reg_hook. */
@@ -165,10 +171,16 @@ static inline int sim_bar0_init(struct sim_bar0 *b, uint64_t vram_size,
 		fa_pramin_gen_get(FA_PRAMIN_GEN_PBUS, &b->gen);
 	if (fa__pramin_gen_check(&b->gen))
 		return -FA_EINVAL;
+	b->pending = (struct sim_bar0_pending *)calloc(SIM_BAR0_PENDING, sizeof(*b->pending));
+	if (!b->pending)
+		return -FA_ENOMEM;
 	p = mmap(NULL, (size_t)vram_size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED) {
+		free(b->pending);
+		b->pending = NULL;
 		return -FA_ENOMEM;
+	}
 	b->vram = (unsigned char *)p;
 	b->vram_size = vram_size;
 	b->check_torn = true;
@@ -184,8 +196,10 @@ static inline void sim_bar0_fini(struct sim_bar0 *b)
 	if (b->vram)
 		munmap(b->vram, (size_t)b->vram_size);
 	free(b->log);
+	free(b->pending);
 	b->vram = NULL;
 	b->log = NULL;
+	b->pending = NULL;
 	b->log_cap = b->log_len = 0;
 }
 
@@ -276,16 +290,12 @@ static inline void sim_bar0__log(struct sim_bar0 *b, uint32_t off, uint32_t val,
 	a->write = write;
 }
 
-static inline void sim_bar0__torn_check(struct sim_bar0 *b, uint64_t vram, uint64_t before)
+static inline void sim_bar0__torn_check(struct sim_bar0 *b, uint64_t slot, unsigned half,
+					uint64_t before, uint64_t now)
 {
-	uint64_t slot = vram & ~(uint64_t)7, now = sim_bar0_peek64(b, slot);
-	unsigned half = (unsigned)((vram >> 2) & 1), i;
-	struct sim_bar0_pending *p;
+	struct sim_bar0_pending *p = &b->pending[(slot >> 3) & (SIM_BAR0_PENDING - 1)];
 
-	for (i = 0; i < b->npending; i++) {
-		p = &b->pending[i];
-		if (p->slot != slot)
-			continue;
+	if (p->used && p->slot == slot) {
 		if (p->half == half) { /* the earlier write was a lone half: restart */
 			p->old = before;
 			return;
@@ -297,18 +307,35 @@ static inline void sim_bar0__torn_check(struct sim_bar0 *b, uint64_t vram, uint6
 			b->first_torn.mid = before;
 			b->first_torn.now = now;
 		}
-		b->pending[i] = b->pending[--b->npending];
+		p->used = false;
 		return;
 	}
-	if (b->npending == SIM_BAR0_PENDING) {
-		memmove(&b->pending[0], &b->pending[1], sizeof(b->pending[0]) * (SIM_BAR0_PENDING - 1));
-		b->npending--;
+	if (p->used)
 		b->stats.torn_untracked++;
-	}
-	p = &b->pending[b->npending++];
+	p->used = true;
 	p->slot = slot;
 	p->old = before;
 	p->half = half;
+}
+
+/* A 32-bit write through the aperture at VRAM address `vram` (4-byte aligned). */
+static inline void sim_bar0__aperture_write(struct sim_bar0 *b, uint64_t vram, uint32_t val)
+{
+	uint64_t slot = vram & ~(uint64_t)7, before, now;
+	unsigned half = (unsigned)((vram >> 2) & 1);
+
+	b->stats.aperture_writes++;
+	if (vram + 4 > b->vram_size) {
+		b->stats.errors++;
+		return;
+	}
+	memcpy(&before, b->vram + slot, sizeof(before));
+	memcpy(b->vram + vram, &val, sizeof(val));
+	if (!b->check_torn)
+		return;
+	now = half ? (before & 0xFFFFFFFFull) | ((uint64_t)val << 32)
+		   : (before & ~0xFFFFFFFFull) | val;
+	sim_bar0__torn_check(b, slot, half, before, now);
 }
 
 static inline void sim_bar0__window_write(struct sim_bar0 *b, uint32_t val)
@@ -368,29 +395,22 @@ static inline uint32_t sim_bar0_rd32(void *ctx, uint32_t off)
 static inline void sim_bar0_wr32(void *ctx, uint32_t off, uint32_t val)
 {
 	struct sim_bar0 *b = (struct sim_bar0 *)ctx;
-	uint64_t vram = SIM_BAR0_NO_VRAM, before;
-	uint32_t v = val;
+	uint64_t vram = SIM_BAR0_NO_VRAM;
+	uint32_t rel = off - b->gen.aperture, v = val;
 
 	b->stats.writes++;
 	if ((off & 3) || off >= SIM_BAR0_SIZE) {
 		b->stats.errors++;
-	} else if (off >= b->gen.aperture && off - b->gen.aperture < b->gen.aperture_size) {
-		b->stats.aperture_writes++;
-		vram = b->window_base + (off - b->gen.aperture);
-		if (vram + 4 <= b->vram_size) {
-			before = sim_bar0_peek64(b, vram & ~(uint64_t)7);
-			memcpy(b->vram + vram, &val, 4);
-			if (b->check_torn)
-				sim_bar0__torn_check(b, vram, before);
-		} else {
-			b->stats.errors++;
-		}
+	} else if (rel < b->gen.aperture_size) { /* unsigned: also false below the aperture */
+		vram = b->window_base + rel;
+		sim_bar0__aperture_write(b, vram, val);
 	} else if (off == b->gen.window_reg) {
 		sim_bar0__window_write(b, val);
 	} else if (!b->reg_hook || !b->reg_hook(b->reg_ctx, off, &v, true)) {
 		b->stats.unknown++;
 	}
-	sim_bar0__log(b, off, val, vram, true);
+	if (b->log)
+		sim_bar0__log(b, off, val, vram, true);
 }
 
 /**

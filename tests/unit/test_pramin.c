@@ -655,6 +655,32 @@ Test(pramin, torn_entry_checker_flags_only_unsafe_orders)
 	prig_fini(&r);
 }
 
+Test(pramin, torn_entry_checker_tracks_split_passes_over_a_whole_table)
+{
+	struct prig r;
+	const uint64_t t = 0x300000;
+	uint64_t i;
+
+	prig_init(&r, FA_PRAMIN_GEN_GH100, 8 * MiB);
+	/* a safe map of a whole table in two passes: every high half, then every low half */
+	for (i = 0; i < 512; i++)
+		cr_assert_eq(fa_pramin_wr32(&r.acc, t + 8 * i + 4, (uint32_t)i + 1), 0);
+	for (i = 0; i < 512; i++)
+		cr_assert_eq(fa_pramin_wr32(&r.acc, t + 8 * i, 0x1001), 0);
+	cr_assert_eq(r.bar.stats.torn_valid, 0);
+	cr_assert_eq(r.bar.stats.torn_untracked, 0);
+	/* the same two passes over live entries: each one was torn */
+	for (i = 0; i < 512; i++)
+		cr_assert_eq(fa_pramin_wr32(&r.acc, t + 8 * i + 4, (uint32_t)i + 1000), 0);
+	for (i = 0; i < 512; i++)
+		cr_assert_eq(fa_pramin_wr32(&r.acc, t + 8 * i, 0x2001), 0);
+	cr_assert_eq(r.bar.stats.torn_valid, 512);
+	cr_assert_eq(r.bar.first_torn.slot, t);
+	cr_assert_eq(r.bar.first_torn.mid, (1000ull << 32) | 0x1001);
+	cr_assert_eq(r.bar.stats.torn_untracked, 0);
+	prig_fini(&r);
+}
+
 /* ----------------------------------------------------------------- flush */
 
 Test(pramin, flush_is_exactly_one_read_and_never_moves)
