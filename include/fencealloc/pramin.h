@@ -882,7 +882,10 @@ static inline int fa__pramin_win_check(const struct fa_pramin_window *w, uint64_
 }
 
 /**
- * Note the direction of the access stream and pick the direction of this op.
+ * Note the direction of the access stream and pick the direction of this op:
+ * an op wholly below the previous access continues (or starts) a descending
+ * run, one wholly above it an ascending run, an overlapping one keeps the
+ * current direction. The first op ever counts as ascending.
  * @param w Window.
  * @param lo First byte of the op.
  * @param hi End of the op.
