@@ -1313,6 +1313,60 @@ Test(signalling_mt, concurrent_new_edges_then_inversion)
 	assert_has(chain_line(only_report(FA_SIGNALLING_REPORT_CYCLE)), "k31 --> k0");
 }
 
+/* Annotation-only traffic in random orders from many threads at once. */
+static void *t_random_orders(void *arg)
+{
+	struct fa_rng rng;
+	unsigned int round, i, j, depth, held[4];
+	unsigned int rounds = (unsigned int)fa_test_iters(3000);
+
+	fa_rng_seed(&rng, (uint64_t)(uintptr_t)arg);
+	for (round = 0; round < rounds; round++) {
+		depth = 1 + (unsigned int)fa_rng_below(&rng, 4);
+		for (i = 0; i < depth; i++) {
+			held[i] = (unsigned int)fa_rng_below(&rng, 16);
+			for (j = 0; j < i; j++)
+				if (held[j] == held[i])
+					break;
+			if (j < i) {
+				depth = i;
+				break;
+			}
+			fa_signalling_acquire(&many_map[held[i]]);
+		}
+		for (i = depth; i-- > 0;)
+			fa_signalling_release(&many_map[held[i]]);
+	}
+	fa_signalling_assert_none_held();
+	return NULL;
+}
+
+Test(signalling_mt, concurrent_random_orders_report_only_closed_cycles)
+{
+	pthread_t th[MT_THREADS];
+	uint64_t seed = fa_test_seed(0xc0ffee);
+	unsigned int i;
+
+	many_init(16);
+	for (i = 0; i < MT_THREADS; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, t_random_orders,
+					    (void *)(uintptr_t)(seed + i)), 0);
+	for (i = 0; i < MT_THREADS; i++)
+		cr_assert_eq(pthread_join(th[i], NULL), 0);
+	cr_assert_gt(ncap, 0, "random orders over 16 classes must invert some pair");
+	for (i = 0; i < ncap && i < MAX_CAPTURED; i++) {
+		const char *chain = chain_line(cap[i].text);
+		unsigned int first, last;
+		const char *tail = strrchr(chain, 'k');
+
+		cr_assert_eq(cap[i].kind, FA_SIGNALLING_REPORT_CYCLE, "%s", cap[i].text);
+		cr_assert_eq(sscanf(chain, "k%u", &first), 1, "%s", chain);
+		cr_assert(tail && sscanf(tail, "k%u", &last) == 1, "%s", chain);
+		cr_assert_eq(first, last, "cycle does not close: %s", chain);
+		cr_assert(strstr(chain, " --> ") != NULL);
+	}
+}
+
 /* ------------------------------------- wired into the reservation module */
 
 /*
