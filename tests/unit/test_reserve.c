@@ -633,3 +633,231 @@ Test(reserve_mt, budget_never_exceeded_by_concurrent_jobs)
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
+
+/*
+ * The two modules together, the way a VM_BIND pipeline uses them, on three
+ * threads: submit fills a job's reservation under the pool lock (retrying
+ * while the budget is full); run takes page tables from it with no lock,
+ * installs them in a slot table and pushes the tables they replace onto the
+ * deferred list tagged with the TLB invalidate that follows the job; cleanup
+ * releases the reservation and drains the tables whose invalidate has
+ * completed back into the pool, under the pool lock. Every object carries a
+ * state that must go FREE -> INUSE -> DEFERRED -> FREE; the budget is checked
+ * under the lock after every step.
+ */
+#include <fencealloc/deferred.h>
+#include <sched.h>
+
+#define PL_SLOTS 16
+#define PL_BUDGET 48
+#define PL_QUEUE 8
+
+enum { PT_INUSE = 0x1a5e, PT_DEFERRED = 0xdefe, PT_FREE = 0xf4ee };
+
+struct pl_pt {
+	void *link;                /* the pool's / reservation's link word */
+	struct fa_deferred_node dn;
+	unsigned int state;
+};
+
+struct pl_job {
+	struct fa_reserve r;
+	unsigned int need;
+};
+
+struct pl_queue {
+	struct pl_job *slot[PL_QUEUE];
+	unsigned int head, tail;   /* atomic */
+};
+
+struct pl {
+	pthread_mutex_t pool_lock;
+	struct rfix f;
+	struct fa_deferred dfree;
+	struct pl_queue to_run, to_cleanup;
+	struct pl_pt *slots[PL_SLOTS]; /* run-stage state */
+	uint64_t tlb_issued;           /* atomic: written by run */
+	unsigned int jobs;
+	unsigned int bad;              /* atomic */
+	unsigned long enospc, drained; /* under pool_lock */
+	uint64_t seed;
+};
+
+static void pl_put(struct pl_queue *q, struct pl_job *j)
+{
+	unsigned int t = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
+
+	while (t - __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) >= PL_QUEUE)
+		sched_yield();
+	q->slot[t % PL_QUEUE] = j;
+	__atomic_store_n(&q->tail, t + 1, __ATOMIC_RELEASE);
+}
+
+static struct pl_job *pl_get(struct pl_queue *q)
+{
+	unsigned int h = __atomic_load_n(&q->head, __ATOMIC_RELAXED);
+	struct pl_job *j;
+
+	while (__atomic_load_n(&q->tail, __ATOMIC_ACQUIRE) == h)
+		sched_yield();
+	j = q->slot[h % PL_QUEUE];
+	__atomic_store_n(&q->head, h + 1, __ATOMIC_RELEASE);
+	return j;
+}
+
+static void pl_bad(struct pl *s)
+{
+	__atomic_add_fetch(&s->bad, 1u, __ATOMIC_RELAXED);
+}
+
+static void *pl_submit(void *p)
+{
+	struct pl *s = (struct pl *)p;
+	struct fa_rng rng;
+	unsigned int i;
+
+	fa_rng_seed(&rng, s->seed);
+	for (i = 0; i < s->jobs; i++) {
+		struct pl_job *j = (struct pl_job *)malloc(sizeof(*j));
+		int err;
+
+		j->need = 1 + (unsigned int)fa_rng_below(&rng, 4);
+		fa_reserve_init(&j->r, &s->f.pool);
+		for (;;) {
+			pthread_mutex_lock(&s->pool_lock);
+			err = fa_reserve_fill(&j->r, j->need, FA_GFP_KERNEL);
+			if (err == -FA_ENOSPC)
+				s->enospc++;
+			if (fa_reserve_pool_charged(&s->f.pool) > PL_BUDGET)
+				pl_bad(s);
+			pthread_mutex_unlock(&s->pool_lock);
+			if (err != -FA_ENOSPC)
+				break;
+			sched_yield(); /* budget full: wait for cleanup */
+		}
+		if (err)
+			pl_bad(s);
+		pl_put(&s->to_run, j);
+	}
+	pl_put(&s->to_run, NULL);
+	return NULL;
+}
+
+static void pl_retire(struct pl *s, struct pl_pt *old, uint64_t epoch)
+{
+	if (old->state != PT_INUSE)
+		pl_bad(s);
+	old->state = PT_DEFERRED;
+	fa_deferred_push(&s->dfree, &old->dn, epoch);
+}
+
+static void *pl_run(void *p)
+{
+	struct pl *s = (struct pl *)p;
+	struct fa_rng rng;
+	struct pl_job *j;
+	unsigned int i;
+
+	fa_rng_seed(&rng, s->seed ^ 0x9e3779b9ULL);
+	while ((j = pl_get(&s->to_run)) != NULL) {
+		/* signalling section: no allocation, no pool lock */
+		uint64_t epoch = __atomic_load_n(&s->tlb_issued, __ATOMIC_RELAXED) + 1;
+
+		for (i = 0; i < j->need; i++) {
+			struct pl_pt *pt = (struct pl_pt *)fa_reserve_take(&j->r);
+			unsigned int k = (unsigned int)fa_rng_below(&rng, PL_SLOTS);
+
+			if (!pt || pt->state == PT_INUSE || pt->state == PT_DEFERRED) {
+				pl_bad(s);
+				continue;
+			}
+			pt->state = PT_INUSE;
+			if (s->slots[k])
+				pl_retire(s, s->slots[k], epoch);
+			s->slots[k] = pt;
+		}
+		__atomic_store_n(&s->tlb_issued, epoch, __ATOMIC_RELEASE); /* invalidate */
+		pl_put(&s->to_cleanup, j);
+	}
+	/* VM teardown: every table goes through the deferred list too */
+	for (i = 0; i < PL_SLOTS; i++)
+		if (s->slots[i])
+			pl_retire(s, s->slots[i], __atomic_load_n(&s->tlb_issued, __ATOMIC_RELAXED) + 1);
+	__atomic_add_fetch(&s->tlb_issued, 1, __ATOMIC_RELEASE);
+	pl_put(&s->to_cleanup, NULL);
+	return NULL;
+}
+
+struct pl_drain_ctx {
+	struct pl *s;
+	uint64_t completed;
+};
+
+/* Called with the pool lock held: fa_reserve_pool_put() never allocates or waits. */
+static void pl_free_pt(struct fa_deferred_node *n, void *arg)
+{
+	struct pl_drain_ctx *c = (struct pl_drain_ctx *)arg;
+	struct pl_pt *pt = FA_CONTAINER_OF(n, struct pl_pt, dn);
+
+	if (pt->state != PT_DEFERRED || fa_seq64_after(n->epoch, c->completed))
+		pl_bad(c->s);
+	pt->state = PT_FREE;
+	c->s->drained++;
+	fa_reserve_pool_put(&c->s->f.pool, pt);
+}
+
+static void pl_cleanup_step(struct pl *s, uint64_t completed)
+{
+	struct pl_drain_ctx c;
+
+	c.s = s;
+	c.completed = completed;
+	fa_deferred_drain(&s->dfree, completed, pl_free_pt, &c);
+}
+
+Test(reserve_mt, vm_bind_pipeline_with_deferred_frees)
+{
+	struct pl *s = (struct pl *)calloc(1, sizeof(*s));
+	pthread_t th[2];
+	struct pl_job *j;
+	unsigned int lag = 0;
+
+	cr_assert_not_null(s);
+	pthread_mutex_init(&s->pool_lock, NULL);
+	rfix_init(&s->f, 8, PL_BUDGET);
+	fa_deferred_init(&s->dfree);
+	s->seed = fa_test_seed(0x91be11eULL);
+	s->jobs = (unsigned int)fa_test_iters(50000);
+	cr_assert_eq(pthread_create(&th[0], NULL, pl_submit, s), 0);
+	cr_assert_eq(pthread_create(&th[1], NULL, pl_run, s), 0);
+	while ((j = pl_get(&s->to_cleanup)) != NULL) {
+		uint64_t issued = __atomic_load_n(&s->tlb_issued, __ATOMIC_ACQUIRE);
+
+		/* the GPU completes invalidates a little late, sometimes */
+		lag = (lag + 1) % 3;
+		pthread_mutex_lock(&s->pool_lock);
+		fa_reserve_release(&j->r);
+		pl_cleanup_step(s, issued - lag);
+		if (fa_reserve_pool_charged(&s->f.pool) > PL_BUDGET)
+			pl_bad(s);
+		pthread_mutex_unlock(&s->pool_lock);
+		free(j);
+	}
+	pthread_join(th[0], NULL);
+	pthread_join(th[1], NULL);
+	pthread_mutex_lock(&s->pool_lock);
+	pl_cleanup_step(s, __atomic_load_n(&s->tlb_issued, __ATOMIC_ACQUIRE));
+	pthread_mutex_unlock(&s->pool_lock);
+
+	cr_assert_eq(s->bad, 0, "state machine or budget violated %u times", s->bad);
+	cr_assert_eq(fa_deferred_pending(&s->dfree), 0);
+	cr_assert_eq(fa_reserve_pool_charged(&s->f.pool), 0, "charged %lu after teardown",
+		     fa_reserve_pool_charged(&s->f.pool));
+	assert_no_leak(&s->f, 0);
+	cr_assert_eq(fa_test_warnings(), 0);
+	cr_log_info("jobs %u, tables freed through the deferred list %lu, ENOSPC retries %lu\n",
+		    s->jobs, s->drained, s->enospc);
+	rfix_fini(&s->f);
+	pthread_mutex_destroy(&s->pool_lock);
+	free(s);
+}
