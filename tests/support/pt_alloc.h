@@ -171,7 +171,8 @@ static inline int pt_table_alloc_cb(void *ctx, uint64_t size, uint64_t align, fa
 		}
 		if (off + blk > v->bump)
 			v->bump = off + blk; /* hashes cover [0, bump) */
-		memset(v->mem + off, 0x5a, blk);
+		if (v->poison)
+			memset(v->mem + off, 0x5a, blk);
 	} else if (size <= 256 && align <= 256) {
 		if (!v->nfree256) {
 			uint64_t page;
