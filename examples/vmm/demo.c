@@ -272,6 +272,7 @@ struct demo {
 	double big_ns_per_page, big_submit_ms, big_run_ms, big_total_ms, big_pte_share;
 	unsigned long big_pages, big_tables;
 	unsigned long validator_reports;
+	struct vmm_stats final; /* device counters after every VM is destroyed */
 };
 
 static uint64_t demo_lane_va(unsigned int t, unsigned int lane)
@@ -719,7 +720,9 @@ static void demo_teardown(struct demo *d)
 	if (d->dev) {
 		demo_check(d, vmm_vram_avail(d->dev) == d->gpu->bar.vram_size,
 			   "every byte of VRAM back in the buddy (no leaked page table or BO)");
+		d->final = d->dev->stats;
 		vmm_device_destroy(d->dev);
+		d->dev = NULL;
 	}
 }
 
@@ -842,6 +845,7 @@ static int vmm_demo_main(int argc, char **argv)
 	for (i = 0; i < d->o.vms; i++)
 		demo_check(d, vmm_vm_check_views(d->vm[i]), "submit-side and run-side views agree");
 	demo_teardown(d);
+	s = &d->final;
 	printf("leaks             page tables %lu (%lu allocated, %lu freed), host allocations %lu"
 	       " (%" PRIu64 " bytes)\n",
 	       s->pt_allocated - s->pt_freed, s->pt_allocated, s->pt_freed,

@@ -211,7 +211,8 @@ static inline int vmm_fence_add_callback(struct vmm_fence *f, struct vmm_fence_c
 /**
  * Signal the fence: run its callbacks (in registration order, under the
  * timeline lock) and wake its waiters. Signalling twice is a caller bug:
- * it warns and does nothing.
+ * it warns and does nothing. The caller must hold a reference across the
+ * call: a callback (or a waiter woken by it) may drop every other one.
  * @stage run (no allocation; the timeline lock only)
  * @locking takes the timeline lock; callbacks run under it
  * @param f Fence.

@@ -471,7 +471,9 @@ static inline struct vmm_va *vmm_va_set_map(struct vmm_va_set *set, const struct
 
 	/* Merge decisions first, so a continued neighbour is absorbed instead of split. */
 	n = vmm_va_set_floor(set, req->va);
-	if (n && vmm_va_end(n) >= req->va && n->va < req->va && vmm__va_continues(n, req)) {
+	if (n && n->va == req->va)
+		n = vmm__va_prev(set, n); /* the left neighbour may end exactly at va */
+	if (n && vmm_va_end(n) >= req->va && vmm__va_continues(n, req)) {
 		lo = n->va;
 		off = n->bo_offset;
 	}
@@ -479,7 +481,6 @@ static inline struct vmm_va *vmm_va_set_map(struct vmm_va_set *set, const struct
 	if (n && vmm_va_end(n) > end && n->bo == req->bo && n->page_shift == req->page_shift &&
 	    n->flags == req->flags && n->bo_offset + (end - n->va) == req->bo_offset + req->size)
 		hi = vmm_va_end(n);
-	/* A node ending exactly at lo (left neighbour) was already absorbed via floor. */
 	vmm__va_carve(set, lo, hi, req->va, end, alloc, retired);
 	node = alloc->take(alloc->ctx);
 	if (FA_WARN(!node))

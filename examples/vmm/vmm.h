@@ -1121,8 +1121,12 @@ static inline void vmm_job_run(struct vmm_job *job)
 	__atomic_fetch_add(&dev->stats.run_pte_ns, pte_ns, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&dev->stats.run_ns, t1 - t0, __ATOMIC_RELAXED);
 	vmm__lat_record(&dev->lat_run, t1 - t0);
-	vmm_fence_signal(&job->fence); /* the job may be cleaned up and freed from here on */
+	/* Hold a reference across the signal: its callback hands the job to the
+	 * cleanup worker, which may drop every other reference meanwhile. */
+	vmm_fence_get(&job->fence);
+	vmm_fence_signal(&job->fence);
 	fa_signalling_end(cookie);
+	vmm_fence_put(&job->fence); /* may free the job (outside the section) */
 }
 
 /* ------------------------------------------------------------ cleanup */
