@@ -154,8 +154,8 @@ enum fa_signalling_report_kind {
 /** One report, as handed to the report callback. */
 struct fa_signalling_report {
 	enum fa_signalling_report_kind kind; /**< What was detected. */
-	unsigned int thread;                 /**< Validator thread number (T1, T2...) that triggered it. */
-	const char *text;                    /**< Full multi-line report text (valid during the callback). */
+	unsigned int thread;                 /**< Validator thread number (T1, T2...) of the culprit. */
+	const char *text;                    /**< Full multi-line text (valid during the callback). */
 };
 
 /**
@@ -530,7 +530,8 @@ void fa__signalling_reset(int prime);
  * The validator itself: compiled only in the one translation unit that
  * defines FA_SIGNALLING_IMPLEMENTATION (with FA_VALIDATE, in userspace).
  */
-#if defined(FA_SIGNALLING_IMPLEMENTATION) && FA__SIGNALLING_ON && !defined(FA__SIGNALLING_IMPLEMENTED)
+#if defined(FA_SIGNALLING_IMPLEMENTATION) && FA__SIGNALLING_ON && \
+	!defined(FA__SIGNALLING_IMPLEMENTED)
 #define FA__SIGNALLING_IMPLEMENTED
 /** @cond INTERNAL */
 #include <pthread.h>
@@ -543,7 +544,7 @@ extern "C" {
 #endif
 
 #ifndef FA_SIGNALLING_MAX_CLASSES
-/** Graph nodes (class/subclass pairs, 4 pseudo-classes included); a multiple of 64, at most 65536. */
+/** Graph nodes (class/subclass pairs, 4 pseudo-classes included): a multiple of 64, <= 65536. */
 #define FA_SIGNALLING_MAX_CLASSES 256
 #endif
 #ifndef FA_SIGNALLING_MAX_EDGES
