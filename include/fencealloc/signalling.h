@@ -37,6 +37,13 @@
  * | 3 | CPU0: section → lock B; CPU1: lock B → fence wait        | fence → B; B → fence                      | cycle fence → B → fence |
  * | 4 | CPU0: section → lock B; CPU1: lock B → GFP_KERNEL alloc  | fence → B; B → fs_reclaim (+ contract)    | cycle through fs_reclaim and mmu_notifier |
  * | 5 | section → B; B → C; C → alloc                            | fence → B → C → fs_reclaim (+ contract)   | cycle naming every class |
+ * | - | section → GFP_NOFS alloc (no fs_reclaim)                 | fence → mmu_notifier (+ contract)         | direct rule + cycle through mmu_notifier |
+ * | - | lock R; copy_from_user / fault handler → lock R          | R → mmap_lock; mmap_lock → R              | cycle R → mmap_lock → R (lock order inversion) |
+ *
+ * What is NOT reported: a lock held around a section (entry is a read-trylock),
+ * a trylock under another lock, an #FA_GFP_NOWAIT allocation anywhere, and
+ * locks taken only outside sections and never across waits or reclaiming
+ * allocations. docs/annotating.md is the step-by-step guide.
  *
  * A report of a cycle prints the whole chain, each edge with the thread and the
  * file:line where it was first seen, in the shape of lockdep's "possible
