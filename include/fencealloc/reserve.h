@@ -492,6 +492,8 @@ static inline void fa_reserve_release(struct fa_reserve *r)
 {
 	struct fa_reserve_pool *p = r->pool;
 
+	if (!p)
+		return; /* never attached to a pool: fill always failed, nothing held */
 	fa__reserve_pool_stash_chain(p, r->head);
 	p->charged -= r->count;
 	r->head = NULL;
