@@ -38,6 +38,7 @@
  * Stage contract:
  * | function                    | stage   | caller lock                          |
  * |-----------------------------|---------|--------------------------------------|
+ * | fa_deferred_init(), _seq32 | any     | none (not shared yet)                |
  * | fa_deferred_push()          | any     | none (lock-free)                     |
  * | fa_deferred_drain()         | cleanup | drains serialised (one drainer)      |
  * | fa_deferred_drain_locked()  | cleanup | caller's lock held; dropped around callbacks |
@@ -47,9 +48,11 @@
  *
  * Facts that matter: a callback may free its node and may push again (the
  * drain loop picks the new entries up); it may even drain the same list
- * (each spliced chain is private to the drain that took it); a callback that keeps pushing entries
- * that are already eligible, or producers that never stop pushing eligible
- * entries, keep a drain going (bounded only by what they push). Sorting is
+ * (each spliced chain is private to the drain that took it). A callback that
+ * keeps pushing entries that are already eligible, or producers that never
+ * stop pushing eligible entries, keep a drain going (bounded only by what
+ * they push). fa_deferred_pending() costs two loads; fa_deferred_oldest_epoch()
+ * walks the entries pushed since the last drain. Sorting is
  * free when epochs are pushed in order (the usual case: checked while the
  * incoming chain is reversed) and O(n log r) for r ascending runs otherwise.
  *
