@@ -161,7 +161,9 @@ struct fa_pt_node {
 	struct fa_deferred_node dnode; /**< Deferred-free entry; also the link while ref builds. */
 	struct fa_pt_node *parent;     /**< Parent node, NULL for the root. */
 	struct fa_pt_node **child;     /**< entries × nsub child pointers (slot-major), or NULL. */
-	uint64_t *refmap;              /**< Bit per slot: PTE references > 0 (NULL if no PTEs here). */
+	uint32_t *refmap;              /**< Bit per slot: PTE references > 0 (NULL if no PTEs here);
+					    32-bit words so READ_ONCE/WRITE_ONCE are single-copy atomic
+					    on 32-bit CPUs too. */
 	uint16_t *refs;                /**< PTE references per slot (NULL if no PTEs here). */
 	uint64_t addr;                 /**< Device address of the table. */
 	uint64_t va;                   /**< First VA the table translates. */
@@ -295,7 +297,7 @@ static inline void fa__pt_node_setup(const struct fa_pt_format *f, struct fa_pt_
 		off += (size_t)fa__pt_round8(entries * f->level[l].nsub * sizeof(n));
 	}
 	if (f->level[l].pte) {
-		n->refmap = (uint64_t *)(void *)(p + off);
+		n->refmap = (uint32_t *)(void *)(p + off);
 		off += (size_t)(((entries + 63) >> 6) * 8);
 		n->refs = (uint16_t *)(void *)(p + off);
 	}
@@ -506,18 +508,19 @@ static inline struct fa_pt_node *fa__pt_find(const struct fa_pt *pt, const struc
 }
 
 /* Whether bits [i, i + n) of @p map are all set (FA_READ_ONCE: map lock). */
-static inline bool fa__pt_bits_all(const uint64_t *map, unsigned int i, unsigned int n)
+static inline bool fa__pt_bits_all(const uint32_t *map, unsigned int i, unsigned int n)
 {
 	unsigned int end = i + n;
 
 	while (i < end) {
-		unsigned int w = i >> 6, lo = i & 63u;
-		unsigned int hi = (end - (i & ~63u)) < 64u ? end - (i & ~63u) : 64u;
-		uint64_t mask = (hi == 64u ? FA_U64_MAX : FA_BIT64(hi) - 1) & ~(FA_BIT64(lo) - 1);
+		unsigned int w = i >> 5, lo = i & 31u, base = i & ~31u;
+		unsigned int hi = end - base < 32u ? end - base : 32u;
+		uint32_t mask = (hi == 32u ? ~(uint32_t)0 : ((uint32_t)1 << hi) - 1) &
+				~(((uint32_t)1 << lo) - 1);
 
 		if ((FA_READ_ONCE(map[w]) & mask) != mask)
 			return false;
-		i = (i & ~63u) + hi;
+		i = base + hi;
 	}
 	return true;
 }
@@ -635,9 +638,9 @@ static inline void fa__pt_take_refs(struct fa_pt_node *t, unsigned int i, unsign
 
 	for (k = i; k < i + n; k++) {
 		if (t->refs[k]++ == 0) {
-			uint64_t *w = &t->refmap[k >> 6];
+			uint32_t *w = &t->refmap[k >> 5];
 
-			FA_WRITE_ONCE(*w, *w | FA_BIT64(k & 63u));
+			FA_WRITE_ONCE(*w, *w | ((uint32_t)1 << (k & 31u)));
 			t->used++;
 		}
 	}
@@ -716,9 +719,9 @@ static inline bool fa__pt_drop_refs(struct fa_pt_node *t, unsigned int i, unsign
 
 	for (k = i; k < i + n; k++) {
 		if (--t->refs[k] == 0) {
-			uint64_t *w = &t->refmap[k >> 6];
+			uint32_t *w = &t->refmap[k >> 5];
 
-			FA_WRITE_ONCE(*w, *w & ~FA_BIT64(k & 63u));
+			FA_WRITE_ONCE(*w, *w & ~((uint32_t)1 << (k & 31u)));
 			t->used--;
 		}
 	}

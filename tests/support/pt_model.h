@@ -352,7 +352,7 @@ static inline void pt_check_node(const struct pt_vram *v, struct pt_model *m,
 			continue;
 		}
 		/* PTE-capable slot */
-		cr_assert_eq(!!(n->refmap[idx >> 6] & FA_BIT64(idx & 63)), !!n->refs[idx]);
+		cr_assert_eq(!!(n->refmap[idx >> 5] & (1u << (idx & 31))), !!n->refs[idx]);
 		if (n->refs[idx])
 			used++;
 		if (p >= 0 && va >= m->base && va - m->base < m->size) {
