@@ -40,6 +40,7 @@ struct demo_opts {
 	unsigned int verify_ms;  /* period of the live verification */
 	unsigned int big_gib;    /* size of the big bind (0: skip) */
 	unsigned int inflight;   /* fences a submitter keeps in flight */
+	bool direct;             /* page tables written through a CPU mapping, not PRAMIN */
 	bool quiet;
 };
 
@@ -56,6 +57,8 @@ static void demo_usage(FILE *f)
 		"  --verify-ms=N    live verification period (default 500)\n"
 		"  --big-gib=N      size of the big 4 KiB-page bind (default 4, 0 = skip)\n"
 		"  --inflight=N     jobs a submitter keeps in flight (default 16)\n"
+		"  --pt-access=pramin|direct  page-table writes through the PRAMIN window (default)\n"
+		"                   or a CPU mapping of VRAM (BAR2-style, nouveau's path after boot)\n"
 		"  --seed-bug=N     1: allocate a page table under the map lock in the run stage\n"
 		"                   2: wait on a fence while holding the ref lock\n"
 		"  --quiet          summary only\n");
@@ -103,6 +106,8 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 			o->big_gib = (unsigned int)n;
 		} else if (!strncmp(a, "--inflight=", 11) && n >= 1 && n <= 1024) {
 			o->inflight = (unsigned int)n;
+		} else if (!strcmp(a, "--pt-access=pramin") || !strcmp(a, "--pt-access=direct")) {
+			o->direct = a[12] == 'd';
 		} else if (!strncmp(a, "--seed-bug=", 11) && n <= 2) {
 			o->seed_bug = (unsigned int)n;
 		} else {
@@ -262,6 +267,7 @@ struct demo {
 	struct demo_alloc alloc;
 	struct fa_reserve_source src;
 	struct sim_gpu *gpu;
+	struct fa_pramin_direct direct;
 	struct vmm_device *dev;
 	struct vmm_vm *vm[64];
 	struct demo_thread *t;
@@ -654,6 +660,9 @@ static int demo_setup(struct demo *d)
 		return err;
 	memset(&hw, 0, sizeof(hw));
 	hw.pt_mem = d->gpu->acc;
+	if (d->o.direct && fa_pramin_direct_init(&d->direct, d->gpu->bar.vram, 0,
+						 d->gpu->bar.vram_size, &hw.pt_mem))
+		return -FA_EINVAL;
 	hw.tlb_invalidate = demo_tlb_invalidate;
 	hw.tlb_epoch = demo_tlb_epoch;
 	hw.ctx = d->gpu;
@@ -751,9 +760,10 @@ static int vmm_demo_main(int argc, char **argv)
 		return 1;
 	}
 	printf("fencealloc reference VMM: NVIDIA MMU ver2 page tables in a simulated %u GiB VRAM,\n"
-	       "written through the PRAMIN window; %u VMs, %u submitter threads, 1 scheduler, 1 cleanup worker;\n"
+	       "written through %s; %u VMs, %u submitter threads, 1 scheduler, 1 cleanup worker;\n"
 	       "seed %" PRIu64 ", %.1f s%s\n",
-	       d->o.vram_gib, d->o.vms, d->o.threads, d->o.seed, d->o.seconds,
+	       d->o.vram_gib, d->o.direct ? "a CPU mapping of VRAM" : "the PRAMIN window",
+	       d->o.vms, d->o.threads, d->o.seed, d->o.seconds,
 	       d->o.seed_bug ? (d->o.seed_bug == 1 ?
 			"; SEEDED BUG 1: a page table allocated under the map lock in the run stage" :
 			"; SEEDED BUG 2: a fence wait while holding the ref lock (cleanup)") : "");

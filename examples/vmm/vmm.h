@@ -816,8 +816,13 @@ static inline void vmm__job_release_tables(struct vmm_job *job)
 	for (k = 0; k < vm->nshadow; k++)
 		if (job->shadow[k].pool)
 			fa_reserve_release(&job->shadow[k]);
+	if (!job->ntables)
+		return;
+	vmm__lock(&vm->dev->vram_lock, &vm->dev->vram_dep);
 	while (job->ntables)
-		vmm_vram_free(vm->dev, job->tables[--job->ntables], VMM_TABLE_BYTES);
+		(void)FA_WARN(fa_buddy_free(&vm->dev->vram, job->tables[--job->ntables],
+					    VMM_TABLE_BYTES) != 0);
+	vmm__unlock(&vm->dev->vram_lock, &vm->dev->vram_dep);
 }
 
 /* Submit, VM lock held: reserve shadow nodes and table VRAM for the worst case. */
@@ -834,10 +839,15 @@ static inline int vmm__job_reserve_tables(struct vmm_job *job, const uint64_t pe
 		if (err)
 			goto fail;
 	}
-	for (job->ntables = 0; job->ntables < total; job->ntables++) {
-		err = vmm_vram_alloc(vm->dev, VMM_TABLE_BYTES, &job->tables[job->ntables]);
-		if (err)
-			goto fail;
+	err = 0;
+	vmm__lock(&vm->dev->vram_lock, &vm->dev->vram_dep);
+	for (job->ntables = 0; job->ntables < total && !err; job->ntables++)
+		err = fa_buddy_alloc(&vm->dev->vram, VMM_TABLE_BYTES, VMM_TABLE_BYTES, 0,
+				     &job->tables[job->ntables]);
+	vmm__unlock(&vm->dev->vram_lock, &vm->dev->vram_dep);
+	if (err) {
+		job->ntables--; /* the failed slot holds nothing */
+		goto fail;
 	}
 	job->tables_reserved = (unsigned int)total;
 	return 0;
