@@ -52,6 +52,15 @@
  * allocate a table. Neither flushes: call fa_pramin_flush() once after a
  * batch, then invalidate the TLB.
  *
+ * **The NVIDIA ver2 tree** (fa_pt_format_nv_ver2(); bit layouts in pt_formats.h):
+ * @verbatim
+ *  PDB → PD3 (4 × 8 B, VA 48:47) → PD2 (512 × 8 B, 46:38) → PD1 (512 × 8 B, 37:29) ─┬─ 512 MiB PTE
+ *                                                                                 └→ PD0 (256 × 16 B, 28:21)
+ *  PD0 entry: [ low 8 B: big half, or a 2 MiB PTE ][ high 8 B: small half ]
+ *                 └→ big PT (32 × 8 B = 256 B, 64 KiB pages, VA 20:16)
+ *                                                     └→ small PT (512 × 8 B, 4 KiB pages, VA 20:12)
+ * @endverbatim
+ *
  * **Huge and dual pages.** A PTE-capable directory level (ver2 PD0: 2 MiB,
  * PD1: 512 MiB) holds huge PTEs in the low 8 bytes of its entry; a slot is
  * either a huge PTE slot or a directory slot, never both (fa_pt_ref()
