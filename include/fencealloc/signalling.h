@@ -268,6 +268,20 @@ typedef void (*fa_signalling_report_fn)(const struct fa_signalling_report *repor
  */
 #define fa_signalling_acquire_nested(map, sub) FA__SIGNALLING_LOCK(map, sub, FA__SIGNALLING_EXCL)
 /**
+ * The lock of @p map was acquired as one of several locks of its class held
+ * together under @p nest, which must be held: a `ww_mutex` under its acquire
+ * context (the context's own map), or locks taken in address order under an
+ * outer lock (like `mutex_lock_nest_lock()`). Several such locks of one class
+ * are not reported as recursion; the class is still ordered against every
+ * other class. A @p nest that is not held is reported
+ * (FA_SIGNALLING_REPORT_NOT_HELD).
+ * @stage any
+ * @locking the annotated lock, just taken; @p nest held
+ * @param map Lock map.
+ * @param nest Lock map of the acquire context or outer lock.
+ */
+#define fa_signalling_acquire_nest_lock(map, nest) FA__SIGNALLING_LOCK_NEST(map, nest)
+/**
  * The lock of @p map is about to be released (the most recent acquisition of
  * that map by this thread is dropped; out-of-order release is fine).
  * Releasing a map this thread does not hold is reported.
@@ -471,11 +485,14 @@ typedef void (*fa_signalling_report_fn)(const struct fa_signalling_report *repor
 #define FA__SIGNALLING_SHARED 1u
 #define FA__SIGNALLING_TRY 2u
 #define FA__SIGNALLING_CHECK 4u
+#define FA__SIGNALLING_NEST 8u
 
 #if FA__SIGNALLING_ON
 void fa__signalling_lock(struct fa_signalling_map *map, unsigned int sub, unsigned int how,
 			 const char *file, int line);
 void fa__signalling_unlock(struct fa_signalling_map *map, const char *file, int line);
+void fa__signalling_lock_nest(struct fa_signalling_map *map, struct fa_signalling_map *nest,
+			      const char *file, int line);
 void fa__signalling_assert_held(struct fa_signalling_map *map, const char *file, int line);
 fa_signalling_cookie_t fa__signalling_begin(const char *file, int line);
 void fa__signalling_end(fa_signalling_cookie_t cookie, const char *file, int line);
@@ -494,6 +511,7 @@ void fa__signalling_reset(int prime);
 #define FA__SIGNALLING_MAP_INIT(map, c) ((void)((map)->cls = (c)))
 #define FA__SIGNALLING_LOCK(map, sub, how) fa__signalling_lock(map, sub, how, __FILE__, __LINE__)
 #define FA__SIGNALLING_UNLOCK(map) fa__signalling_unlock(map, __FILE__, __LINE__)
+#define FA__SIGNALLING_LOCK_NEST(map, nest) fa__signalling_lock_nest(map, nest, __FILE__, __LINE__)
 #define FA__SIGNALLING_ASSERT_HELD(map) fa__signalling_assert_held(map, __FILE__, __LINE__)
 #define FA__SIGNALLING_BEGIN() fa__signalling_begin(__FILE__, __LINE__)
 #define FA__SIGNALLING_END(cookie) fa__signalling_end(cookie, __FILE__, __LINE__)
@@ -511,6 +529,7 @@ void fa__signalling_reset(int prime);
 #define FA__SIGNALLING_MAP_INIT(map, c) ((void)0)
 #define FA__SIGNALLING_LOCK(map, sub, how) ((void)0)
 #define FA__SIGNALLING_UNLOCK(map) ((void)0)
+#define FA__SIGNALLING_LOCK_NEST(map, nest) ((void)0)
 #define FA__SIGNALLING_ASSERT_HELD(map) ((void)0)
 #define FA__SIGNALLING_BEGIN() ((fa_signalling_cookie_t)0)
 #define FA__SIGNALLING_END(cookie) ((void)(cookie))
@@ -1219,7 +1238,8 @@ static void fa__sig_check_recursion(struct fa__sig_thread *t, uint32_t node, uns
 	for (i = 0; i < t->depth; i++)
 		if (t->held[i].node == node)
 			h = &t->held[i];
-	if (FA_LIKELY(!h) || ((how & FA__SIGNALLING_SHARED) && (h->how & FA__SIGNALLING_SHARED)))
+	if (FA_LIKELY(!h) || ((how & FA__SIGNALLING_SHARED) && (h->how & FA__SIGNALLING_SHARED)) ||
+	    ((how & FA__SIGNALLING_NEST) && (h->how & FA__SIGNALLING_NEST)))
 		return;
 	fa__sig_lock_state();
 	if (fa__sig_first_time(fa__sig_site_sig(FA_SIGNALLING_REPORT_RECURSION, file, line), t)) {
@@ -1466,6 +1486,13 @@ void fa__signalling_assert_held(struct fa_signalling_map *map, const char *file,
 		fa__sig_emit(FA_SIGNALLING_REPORT_NOT_HELD, t);
 	}
 	fa__sig_unlock_state();
+}
+
+void fa__signalling_lock_nest(struct fa_signalling_map *map, struct fa_signalling_map *nest,
+			      const char *file, int line)
+{
+	fa__signalling_assert_held(nest, file, line);
+	fa__signalling_lock(map, 0, FA__SIGNALLING_EXCL | FA__SIGNALLING_NEST, file, line);
 }
 
 fa_signalling_cookie_t fa__signalling_begin(const char *file, int line)

@@ -50,6 +50,7 @@ int fa_kcheck_signalling(void)
 	fa_signalling_acquire_shared(&vm->map_dep);
 	fa_signalling_trylock(&vm->map_dep);
 	fa_signalling_acquire_nested(&vm->map_dep, 1);
+	fa_signalling_acquire_nest_lock(&vm->map_dep, &fa_kcheck_signalling_global);
 	fa_signalling_assert_held(&vm->map_dep);
 	fa_signalling_release(&vm->map_dep);
 	fa_signalling_might_lock(&fa_kcheck_signalling_global);

@@ -886,6 +886,60 @@ Test(signalling, alloc_inside_reclaim_context_records_nothing)
 	assert_no_reports();
 }
 
+/* ww_mutex-style: many reservations of one class under an acquire context. */
+FA_SIGNALLING_DEFINE_STATIC_CLASS(ww_acquire_ctx);
+FA_SIGNALLING_DEFINE_STATIC_CLASS(ww_resv);
+
+Test(signalling, nest_lock_many_of_one_class)
+{
+	struct fa_signalling_map ctx, r1, r2;
+	fa_signalling_cookie_t c;
+	const char *cyc;
+
+	fa_signalling_map_init(&ctx, &ww_acquire_ctx);
+	fa_signalling_map_init(&r1, &ww_resv);
+	fa_signalling_map_init(&r2, &ww_resv);
+	fa_signalling_acquire(&ctx);
+	fa_signalling_acquire_nest_lock(&r1, &ctx); int first = __LINE__;
+	fa_signalling_acquire_nest_lock(&r2, &ctx);
+	fa_signalling_might_alloc(FA_GFP_KERNEL); int alloc = __LINE__; /* not in a section */
+	fa_signalling_release(&r1);
+	fa_signalling_release(&r2);
+	fa_signalling_release(&ctx);
+	assert_no_reports();
+
+	/* the same two without the context are recursion */
+	fa_signalling_acquire(&r1);
+	fa_signalling_acquire(&r2); int plain = __LINE__;
+	assert_has(only_report(FA_SIGNALLING_REPORT_RECURSION), site(plain));
+	fa_signalling_release(&r2);
+	fa_signalling_release(&r1);
+
+	/* a nest lock that is not held */
+	fa_signalling_acquire_nest_lock(&r2, &ctx); int orphan = __LINE__;
+	assert_has(only_report(FA_SIGNALLING_REPORT_NOT_HELD), site(orphan));
+	assert_has(only_report(FA_SIGNALLING_REPORT_NOT_HELD), "ww_acquire_ctx");
+	fa_signalling_release(&r2);
+
+	/* the class is still ordered against the others: reservations were held
+	 * across a reclaiming allocation above, so one in a section is a cycle */
+	c = fa_signalling_begin();
+	fa_signalling_acquire(&ctx);
+	fa_signalling_acquire_nest_lock(&r1, &ctx); int in_section = __LINE__;
+	fa_signalling_release(&r1);
+	fa_signalling_release(&ctx);
+	fa_signalling_end(c);
+	/* two cycles: the context and the reservation class were both held */
+	cr_assert_eq(count_kind(FA_SIGNALLING_REPORT_CYCLE), 2);
+	cyc = cap[ncap - 1].text;
+	cr_assert_str_eq(chain_line(cyc), "ww_resv --> mmu_notifier --> fence_signalling --> ww_resv");
+	assert_has(cyc, site(first));
+	assert_has(cyc, site(alloc));
+	assert_has(cyc, site(in_section));
+	assert_has(chain_line(cap[ncap - 2].text), "ww_acquire_ctx");
+	fa_signalling_assert_none_held();
+}
+
 /* ------------------------------------------------------ direct rules */
 
 Test(signalling, fence_wait_in_own_section)
