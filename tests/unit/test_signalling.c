@@ -45,12 +45,14 @@ struct captured {
 
 static struct captured cap[MAX_CAPTURED];
 static unsigned int ncap;
+static enum fa_signalling_report_kind last_kind;
 
 static void capture(const struct fa_signalling_report *r, void *arg)
 {
 	(void)arg;
 	if (getenv("FA_SIGNALLING_SHOW"))
 		fputs(r->text, stderr);
+	last_kind = r->kind;
 	if (ncap < MAX_CAPTURED) {
 		cap[ncap].kind = r->kind;
 		cap[ncap].thread = r->thread;
@@ -1161,6 +1163,43 @@ Test(signalling, held_stack_full_reports_once_and_disables)
 	for (i = FA_SIGNALLING_MAX_HELD + 2; i-- > 0;)
 		fa_signalling_release(&many_map[i]);
 	assert_has(only_report(FA_SIGNALLING_REPORT_TABLE_FULL), "FA_SIGNALLING_MAX_HELD too low");
+	cr_assert_eq(ncap, 1);
+}
+
+Test(signalling, edge_table_full_reports_once_and_disables)
+{
+	unsigned int a, b, n = FA_SIGNALLING_MAX_CLASSES - 8;
+
+	cr_assert_gt(n * (n - 1) / 2, FA_SIGNALLING_MAX_EDGES, "test needs more classes");
+	many_init(n);
+	for (a = 0; a < n; a++) {
+		fa_signalling_acquire(&many_map[a]);
+		for (b = a + 1; b < n; b++) {
+			fa_signalling_acquire(&many_map[b]);
+			fa_signalling_release(&many_map[b]);
+		}
+		fa_signalling_release(&many_map[a]);
+	}
+	assert_has(only_report(FA_SIGNALLING_REPORT_TABLE_FULL), "FA_SIGNALLING_MAX_EDGES too low");
+	cr_assert_eq(ncap, 1);
+}
+
+Test(signalling, report_table_full_reports_once_and_disables)
+{
+	int i;
+
+	/* distinct violation sites, each remembered so it is reported once */
+	for (i = 1; i <= FA_SIGNALLING_MAX_REPORTS + 10; i++)
+		fa__signalling_assert_held(&map_b, "site.c", i);
+	cr_assert_eq(fa_signalling_report_count(), FA_SIGNALLING_MAX_REPORTS + 1);
+	cr_assert_eq(count_kind(FA_SIGNALLING_REPORT_NOT_HELD), MAX_CAPTURED);
+	cr_assert_eq(ncap, FA_SIGNALLING_MAX_REPORTS + 1);
+	cr_assert_eq(last_kind, FA_SIGNALLING_REPORT_TABLE_FULL);
+	/* the same site again is not reported twice, even before the table filled */
+	fa_signalling_reset();
+	ncap = 0;
+	fa__signalling_assert_held(&map_b, "site.c", 1);
+	fa__signalling_assert_held(&map_b, "site.c", 1);
 	cr_assert_eq(ncap, 1);
 }
 
