@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+__extension__ typedef unsigned __int128 fa_rng__u128;
+
 struct fa_rng {
 	uint64_t s[4];
 };
@@ -48,7 +50,7 @@ static inline uint64_t fa_rng_next(struct fa_rng *r)
 /* Uniform in [0, n), n > 0 (Lemire's multiply-shift; bias negligible for tests). */
 static inline uint64_t fa_rng_below(struct fa_rng *r, uint64_t n)
 {
-	return (uint64_t)(((unsigned __int128)fa_rng_next(r) * n) >> 64);
+	return (uint64_t)(((fa_rng__u128)fa_rng_next(r) * n) >> 64);
 }
 
 #endif /* FA_RNG_H */
