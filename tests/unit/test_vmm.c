@@ -635,28 +635,47 @@ Test(vmm_submit, bad_input_specific_error_nothing_changed)
 	fx_fini(&f);
 }
 
-Test(vmm_submit, vram_exhausted_for_page_tables)
+Test(vmm_submit, vram_exhausted_at_every_page_table)
 {
 	struct fx f;
 	struct snap s;
 	struct vmm_op op;
-	struct vmm_bo *hog[64];
-	unsigned int n = 0;
+	struct vmm_bo *hog[4096];
+	struct fa_pt_estimate est;
+	unsigned int n = 0, k, small = 0;
 	uint64_t avail;
+	int err = -FA_ENOSPC;
 
+	memset(&est, 0, sizeof(est));
 	fx_init(&f, 64ull << 20);
-	/* Fill VRAM with buffers until one 4 KiB block remains. */
-	while ((avail = vmm_vram_avail(f.dev)) > 4096 && n < 64)
-		cr_assert_eq(vmm_bo_create(f.dev, 4096ull << (fa_fls64((avail - 4096) >> 12) - 1),
+	/* Take all VRAM: big buffers first, then every remaining 4 KiB block. */
+	while ((avail = vmm_vram_avail(f.dev)) > 64 * K4 && n < 64)
+		cr_assert_eq(vmm_bo_create(f.dev, 4096ull << (fa_fls64((avail - 32 * K4) >> 12) - 1),
 					   &hog[n++]), 0);
-	fx_snap(&f, &s);
+	while (vmm_vram_avail(f.dev) && n < 4096) {
+		cr_assert_eq(vmm_bo_create(f.dev, K4, &hog[n++]), 0);
+		small++;
+	}
+	cr_assert_eq(vmm_vram_avail(f.dev), 0ull);
 	vmm_op_map(&op, FX_VA + (1ull << 33), 8ull << 20, f.bo[0], 0, 12);
-	cr_assert_eq(vmm_job_submit(f.vm, &op, 1, NULL, NULL), -FA_ENOSPC);
-	expect_unchanged(&f, &s, "page-table VRAM exhausted");
+	cr_assert_eq(fa_pt_estimate_static(f.gpu->fmt, op.va, op.size, K4, &est), 0);
+	cr_assert_leq(est.total, (uint64_t)small);
+	/* Free one block at a time: the reservation fails at every table until it fits. */
+	for (k = 0; k <= est.total; k++) {
+		if (k)
+			vmm_bo_put(hog[--n]);
+		fx_snap(&f, &s);
+		err = vmm_job_submit(f.vm, &op, 1, NULL, NULL);
+		if (k < est.total) {
+			cr_assert_eq(err, -FA_ENOSPC, "with %u free tables: %d", k, err);
+			expect_unchanged(&f, &s, "page-table VRAM exhausted");
+		}
+	}
+	cr_assert_eq(err, 0, "fits with exactly the worst case free");
+	vmm_device_wait_idle(f.dev);
+	expect_maps(&f, FX_VA + (1ull << 33), 64 * K4, f.bo[0], 0, 12);
 	while (n)
 		vmm_bo_put(hog[--n]);
-	cr_assert_eq(fx_run(&f, &op, 1), 0, "fits once VRAM is back");
-	expect_maps(&f, FX_VA + (1ull << 33), 64 * K4, f.bo[0], 0, 12);
 	fx_fini(&f);
 }
 
