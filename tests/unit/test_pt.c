@@ -350,13 +350,15 @@ static void model_run(const struct fa_pt_format *f, uint64_t seed, unsigned long
 	fprintf(stderr, "%s: refs %lu (busy %lu) maps %lu (huge %lu, rejected %lu) unrefs %lu "
 		"released %lu reclaimed %lu\n", f->name, e.refs_ok, e.refs_busy, e.maps_ok,
 		e.huge_maps, e.maps_bad, e.unrefs_ok, e.released, e.reclaimed);
-	cr_assert_gt(e.refs_ok, steps / 20);
-	cr_assert_gt(e.refs_busy, 0);
-	cr_assert_gt(e.maps_ok, steps / 20);
-	cr_assert_gt(e.huge_maps, 0);
-	cr_assert_gt(e.maps_bad, 0);
-	cr_assert_gt(e.released, 0);
-	cr_assert_gt(e.reclaimed, 0);
+	if (steps >= 300) { /* enough steps to demand that every path was taken */
+		cr_assert_gt(e.refs_ok, steps / 20);
+		cr_assert_gt(e.refs_busy, 0);
+		cr_assert_gt(e.maps_ok, steps / 20);
+		cr_assert_gt(e.huge_maps, 0);
+		cr_assert_gt(e.maps_bad, 0);
+		cr_assert_gt(e.released, 0);
+		cr_assert_gt(e.reclaimed, 0);
+	}
 	release_everything(&e);
 	env_destroy(&e);
 }
