@@ -212,7 +212,9 @@ static inline void fa__reserve_pool_stash_chain(struct fa_reserve_pool *p, void 
 	}
 }
 
-/* One object from the cache, else from the source; NULL when the source fails. */
+/* One object from the cache, else from the source; NULL when the source fails.
+ * Callers announce the allocation (fa_signalling_might_alloc()) once per
+ * public call, warm cache or not, so the source is called directly here. */
 static inline void *fa__reserve_pool_obtain(struct fa_reserve_pool *p, fa_gfp_t gfp)
 {
 	void *obj = p->cache;
@@ -222,7 +224,7 @@ static inline void *fa__reserve_pool_obtain(struct fa_reserve_pool *p, fa_gfp_t 
 		p->cached--;
 		return obj;
 	}
-	obj = fa_reserve_source_alloc(&p->src, p->obj_size, gfp);
+	obj = p->src.alloc(p->src.ctx, p->obj_size, gfp);
 	if (obj)
 		p->source_allocs++;
 	return obj;
@@ -320,6 +322,7 @@ static inline int fa_reserve_pool_get(struct fa_reserve_pool *p, fa_gfp_t gfp, v
 {
 	void *o;
 
+	fa_signalling_might_alloc(gfp); /* every call, as in fa_reserve_fill() */
 	if (!fa__reserve_pool_fits(p, 1))
 		return -FA_ENOSPC;
 	o = fa__reserve_pool_obtain(p, gfp);
@@ -412,6 +415,10 @@ static inline int fa_reserve_fill(struct fa_reserve *r, unsigned int n, fa_gfp_t
 	if (!r || !r->pool)
 		return -FA_EINVAL;
 	p = r->pool;
+	/* Announce on every call, warm cache or not, as kmalloc does: the
+	 * validator must see a fill inside a signalling section even when it
+	 * would have been served from the cache this time. */
+	fa_signalling_might_alloc(gfp);
 	if (!fa__reserve_pool_fits(p, n))
 		return -FA_ENOSPC;
 	if (r->filled + n < r->filled)

@@ -1584,6 +1584,34 @@ Test(signalling_reserve, kernel_fill_in_section_reports)
 	}
 }
 
+/* A fill served entirely from a warm cache allocates nothing this time, but
+ * the next one may: it must be reported all the same, as kmalloc announces
+ * every call. */
+Test(signalling_reserve, kernel_fill_from_warm_cache_in_section_reports)
+{
+	struct fa_reserve_pool warm;
+	struct fa_reserve r;
+	fa_signalling_cookie_t c;
+	unsigned long allocs;
+
+	memset(&warm, 0, sizeof(warm));
+	cr_assert_eq(fa_reserve_pool_init(&warm, &rvm.src, OBJ, 8, FA_RESERVE_NO_BUDGET), 0);
+	fa_reserve_init(&r, &warm);
+	cr_assert_eq(fa_reserve_fill(&r, 4, FA_GFP_KERNEL), 0);
+	fa_reserve_release(&r);
+	cr_assert_eq(fa_reserve_pool_cached(&warm), 4);
+	assert_no_reports();
+	allocs = ra_alloc_live(&rvm.a);
+
+	c = fa_signalling_begin();
+	cr_assert_eq(fa_reserve_fill(&r, 2, FA_GFP_KERNEL), 0);
+	fa_signalling_end(c);
+	cr_assert_eq(ra_alloc_live(&rvm.a), allocs, "served from the cache");
+	cr_assert_eq(count_kind(FA_SIGNALLING_REPORT_ALLOC_IN_SECTION), 1);
+	fa_reserve_release(&r);
+	fa_reserve_pool_fini(&warm);
+}
+
 /* Scenario 4 on real code: the pool lock, taken around fill at submit, is
  * also taken in the run stage (to give an object back early). */
 static void *t_rvm_submit(void *arg)
