@@ -102,12 +102,23 @@ step_deps() {
 }
 
 # ------------------------------------------------------------ unit tests
+# Criterion test functions named in sanitizer stack traces (suite_name_impl).
+sanitized_tests() {
+	grep -oE ' in [A-Za-z0-9_]+_impl ' "$1" | sed 's/^ in //; s/_impl $//' | sort -u | tr '\n' ' '
+}
 synthesis() { grep -a 'Synthesis:' "$1" 2>/dev/null | tail -n 1 | sed 's/\x1b\[[0-9;]*m//g'; }
 
-# unit <variant> <compiler> <run filter or ""> <extra cflags...>
+# compile_unit <compiler> <objdir> <cflags> <src>: one object (run in parallel).
+compile_unit() {
+	# shellcheck disable=SC2086
+	$1 $TEST_CFLAGS $3 $(pkg-config --cflags criterion) -c "$4" -o "$2/$(basename "$4" .c).o"
+}
+export -f compile_unit
+export TEST_CFLAGS
+
+# unit <variant> <compiler> <run filter or ""> <extra sources or ""> <cflags>
 unit() {
-	local variant=$1 cc=$2 filter=$3 dir bin log syn
-	shift 3
+	local variant=$1 cc=$2 filter=$3 extra=$4 cflags=$5 dir bin log syn n
 	current=unit-$variant
 	if [ -z "$UNIT_SRCS" ]; then
 		note "no tests/unit/test_*.c"
@@ -116,12 +127,19 @@ unit() {
 	dir=$out/unit-$variant
 	bin=$dir/tests
 	log=$dir/run.log
-	mkdir -p "$dir"
-	echo "building $(echo "$UNIT_SRCS" | wc -w) test files with $cc $*"
-	# shellcheck disable=SC2046,SC2086
-	if ! $cc $TEST_CFLAGS "$@" $(pkg-config --cflags criterion) $UNIT_SRCS \
-		-o "$bin" $(pkg-config --libs criterion); then
+	mkdir -p "$dir/obj"
+	n=$(echo "$UNIT_SRCS" | wc -w)
+	echo "building $n test files with $cc $cflags"
+	# shellcheck disable=SC2086
+	if ! printf '%s\n' $UNIT_SRCS $extra |
+		xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} bash -c 'compile_unit "$@"' _ \
+			"$cc" "$dir/obj" "$cflags" {}; then
 		note "build failed"
+		return 1
+	fi
+	# shellcheck disable=SC2046,SC2086
+	if ! $cc $TEST_CFLAGS $cflags "$dir"/obj/*.o -o "$bin" $(pkg-config --libs criterion); then
+		note "link failed"
 		return 1
 	fi
 	set -- --jobs=2 --timeout="$TEST_TIMEOUT"
@@ -139,7 +157,7 @@ unit() {
 		fi
 		if grep -q 'WARNING: ThreadSanitizer' "$log"; then
 			echo "ThreadSanitizer reported a race (see above)"
-			note "$syn; ThreadSanitizer report"
+			note "$syn; ThreadSanitizer report in: $(sanitized_tests "$log")"
 			return 1
 		fi
 		;;
@@ -148,7 +166,7 @@ unit() {
 		# so a leak found at exit would pass silently: grep for it.
 		if grep -qE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$log"; then
 			echo "sanitizer report found in the log (see above)"
-			note "$syn; sanitizer report"
+			note "$syn; sanitizer report in: $(sanitized_tests "$log")"
 			return 1
 		fi
 		;;
@@ -156,13 +174,13 @@ unit() {
 	[ "$rc" -eq 0 ] && [ -n "$syn" ]
 }
 
-step_unit_gcc() { unit gcc "$CC" "" -O1 -g; }
-step_unit_clang() { unit clang "$CLANG" "" -O1 -g; }
+step_unit_gcc() { unit gcc "$CC" "" "" "-O1 -g"; }
+step_unit_clang() { unit clang "$CLANG" "" "" "-O1 -g"; }
 step_unit_asan() {
 	FA_TEST_ITERS_PCT=$SAN_ITERS_PCT ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		unit asan "$CLANG" "" -O1 -g -fno-omit-frame-pointer \
-		-fsanitize=address,undefined -fno-sanitize-recover=all tests/scripts/lsan_workers_only.c
+		unit asan "$CLANG" "" tests/scripts/lsan_workers_only.c \
+		"-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
 }
 step_unit_tsan() {
 	if ! grep -qE '^(Test|TestSuite|ParameterizedTest|Theory)\([a-z0-9_]*_mt\b' $UNIT_SRCS 2>/dev/null; then
@@ -173,7 +191,7 @@ step_unit_tsan() {
 	# tsan_arena.c steers Criterion's shared-memory arena into memory
 	# ThreadSanitizer allows (see that file).
 	FA_TEST_ITERS_PCT=$SAN_ITERS_PCT TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-		unit tsan "$CLANG" '*_mt/*' -O1 -g -fsanitize=thread tests/scripts/tsan_arena.c
+		unit tsan "$CLANG" '*_mt/*' tests/scripts/tsan_arena.c "-O1 -g -fsanitize=thread"
 }
 
 # ------------------------------------------------------- make sub-targets

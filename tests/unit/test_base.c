@@ -13,12 +13,7 @@
 #include <signal.h>
 #include <string.h>
 
-/* fa_rng.h uses unsigned __int128 without __extension__, which gcc -pedantic
- * rejects; drop the pragmas once that header marks it. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
 #include "fa_rng.h"
-#pragma GCC diagnostic pop
 
 __extension__ typedef unsigned __int128 u128;
 
