@@ -285,24 +285,28 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static uint64_t timer_overhead(void)
+/* Empty timer pairs, 10^6 of them: the noise floor of the percentiles. */
+static void timer_noise(uint64_t *p50, uint64_t *p99, uint64_t *p999)
 {
-	uint64_t d[1001], i;
+	uint64_t i, n = 1000000;
 
-	for (i = 0; i < 1001; i++) {
+	for (i = 0; i < n; i++) {
 		uint64_t t0 = now_ns();
 
-		d[i] = now_ns() - t0;
+		lat[i] = now_ns() - t0;
 	}
-	qsort(d, 1001, sizeof(d[0]), cmp_u64);
-	return d[500];
+	qsort(lat, n, sizeof(lat[0]), cmp_u64);
+	*p50 = lat[n / 2];
+	*p99 = lat[n * 99 / 100];
+	*p999 = lat[n * 999 / 1000];
 }
 
 static void run_native(void)
 {
 	int w, k;
-	uint64_t ovh = timer_overhead();
+	uint64_t ovh, t99, t999;
 
+	timer_noise(&ovh, &t99, &t999);
 	printf("buddy bench: 16 GiB in 4 KiB chunks, seed 0x%llx (xoshiro256** seeded via splitmix64)\n",
 	       (unsigned long long)SEED);
 	printf("metadata: %llu bytes (%.2f MiB; gpu_buddy on W2L: 576 MiB -> %.0fx less), struct fa_buddy %zu bytes\n",
@@ -335,6 +339,9 @@ static void run_native(void)
 		       (unsigned long long)lat[res.ops * 999 / 1000],
 		       (unsigned long long)res.fails_enough_free, (unsigned long long)res.fails);
 	}
+	printf("%-4s %9s %8s %8s %8s %7llu %7llu %7llu   (empty timer pair: noise floor of this run)\n",
+	       "timer", "1000000", "-", "-", "-", (unsigned long long)ovh, (unsigned long long)t99,
+	       (unsigned long long)t999);
 	printf("\nfail/free = allocation failures while enough bytes were free (gpu_buddy W1x: 284)\n");
 	printf("instructions per op: run `%s --callgrind` (valgrind); gpu_buddy: 256 / 1958 / 263\n",
 	       "bench_buddy");
