@@ -78,6 +78,8 @@ struct sim_gpu_tlb_entry {
 	uint64_t pdb;   /**< Page directory base it belongs to. */
 	uint64_t vpn;   /**< VA >> 12. */
 	uint64_t pa4k;  /**< Physical address of that 4 KiB piece. */
+	uint32_t attr;  /**< PTE attributes of the leaf. */
+	unsigned int page_shift; /**< Page size of the leaf. */
 	uint64_t epoch; /**< Invalidate epoch at fill time (stale once the epoch moved). */
 	bool valid;     /**< Whether the entry holds anything. */
 };
@@ -296,7 +298,7 @@ static inline int sim_gpu_walk(struct sim_gpu *g, uint64_t pdb, uint64_t va, str
  * @param g GPU.
  * @param pdb Root table of the VM.
  * @param va GPU virtual address.
- * @param x Result (see sim_gpu_walk(); a hit reports page_shift 12 and level 0).
+ * @param x Result (see sim_gpu_walk(); a hit reports the cached page size and attributes, level 0).
  * @return 0 or -FA_EFAULT / -FA_ERANGE as sim_gpu_walk().
  */
 static inline int sim_gpu_translate(struct sim_gpu *g, uint64_t pdb, uint64_t va,
@@ -310,7 +312,8 @@ static inline int sim_gpu_translate(struct sim_gpu *g, uint64_t pdb, uint64_t va
 	if (t->valid && t->pdb == pdb && t->vpn == vpn && t->epoch == epoch) {
 		memset(x, 0, sizeof(*x));
 		x->pa = t->pa4k + (va & 0xfff);
-		x->page_shift = 12;
+		x->page_shift = t->page_shift;
+		x->attr = t->attr;
 		x->type = FA_PT_ENTRY_PTE;
 		g->stats.tlb_hits++;
 		pthread_mutex_unlock(&g->tlb_lock);
@@ -325,6 +328,8 @@ static inline int sim_gpu_translate(struct sim_gpu *g, uint64_t pdb, uint64_t va
 	t->pdb = pdb;
 	t->vpn = vpn;
 	t->pa4k = x->pa & ~(uint64_t)0xfff;
+	t->attr = x->attr;
+	t->page_shift = x->page_shift;
 	t->epoch = epoch;
 	pthread_mutex_unlock(&g->tlb_lock);
 	return 0;

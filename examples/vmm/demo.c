@@ -307,7 +307,10 @@ static void demo_check_page(struct demo *d, struct vmm_vm *vm, const struct vmm_
 			      (uint64_t)(int64_t)err);
 	else if (x.pa != want)
 		demo_mismatch(d, "va 0x%llx maps pa 0x%llx, expected 0x%llx", va, x.pa, want);
-	else if (!!(x.attr & FA_PT_RO) != !!(n->flags & VMM_MAP_READ_ONLY) && x.page_shift != 12)
+	else if (x.page_shift != n->page_shift)
+		demo_mismatch(d, "va 0x%llx mapped with 2^%llu pages, expected 2^%llu", va,
+			      (uint64_t)x.page_shift, (uint64_t)n->page_shift);
+	else if (!!(x.attr & FA_PT_RO) != !!(n->flags & VMM_MAP_READ_ONLY))
 		demo_mismatch(d, "va 0x%llx: read-only bit %llu, expected %llu", va,
 			      (uint64_t)!!(x.attr & FA_PT_RO), (uint64_t)!!(n->flags & VMM_MAP_READ_ONLY));
 }

@@ -201,7 +201,7 @@ struct vmm_device {
 	pthread_mutex_t sched_lock;     /**< Scheduler queue (run-safe). */
 	pthread_cond_t sched_cond;      /**< Wakes the scheduler. */
 	struct fa_list queue;           /**< Jobs waiting for their run stage, in submission order. */
-	bool stopping;                  /**< Threads exit when idle. */
+	bool stopping;                  /**< Threads exit when idle (atomic). */
 	pthread_t sched_thread;         /**< Runs run stages. */
 	pthread_t cleanup_thread;       /**< Runs cleanups. */
 	struct fa_llist done;           /**< Jobs whose fence signalled, for the cleanup worker. */
@@ -240,6 +240,7 @@ struct vmm_vm {
 	struct vmm_job *building;       /**< Job whose reservations fa_pt_ref() draws from (ref lock). */
 	uint64_t pdb;                   /**< Device address of the root table. */
 	unsigned long tables_live;      /**< Tables allocated and not yet freed (ref lock). */
+	unsigned long jobs_pending;     /**< Jobs submitted and not yet cleaned up (atomic). */
 };
 
 /** Callback registration on a dependency fence. */
@@ -254,7 +255,6 @@ struct vmm_job {
 	struct vmm_fence fence;         /**< Signalled at the end of the run stage; owns the job's memory. */
 	struct fa_list queue_link;      /**< On the scheduler queue. */
 	struct fa_llist_node done_link; /**< On the cleanup list. */
-	struct vmm_fence_cb done_cb;    /**< Kicks the cleanup worker. */
 	struct vmm_job_dep dep[2];      /**< Dependencies: previous job of the VM, in-fence. */
 	struct vmm_fence *deps[2];      /**< Their fences (references held until cleanup). */
 	int pending_deps;               /**< Unsignalled dependencies (+1 while submitting; atomic). */
@@ -876,13 +876,13 @@ static inline void vmm__dep_signalled(struct vmm_fence *f, struct vmm_fence_cb *
 	}
 }
 
-/* Fence callback (run stage, timeline lock held): hand the job to the cleanup worker. */
-static inline void vmm__job_done(struct vmm_fence *f, struct vmm_fence_cb *cb)
+/* Run stage, after the fence signalled: hand the job to the cleanup worker.
+ * Not a fence callback: the cleanup may free the VM, whose timeline lock a
+ * callback would still be running under. */
+static inline void vmm__job_done(struct vmm_job *job)
 {
-	struct vmm_job *job = FA_CONTAINER_OF(cb, struct vmm_job, done_cb);
 	struct vmm_device *dev = job->vm->dev;
 
-	(void)f;
 	fa_llist_push(&job->done_link, &dev->done);
 	pthread_mutex_lock(&dev->cleanup_lock);
 	pthread_cond_signal(&dev->cleanup_cond);
@@ -911,9 +911,9 @@ static inline void vmm__job_queue(struct vmm_job *job, struct vmm_fence *in_fenc
 		if (vmm_fence_add_callback(job->deps[i], &job->dep[i].cb, vmm__dep_signalled))
 			__atomic_fetch_sub(&job->pending_deps, 1, __ATOMIC_RELAXED);
 	}
-	(void)vmm_fence_add_callback(&job->fence, &job->done_cb, vmm__job_done);
 	if (out_fence)
 		*out_fence = vmm_fence_get(&job->fence);
+	vmm__stat_add(&vm->jobs_pending, 1);
 	vmm__stat_add(&dev->stats.jobs_submitted, 1);
 	pthread_mutex_lock(&dev->sched_lock);
 	fa_list_add_tail(&job->queue_link, &dev->queue);
@@ -1131,11 +1131,12 @@ static inline void vmm_job_run(struct vmm_job *job)
 	__atomic_fetch_add(&dev->stats.run_pte_ns, pte_ns, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&dev->stats.run_ns, t1 - t0, __ATOMIC_RELAXED);
 	vmm__lat_record(&dev->lat_run, t1 - t0);
-	/* Hold a reference across the signal: its callback hands the job to the
-	 * cleanup worker, which may drop every other reference meanwhile. */
+	/* Hold a reference across the signal: a woken waiter may drop its own
+	 * and the cleanup worker the job's before we are done with the fence. */
 	vmm_fence_get(&job->fence);
 	vmm_fence_signal(&job->fence);
 	fa_signalling_end(cookie);
+	vmm__job_done(job);         /* cleanup may free the VM from here on */
 	vmm_fence_put(&job->fence); /* may free the job (outside the section) */
 }
 
@@ -1185,6 +1186,8 @@ static inline void vmm_job_cleanup(struct vmm_job *job)
 		vmm_fence_put(job->deps[i]);
 	vmm__lat_record(&dev->lat_cleanup, vmm__now_ns() - t0);
 	vmm__lat_record(&dev->lat_e2e, vmm__now_ns() - job->t_submit);
+	/* The last access to the VM: after this, vmm_vm_destroy() may free it. */
+	__atomic_fetch_sub(&vm->jobs_pending, 1, __ATOMIC_RELEASE);
 	vmm_fence_put(&job->fence); /* frees the job unless someone still holds its fence */
 }
 
@@ -1220,7 +1223,7 @@ static inline void *vmm__sched_main(void *arg)
 			pthread_mutex_lock(&dev->sched_lock);
 			continue;
 		}
-		if (dev->stopping && fa_list_empty(&dev->queue))
+		if (__atomic_load_n(&dev->stopping, __ATOMIC_ACQUIRE) && fa_list_empty(&dev->queue))
 			break;
 		pthread_cond_wait(&dev->sched_cond, &dev->sched_lock);
 	}
@@ -1237,7 +1240,8 @@ static inline void *vmm__cleanup_main(void *arg)
 	for (;;) {
 		list = fa_llist_del_all(&dev->done);
 		if (!list) {
-			if (dev->stopping && vmm__stat_get(&dev->stats.jobs_cleaned) ==
+			if (__atomic_load_n(&dev->stopping, __ATOMIC_ACQUIRE) &&
+			    vmm__stat_get(&dev->stats.jobs_cleaned) ==
 						     vmm__stat_get(&dev->stats.jobs_submitted))
 				break;
 			pthread_cond_wait(&dev->cleanup_cond, &dev->cleanup_lock);
@@ -1344,7 +1348,7 @@ static inline int vmm_device_create(const struct vmm_hw *hw, const struct fa_res
 	}
 	if (pthread_create(&dev->cleanup_thread, NULL, vmm__cleanup_main, dev)) {
 		pthread_mutex_lock(&dev->sched_lock);
-		dev->stopping = true;
+		__atomic_store_n(&dev->stopping, true, __ATOMIC_RELEASE);
 		pthread_cond_signal(&dev->sched_cond);
 		pthread_mutex_unlock(&dev->sched_lock);
 		pthread_join(dev->sched_thread, NULL);
@@ -1376,7 +1380,7 @@ static inline void vmm_device_destroy(struct vmm_device *dev)
 
 	vmm_device_wait_idle(dev);
 	pthread_mutex_lock(&dev->sched_lock);
-	dev->stopping = true;
+	__atomic_store_n(&dev->stopping, true, __ATOMIC_RELEASE);
 	pthread_cond_signal(&dev->sched_cond);
 	pthread_mutex_unlock(&dev->sched_lock);
 	pthread_join(dev->sched_thread, NULL);
@@ -1509,12 +1513,13 @@ fail_pools:
 }
 
 /**
- * Destroy an idle VM (no job of it pending: call vmm_device_wait_idle()
- * first): unmap every mapping, free the page tables, the nodes, the pools.
+ * Destroy an idle VM: unmap every mapping, free the page tables, the nodes,
+ * the pools. Every job of the VM must have been cleaned up (wait for its last
+ * fence, then vmm_device_wait_idle()); no submit may race with this.
  * @stage cleanup
  * @locking none held (takes the VM's locks)
  * @param vm VM.
- * @return 0; -FA_EBUSY when a job of the VM is still pending (nothing freed).
+ * @return 0; -FA_EBUSY when a job of the VM has not been cleaned up yet (nothing freed).
  */
 static inline int vmm_vm_destroy(struct vmm_vm *vm)
 {
@@ -1522,7 +1527,7 @@ static inline int vmm_vm_destroy(struct vmm_vm *vm)
 	struct fa_list *pos, *n;
 	uint64_t next;
 
-	if (vm->last_fence && !vmm_fence_is_signalled(vm->last_fence))
+	if (__atomic_load_n(&vm->jobs_pending, __ATOMIC_ACQUIRE) != 0)
 		return -FA_EBUSY;
 	vmm__lock(&vm->lock, &vm->lock_dep);
 	vmm__lock(&vm->ref_lock, &vm->ref_dep);

@@ -782,6 +782,39 @@ Test(vmm_walker, tlb_invalidated_after_every_job)
 	fx_fini(&f);
 }
 
+Test(vmm_walker, in_fence_orders_jobs_and_keeps_the_vm_busy)
+{
+	struct fx f;
+	struct vmm_fence_timeline tl;
+	struct vmm_fence gate, *j1, *j2;
+	struct vmm_op op;
+
+	fx_init(&f, 1ull << 30);
+	vmm_fence_timeline_init(&tl);
+	vmm_fence_init(&gate, &tl, NULL, NULL);
+	vmm_op_map(&op, FX_VA, 4 * K4, f.bo[0], 0, 12);
+	cr_assert_eq(vmm_job_submit(f.vm, &op, 1, &gate, &j1), 0);
+	/* The VM's next job must wait for the first one, which waits for the gate. */
+	vmm_op_map(&op, FX_VA + 4 * K4, 4 * K4, f.bo[1], 0, 12);
+	cr_assert_eq(vmm_job_submit(f.vm, &op, 1, NULL, &j2), 0);
+	usleep(20000);
+	cr_assert_not(vmm_fence_is_signalled(j1), "ran before its in-fence signalled");
+	cr_assert_not(vmm_fence_is_signalled(j2), "overtook the VM's previous job");
+	expect_faults(&f, FX_VA, 8 * K4);
+	cr_assert_eq(vmm_vm_destroy(f.vm), -FA_EBUSY, "jobs pending");
+	vmm_fence_signal(&gate);
+	vmm_fence_wait(j2);
+	cr_assert(vmm_fence_is_signalled(j1));
+	vmm_fence_put(j1);
+	vmm_fence_put(j2);
+	vmm_device_wait_idle(f.dev);
+	expect_maps(&f, FX_VA, 4 * K4, f.bo[0], 0, 12);
+	expect_maps(&f, FX_VA + 4 * K4, 4 * K4, f.bo[1], 0, 12);
+	fx_fini(&f);
+	cr_assert_eq(gate.refcount, 1, "the job dropped its in-fence reference");
+	vmm_fence_timeline_fini(&tl);
+}
+
 /* ------------------------------------------------------------ threads + walker */
 
 struct mt_arg {
