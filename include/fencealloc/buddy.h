@@ -155,11 +155,16 @@ struct fa_buddy_block {
  * the fields you need.
  */
 struct fa_buddy_req {
-	uint64_t size;      /**< Bytes: a power of two ≥ chunk, or any chunk multiple with #FA_BUDDY_CONTIGUOUS or min_block. */
-	uint64_t align;     /**< Alignment of the start (power of two; 0 = natural: the size, or the chunk for contiguous / blocks). */
-	uint64_t start;     /**< Lowest allowed address (default: base). */
-	uint64_t end;       /**< End of the allowed range, exclusive; 0 means the end of the space. When `start + size == end` the request is exact. */
-	uint64_t min_block; /**< fa_buddy_alloc_blocks(): smallest block (power of two ≥ chunk; 0 = chunk). */
+	/** Bytes: a power of two ≥ chunk, or any chunk multiple (#FA_BUDDY_CONTIGUOUS, blocks). */
+	uint64_t size;
+	/** Start alignment (power of two; 0 = natural: the size, the chunk when contiguous). */
+	uint64_t align;
+	/** Lowest allowed address (0 = the base). */
+	uint64_t start;
+	/** End of the allowed range, exclusive; 0 = the end of the space. `start + size == end`: exact. */
+	uint64_t end;
+	/** fa_buddy_alloc_blocks(): smallest block (power of two ≥ chunk; 0 = chunk). */
+	uint64_t min_block;
 	unsigned int flags; /**< OR of #FA_BUDDY_TOPDOWN, #FA_BUDDY_CONTIGUOUS, #FA_BUDDY_CLEAR. */
 };
 
@@ -187,7 +192,8 @@ static inline uint64_t *fa__buddy_leaf(uint64_t *m, const struct fa__buddy_order
 }
 
 /* Word w of level l of free bitmap st of order o. */
-static inline uint64_t *fa__buddy_lw(const struct fa__buddy_order *o, int st, unsigned int l, uint64_t w)
+static inline uint64_t *fa__buddy_lw(const struct fa__buddy_order *o, int st, unsigned int l,
+				     uint64_t w)
 {
 	return l ? o->lv[st][l] + w : o->lv[st][0] + w * FA__BUDDY_STRIDE;
 }
@@ -290,7 +296,8 @@ static inline uint64_t fa__buddy_hdown(const struct fa__buddy_order *o, int st, 
 }
 
 /* First set bit at or after p (p may be >= n), or NONE. */
-static inline uint64_t fa__buddy_hnext(const struct fa__buddy_order *o, int st, uint64_t n, uint64_t p)
+static inline uint64_t fa__buddy_hnext(const struct fa__buddy_order *o, int st, uint64_t n,
+				       uint64_t p)
 {
 	unsigned int l = 0;
 	uint64_t w;
@@ -1291,7 +1298,8 @@ static inline unsigned int fa_buddy_max_order(const struct fa_buddy *b)
  * @param cleared true for cleared blocks, false for dirty ones.
  * @return The count (0 for an order above fa_buddy_max_order()).
  */
-static inline uint64_t fa_buddy_free_blocks(const struct fa_buddy *b, unsigned int order, bool cleared)
+static inline uint64_t fa_buddy_free_blocks(const struct fa_buddy *b, unsigned int order,
+					    bool cleared)
 {
 	if (order > b->max_order)
 		return 0;
@@ -1476,7 +1484,11 @@ static inline unsigned int fa__buddy_puts(char *buf, unsigned int n, const char 
 static inline unsigned int fa__buddy_putu(char *buf, unsigned int n, uint64_t v)
 {
 	static const uint64_t pow10[20] = {
-		10000000000000000000ull, 1000000000000000000ull, 100000000000000000ull, 10000000000000000ull, 1000000000000000ull, 100000000000000ull, 10000000000000ull, 1000000000000ull, 100000000000ull, 10000000000ull, 1000000000ull, 100000000ull, 10000000ull, 1000000ull, 100000ull, 10000ull, 1000ull, 100ull, 10ull, 1ull
+		10000000000000000000ull, 1000000000000000000ull, 100000000000000000ull, 10000000000000000ull,
+		1000000000000000ull, 100000000000000ull, 10000000000000ull, 1000000000000ull,
+		100000000000ull, 10000000000ull, 1000000000ull, 100000000ull,
+		10000000ull, 1000000ull, 100000ull, 10000ull,
+		1000ull, 100ull, 10ull, 1ull,
 	};
 	bool started = false;
 	unsigned int i;
