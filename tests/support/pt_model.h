@@ -9,11 +9,16 @@
  * through l lies in the VA block it translates), what translate must return,
  * and how many tables each unref releases. The checkers compare the tree's
  * shadow and the raw table memory with the model.
+ *
+ * Uses Criterion's cr_assert / cr_assert_eq; a user without Criterion (the
+ * fuzzer) defines PT_MODEL_NO_CRITERION and its own versions of both.
  */
 #ifndef PT_MODEL_H
 #define PT_MODEL_H
 
+#ifndef PT_MODEL_NO_CRITERION
 #include <criterion/criterion.h>
+#endif
 
 #include "pt_alloc.h"
 
