@@ -9,6 +9,7 @@
  *   make demo DEMO_ARGS='--seconds=30 --vms=8 --threads=4'
  *   make demo DEMO_ARGS='--seed-bug=1'   # allocation under the map lock in the run stage
  *   make demo DEMO_ARGS='--seed-bug=2'   # fence wait while holding the ref lock
+ *   make demo DEMO_ARGS='--seed-bug=3'   # PTEs changed without a TLB invalidate
  *   build/demo/demo --help
  *
  * Exit status: 0 when every check passed, 1 when any failed (a seeded bug
@@ -61,6 +62,7 @@ static void demo_usage(FILE *f)
 		"                   or a CPU mapping of VRAM (BAR2-style, nouveau's path after boot)\n"
 		"  --seed-bug=N     1: allocate a page table under the map lock in the run stage\n"
 		"                   2: wait on a fence while holding the ref lock\n"
+		"                   3: change PTEs without invalidating the TLB (the MMU check fails)\n"
 		"  --quiet          summary only\n");
 }
 
@@ -108,7 +110,7 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 			o->inflight = (unsigned int)n;
 		} else if (!strcmp(a, "--pt-access=pramin") || !strcmp(a, "--pt-access=direct")) {
 			o->direct = a[12] == 'd';
-		} else if (!strncmp(a, "--seed-bug=", 11) && n <= 2) {
+		} else if (!strncmp(a, "--seed-bug=", 11) && n <= 3) {
 			o->seed_bug = (unsigned int)n;
 		} else {
 			fprintf(stderr, "demo: bad argument '%s'\n", a);
@@ -644,6 +646,20 @@ static int demo_big_bind(struct demo *d)
 
 /* ------------------------------------------------------------ main */
 
+static const char *demo_bug_name(unsigned int bug)
+{
+	switch (bug) {
+	case VMM_BUG_ALLOC_IN_RUN:
+		return "; SEEDED BUG 1: a page table allocated under the map lock in the run stage";
+	case VMM_BUG_WAIT_UNDER_REF:
+		return "; SEEDED BUG 2: a fence wait while holding the ref lock (cleanup)";
+	case VMM_BUG_NO_TLB_INVALIDATE:
+		return "; SEEDED BUG 3: PTEs changed without a TLB invalidate";
+	default:
+		return "";
+	}
+}
+
 static int demo_setup(struct demo *d)
 {
 	struct vmm_config cfg;
@@ -767,9 +783,7 @@ static int vmm_demo_main(int argc, char **argv)
 	       "seed %" PRIu64 ", %.1f s%s\n",
 	       d->o.vram_gib, d->o.direct ? "a CPU mapping of VRAM" : "the PRAMIN window",
 	       d->o.vms, d->o.threads, d->o.seed, d->o.seconds,
-	       d->o.seed_bug ? (d->o.seed_bug == 1 ?
-			"; SEEDED BUG 1: a page table allocated under the map lock in the run stage" :
-			"; SEEDED BUG 2: a fence wait while holding the ref lock (cleanup)") : "");
+	       demo_bug_name(d->o.seed_bug));
 	fflush(stdout);
 
 	if (demo_big_bind(d))

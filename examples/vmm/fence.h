@@ -5,8 +5,8 @@
  *
  * A VM_BIND job publishes a fence when it is queued; the scheduler signals it
  * at the end of the job's run stage; waiters sleep on it and callbacks run when
- * it signals (the cleanup worker is kicked from one). This is the shape of the
- * kernel's `dma_fence`, reduced to what the VMM needs:
+ * it signals (a dependent job's pending count drops in one). This is the shape
+ * of the kernel's `dma_fence`, reduced to what the VMM needs:
  *
  * - a **timeline** (#vmm_fence_timeline) owns a mutex and a condition
  *   variable shared by its fences, and hands out increasing seqnos;

@@ -118,6 +118,7 @@ enum vmm_seed_bug {
 	VMM_BUG_NONE = 0,           /**< Correct driver. */
 	VMM_BUG_ALLOC_IN_RUN = 1,   /**< Allocate a page table under the map lock in the run stage. */
 	VMM_BUG_WAIT_UNDER_REF = 2, /**< Wait on a fence while holding the ref lock (cleanup). */
+	VMM_BUG_NO_TLB_INVALIDATE = 3, /**< Change PTEs without invalidating the TLB. */
 };
 
 /** One operation of a VM_BIND job, as the ioctl hands it over. */
@@ -1119,7 +1120,8 @@ static inline void vmm_job_run(struct vmm_job *job)
 	}
 	vmm__lock(&dev->hw_lock, &dev->hw_dep);
 	vmm__run_check(dev, fa_pramin_flush(&dev->hw.pt_mem));
-	(void)dev->hw.tlb_invalidate(dev->hw.ctx, vm->pdb);
+	if (dev->cfg.seed_bug != VMM_BUG_NO_TLB_INVALIDATE) /* BUG (seeded) when skipped */
+		(void)dev->hw.tlb_invalidate(dev->hw.ctx, vm->pdb);
 	vmm__unlock(&dev->hw_lock, &dev->hw_dep);
 	vmm__unlock(&vm->map_lock, &vm->map_dep);
 	vmm__unlock(&vm->ref_lock, &vm->ref_dep);

@@ -411,7 +411,7 @@ struct fx {
 #define FX_VA (1ull << 32)
 #define FX_VA_SIZE (1ull << 34)
 
-static void fx_init(struct fx *f, uint64_t vram)
+static void fx_init_cfg(struct fx *f, uint64_t vram, const struct vmm_config *cfg)
 {
 	struct vmm_hw hw;
 	unsigned int i;
@@ -431,10 +431,15 @@ static void fx_init(struct fx *f, uint64_t vram)
 	hw.ctx = f->gpu;
 	hw.vram_size = vram;
 	hw.fmt = f->gpu->fmt;
-	cr_assert_eq(vmm_device_create(&hw, &f->src, NULL, &f->dev), 0);
+	cr_assert_eq(vmm_device_create(&hw, &f->src, cfg, &f->dev), 0);
 	cr_assert_eq(vmm_vm_create(f->dev, FX_VA, FX_VA_SIZE, &f->vm), 0);
 	for (i = 0; i < 4; i++)
 		cr_assert_eq(vmm_bo_create(f->dev, 8ull << 20, &f->bo[i]), 0);
+}
+
+static void fx_init(struct fx *f, uint64_t vram)
+{
+	fx_init_cfg(f, vram, NULL);
 }
 
 static void fx_fini(struct fx *f)
@@ -779,6 +784,32 @@ Test(vmm_walker, tlb_invalidated_after_every_job)
 	cr_assert_eq(fx_run(&f, &op, 1), 0);
 	cr_assert_gt(sim_gpu_tlb_epoch(f.gpu), e0);
 	expect_maps(&f, FX_VA, 4 * K4, f.bo[1], 0, 12); /* no stale TLB entry */
+	fx_fini(&f);
+}
+
+Test(vmm_walker, missing_tlb_invalidate_is_visible)
+{
+	struct vmm_config cfg;
+	struct fx f;
+	struct vmm_op op;
+	struct sim_gpu_xlat x;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.seed_bug = VMM_BUG_NO_TLB_INVALIDATE;
+	fx_init_cfg(&f, 1ull << 30, &cfg);
+	vmm_op_map(&op, FX_VA, 4 * K4, f.bo[0], 0, 12);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	vmm_op_map(&op, FX_VA, 4 * K4, f.bo[1], 0, 12);
+	vmm_vm_lock_tables(f.vm);
+	cr_assert_eq(sim_gpu_translate(f.gpu, f.vm->pdb, FX_VA, &x), 0); /* fills the TLB */
+	vmm_vm_unlock_tables(f.vm);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	vmm_vm_lock_tables(f.vm);
+	cr_assert_eq(sim_gpu_walk(f.gpu, f.vm->pdb, FX_VA, &x), 0);
+	cr_assert_eq(x.pa, f.bo[1]->pa, "the page tables hold the new mapping");
+	cr_assert_eq(sim_gpu_translate(f.gpu, f.vm->pdb, FX_VA, &x), 0);
+	cr_assert_eq(x.pa, f.bo[0]->pa, "without an invalidate the GPU still sees the old page");
+	vmm_vm_unlock_tables(f.vm);
 	fx_fini(&f);
 }
 
