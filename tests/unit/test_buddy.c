@@ -915,3 +915,54 @@ Test(buddy, stats_and_dump)
 	cr_assert(strstr(text, "buddy: order 9: dirty 1 clear 0\n"), "%s", text);
 	cr_assert_null(strstr(text, "order 8:"), "the 1 MiB root is split");
 }
+
+/* The real geometry: 16 GiB in 4 KiB chunks fits the 4 MiB budget and works. */
+Test(buddy, vram_16g)
+{
+	struct fa_buddy b;
+	uint64_t a[64], x;
+	int i;
+
+	setup(&b, 16 * G1, K4);
+	cr_assert_eq(fa_buddy_max_order(&b), 22);
+	for (i = 0; i < 64; i++)
+		cr_assert_eq(fa_buddy_alloc(&b, K4 << (i % 18), 0, (i & 1) ? FA_BUDDY_TOPDOWN : 0, &a[i]), 0);
+	cr_assert_eq(fa_buddy_alloc(&b, 3 * G1 + 5 * K4, 0, FA_BUDDY_CONTIGUOUS, &x), 0);
+	cr_assert_eq(x % (4 * G1), 0, "placed at the start of a free 4 GiB block");
+	cr_assert_eq(fa_buddy_avail(&b) % K4, 0);
+	CHECK(&b);
+	for (i = 0; i < 64; i++)
+		cr_assert_eq(fa_buddy_free(&b, a[i], K4 << (i % 18)), 0);
+	cr_assert_eq(fa_buddy_free(&b, x, 3 * G1 + 5 * K4), 0);
+	cr_assert_eq(fa_buddy_avail(&b), 16 * G1);
+	cr_assert_eq(fa_buddy_largest_free(&b), 16 * G1);
+	CHECK(&b);
+}
+
+/* fragmentation scenario: 8 KiB at 64 KiB alignment everywhere, freed clear /
+ * dirty alternately; unconditional merging gives the whole space back, then
+ * 64 KiB allocations fill it and are freed in reverse order. */
+Test(buddy, fragmentation_clear_dirty)
+{
+	struct fa_buddy b;
+	static uint64_t a[65536];
+	unsigned int i;
+
+	setup(&b, 4 * G1, K4);
+	for (i = 0; i < 65536; i++)
+		cr_assert_eq(fa_buddy_alloc(&b, 8192, 65536, 0, &a[i]), 0, "#%u", i);
+	cr_assert_eq(fa_buddy_avail(&b), 4 * G1 - 65536ull * 8192);
+	for (i = 0; i < 65536; i++)
+		cr_assert_eq(fa_buddy_free_flags(&b, a[i], 8192, (i & 1) ? FA_BUDDY_CLEARED : 0), 0);
+	cr_assert_eq(fa_buddy_avail(&b), 4 * G1);
+	cr_assert_eq(fa_buddy_largest_free(&b), 4 * G1, "clear and dirty buddies merged (dirty wins)");
+	cr_assert_eq(fa_buddy_clear_avail(&b), 0);
+	CHECK(&b);
+	for (i = 0; i < 65536; i++)
+		cr_assert_eq(fa_buddy_alloc(&b, 65536, 0, 0, &a[i]), 0, "#%u", i);
+	cr_assert_eq(fa_buddy_avail(&b), 0);
+	for (i = 65536; i-- > 0;)
+		cr_assert_eq(fa_buddy_free(&b, a[i], 65536), 0);
+	cr_assert_eq(fa_buddy_avail(&b), 4 * G1);
+	CHECK(&b);
+}
