@@ -790,6 +790,65 @@ static inline int fa__pt_write_run(const struct fa_pt *pt, const struct fa_pt_no
 	}
 	return 0;
 }
+
+/** Entries map_pages encodes on the stack before one copy64 (128 bytes). */
+#define FA__PT_BATCH 16u
+
+/* Length of the run of physically contiguous pages starting at pages[0], at most @p n. */
+static inline unsigned int fa__pt_run_len(const uint64_t *pages, unsigned int n, uint64_t ps)
+{
+	unsigned int r = 1;
+
+	while (r < n && pages[r] == pages[0] + r * ps)
+		r++;
+	return r;
+}
+
+/*
+ * Write the PTEs of entries [i, i + n) of table @p t from @p pages: runs of
+ * at least 4 contiguous pages as one fill, scattered pages batched into one
+ * copy of up to FA__PT_BATCH encoded entries (dual levels: per run).
+ */
+static inline int fa__pt_write_pages(const struct fa_pt *pt, const struct fa_pt_node *t,
+				     unsigned int i, unsigned int n, const uint64_t *pages,
+				     uint64_t ps, uint32_t attr)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	unsigned int l = t->level, j = 0, nb = 0, b0 = 0, r, q;
+	uint64_t buf[FA__PT_BATCH], v;
+	int err = 0;
+
+	while (j < n && !err) {
+		r = fa__pt_run_len(pages + j, n - j, ps);
+		if (r >= 4 || f->level[l].entry_log2 != 3) {
+			if (nb)
+				err = fa_pramin_copy64(pt->acc, fa__pt_word(f, t, i + b0, 0), buf, nb,
+						       FA_PRAMIN_HIGH_FIRST);
+			nb = 0;
+			v = fa_pt_pte_encode(f, l, pages[j], attr);
+			if (!err)
+				err = fa__pt_write_run(pt, t, i + j, r, v,
+						       fa_pt_pte_encode(f, l, pages[j] + ps, attr) - v,
+						       FA_PRAMIN_HIGH_FIRST);
+			j += r;
+			continue;
+		}
+		for (q = 0; q < r && !err; q++, j++) {
+			if (nb == 0)
+				b0 = j;
+			buf[nb++] = fa_pt_pte_encode(f, l, pages[j], attr);
+			if (nb == FA__PT_BATCH) {
+				err = fa_pramin_copy64(pt->acc, fa__pt_word(f, t, i + b0, 0), buf, nb,
+						       FA_PRAMIN_HIGH_FIRST);
+				nb = 0;
+			}
+		}
+	}
+	if (nb && !err)
+		err = fa_pramin_copy64(pt->acc, fa__pt_word(f, t, i + b0, 0), buf, nb,
+				       FA_PRAMIN_HIGH_FIRST);
+	return err;
+}
 /** @endcond */
 
 /**
@@ -1073,9 +1132,9 @@ static inline int fa_pt_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 }
 
 /**
- * Map a range page by page from an array of physical addresses. Runs of
- * contiguous pages inside one table go out as one fill; the rest entry by
- * entry.
+ * Map a range page by page from an array of physical addresses. Inside each
+ * table, runs of 4 or more contiguous pages go out as one fill; scattered
+ * pages are encoded into a 16-entry stack buffer and go out as one copy.
  * @stage run (never allocates, never sleeps)
  * @locking map lock; takes the accessor lock hooks around the writes
  * @param pt Tree.
@@ -1117,19 +1176,10 @@ static inline int fa_pt_map_pages(struct fa_pt *pt, uint64_t va, uint64_t size,
 		unsigned int l = c.lvl[c.depth];
 		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
 		unsigned int n = (unsigned int)((next - va) >> c.shift);
-		unsigned int i = fa__pt_index(f, l, va), j = 0, r;
 		struct fa_pt_node *t = fa__pt_find(pt, &c, va, path);
 
-		while (j < n && !err) {
-			uint64_t v = fa_pt_pte_encode(f, l, pages[done + j], attr);
-			uint64_t step = fa_pt_pte_encode(f, l, pages[done + j] + page_size, attr) - v;
-
-			for (r = 1; j + r < n && pages[done + j + r] == pages[done + j] + r * page_size;
-			     r++)
-				;
-			err = fa__pt_write_run(pt, t, i + j, r, v, step, FA_PRAMIN_HIGH_FIRST);
-			j += r;
-		}
+		err = fa__pt_write_pages(pt, t, fa__pt_index(f, l, va), n, pages + done, page_size,
+					 attr);
 		pt->stats.ptes_written += n;
 		done += n;
 		va = next;

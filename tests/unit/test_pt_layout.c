@@ -202,15 +202,45 @@ Test(pt_layout, write_order_and_batching_nv_ver2)
 	{
 		uint64_t pages[8] = { 0x10000, 0x11000, 0x12000, 0x40000, 0x41000, 0x9000, 0x8000,
 				      0x7000 };
+		uint64_t pages2[24];
 
 		cr_assert_eq(fa_pt_map_pages(&pt, va, 8 * K4, K4, pages, 0), 0);
-		/* runs: [0x10000..0x12000] [0x40000] | [0x41000] [0x9000] [0x8000] [0x7000] */
-		cr_assert_eq(ra.n, 6);
-		cr_assert_eq(ra.log[0].count, 3);
-		cr_assert_eq(ra.log[1].count, 1);
-		cr_assert_eq(ra.log[2].count, 1);
-	}
+		/* short runs and singles are batched: one copy per table */
+		cr_assert_eq(ra.n, 2);
+		cr_assert_eq(ra.log[0].op, R_COPY64);
+		cr_assert_eq(ra.log[0].count, 4);
+		cr_assert_eq(ra.log[0].order, FA_PRAMIN_HIGH_FIRST);
+		cr_assert_eq(ra.log[0].val, fa_pt_pte_encode(f, FA_PT_NV2_LVL_PT_SMALL, 0x10000, 0));
+		cr_assert_eq(ra.log[1].op, R_COPY64);
+		cr_assert_eq(ra.log[1].count, 4);
+		cr_assert_eq(ra.log[0].addr & 0xfff, 508 * 8, "entries 508..511 of the first table");
+		cr_assert_eq(ra.log[1].addr & 0xfff, 0, "entries 0..3 of the second table");
 
+		/* a run of 4+ contiguous pages is one fill between batched copies */
+		cr_assert_eq(fa_pt_ref(&pt, 9 * G1, 24 * K4, K4, 0), 0);
+		for (i = 0; i < 24; i++)
+			pages2[i] = i >= 2 && i < 20 ? 0x100000 + i * K4 : 0x900000 - i * K4;
+		ra.n = 0;
+		cr_assert_eq(fa_pt_map_pages(&pt, 9 * G1, 24 * K4, K4, pages2, 0), 0);
+		cr_assert_eq(ra.n, 3);
+		cr_assert_eq(ra.log[0].op, R_COPY64);
+		cr_assert_eq(ra.log[0].count, 2);
+		cr_assert_eq(ra.log[1].op, R_FILL64);
+		cr_assert_eq(ra.log[1].count, 18);
+		cr_assert_eq(ra.log[1].order, FA_PRAMIN_HIGH_FIRST);
+		cr_assert_eq(ra.log[2].op, R_COPY64);
+		cr_assert_eq(ra.log[2].count, 4);
+		for (i = 0; i < 24; i++) {
+			int err;
+			unsigned int sh;
+
+			cr_assert_eq(xl(&pt, 9 * G1 + i * K4 + 3, &err, &sh), pages2[i] + 3);
+		}
+		cr_assert_eq(fa_pt_unmap(&pt, 9 * G1, 24 * K4, K4), 0);
+		ra.n = 0;
+		cr_assert_eq(fa_pt_unref(&pt, 9 * G1, 24 * K4, K4, 7), 0);
+		cr_assert_eq(fa_pt_reclaim(&pt, 7), 2); /* its PD0 and PT; PD2 and PD1 are shared */
+	}
 	ra.n = 0;
 	cr_assert_eq(fa_pt_unmap(&pt, va, 8 * K4, K4), 0);
 	cr_assert_eq(ra.n, 2);
