@@ -46,7 +46,8 @@ static int fa_kcheck_base_hooks(void)
 	FA_HEAVY_ASSERT(bad == 0);
 	bad |= FA_WARN(bad != 0);	/* false: must not warn */
 	bad |= fa__warn(false, __FILE__, __LINE__, "never") != false;
-	bad |= fa_warn_record_get() == NULL;
+	fa__warn_default(__FILE__, __LINE__, "kcheck");	/* the userspace sink builds too */
+	bad |= fa_warn_record_get()->line != __LINE__ - 1;
 	if (bad)
 		FA_BUG();
 	return 0;
@@ -114,10 +115,10 @@ int fa_kcheck_base(void)
 
 	y = FA_READ_ONCE(x);
 	FA_WRITE_ONCE(x, y + 1);
-	y = FA_XCHG(&x, 5);
-	if (!FA_TRY_CMPXCHG(&x, &y, 7) && y == 5 && FA_TRY_CMPXCHG(&x, &y, 7))
-		gfp |= 0;
-	if (x != 7 || gfp != FA_GFP_NOWAIT)
+	y = FA_XCHG(&x, 5);			/* y = 2, x = 5 */
+	if (y != 2 || FA_TRY_CMPXCHG(&x, &y, 9) || y != 5)
+		return -FA_EINVAL;		/* must fail and report 5 */
+	if (!FA_TRY_CMPXCHG(&x, &y, 7) || x != 7 || (gfp & FA_GFP_DIRECT_RECLAIM))
 		return -FA_EINVAL;
 	return fa_kcheck_base_bits() ?: fa_kcheck_base_hooks() ?: fa_kcheck_base_lists();
 }
