@@ -474,3 +474,32 @@ Test(pt_faults, estimates_exact_and_safe_x86_64, .timeout = 60)
 {
 	estimate_run(fa_pt_format_x86_64(), fa_test_seed(0xe572), fa_test_iters(100000) / 2);
 }
+
+/* An accessor failure while linking (after the allocation phase) warns, returns
+ * the error, and leaves a consistent tree that unref fully undoes. */
+Test(pt_faults, pde_write_failure_warns_and_unref_undoes)
+{
+	static struct pt_vram v;
+	struct failing_acc fa;
+	struct fa_pt pt;
+	struct fa_pt_estimate est;
+	int rc = 0;
+
+	setenv("FA_TEST_QUIET_WARN", "1", 1);
+	pt_vram_init(&v, 8 << 20);
+	failing_acc_init(&fa, &v.acc);
+	cr_assert_eq(tree_init_acc(&pt, &v, fa_pt_format_nv_ver2(), &fa.acc), 0);
+	cr_assert_eq(fa_pt_estimate(&pt, M2 - K4, 2 * K4, K4, &est), 0);
+	cr_assert_eq(est.total, 5);
+	fa.fail_in = (long)est.total + 1; /* clears succeed; the second PDE write fails */
+	FA_EXPECT_WARN(rc = fa_pt_ref(&pt, M2 - K4, 2 * K4, K4, FA_GFP_KERNEL));
+	cr_assert_eq(rc, -FA_EFAULT);
+	fa.fail_in = -1;
+	cr_assert_eq(v.live_tables, 6);
+	cr_assert_eq(fa_pt_unref(&pt, M2 - K4, 2 * K4, K4, 1), 0);
+	cr_assert_eq(fa_pt_reclaim(&pt, 1), 5);
+	cr_assert_eq(v.live_tables, 1);
+	cr_assert_eq(fa_pt_fini(&pt), 0);
+	cr_assert_eq(v.live_shadow, 0);
+	pt_vram_destroy(&v);
+}
