@@ -31,6 +31,14 @@
  * #fa_reserve_source; it holds child pointers, a reference count per PTE slot
  * and a bitmap of referenced slots.
  *
+ * **Ref from reservations.** fa_pt_ref() allocates only through the two
+ * allocators it is given. When those only draw from per-job reservations
+ * filled at submit (sized with fa_pt_estimate_static() and
+ * fa_pt_node_bytes()), never sleep and never reclaim (#FA_GFP_NOWAIT), ref
+ * itself becomes run-stage safe: a VM_BIND job can then ref the holes it
+ * discovers only when it runs. fa_pt_unref() never allocates or sleeps either
+ * (the deferred push is lock-free), so it too may run in the run stage.
+ *
  * **References.** fa_pt_ref() takes one reference on every PTE slot of the
  * range (overlapping ranges stack), after making every table on the path
  * exist. It first walks the shadow read-only (the same walk as
@@ -1019,7 +1027,8 @@ static inline int fa_pt_estimate(const struct fa_pt *pt, uint64_t va, uint64_t s
  * and shadow node, clear them through the accessor, then link them (PDEs
  * written high half first) and take the references. Nothing is visible to
  * a concurrent map until it is initialised and linked.
- * @stage submit (allocates through the caller's allocators with @p gfp)
+ * @stage submit (allocates through the caller's allocators with @p gfp; run-safe
+ *        when both allocators only draw from reservations, see the overview)
  * @locking ref lock; takes the accessor lock hooks after allocating, never
  *          across an allocation
  * @param pt Tree.
@@ -1240,7 +1249,7 @@ static inline int fa_pt_unmap(struct fa_pt *pt, uint64_t va, uint64_t size, uint
  * referenced slot and no child has its PDE cleared (low half first) and is
  * queued for freeing once @p epoch has completed; its parents follow,
  * bottom-up. The range must be unmapped already (entries are not checked).
- * @stage cleanup (no allocation; frees nothing itself)
+ * @stage cleanup (run-safe too: no allocation, no sleeping, frees nothing itself)
  * @locking ref lock; takes the accessor lock hooks around the walk
  * @param pt Tree.
  * @param va First VA.
