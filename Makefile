@@ -88,7 +88,10 @@ kmod:
 
 # ---------------------------------------------------------------- the demo
 demo:
-	@command -v $(CC) >/dev/null 2>&1 || { echo 'make demo needs a C compiler: apt-get install -y gcc make (or pass CC=...)'; exit 1; }
+	@command -v $(CC) >/dev/null 2>&1 || { echo 'make demo needs a C compiler ($(CC)): apt-get install -y gcc libc6-dev (or pass CC=...)'; exit 1; }
+	@printf '#include <stdio.h>\n#include <pthread.h>\nint main(void) { return 0; }\n' | \
+		$(CC) -x c - -pthread -o /dev/null 2>/dev/null || \
+		{ echo 'make demo: $(CC) cannot build a threaded C program (C library headers missing): apt-get install -y libc6-dev'; exit 1; }
 	@mkdir -p $(BUILD)/demo
 	$(CC) -std=c11 -Wall -Wextra -O2 -g -pthread -Iinclude -Iexamples -DFA_VALIDATE \
 		$(DEMO_SRC) -o $(BUILD)/demo/demo
