@@ -46,6 +46,9 @@ struct pt_vram {
 	/* optional: table memory from fa_buddy (256-byte chunks) instead of the free lists */
 	struct fa_buddy *buddy;
 	void *buddy_storage;
+	/* optional log of table allocations (address, bytes) for benchmarks */
+	uint64_t *alog;
+	size_t alog_n, alog_cap;
 };
 
 /* Block size the buddy is asked for: a power of two covering size and alignment. */
@@ -199,6 +202,10 @@ static inline int pt_table_alloc_cb(void *ctx, uint64_t size, uint64_t align, fa
 	v->live_bytes += size;
 	v->table_allocs++;
 	*addr = v->base + off;
+	if (v->alog && v->alog_n + 2 <= v->alog_cap) {
+		v->alog[v->alog_n++] = *addr;
+		v->alog[v->alog_n++] = size;
+	}
 	return 0;
 }
 
