@@ -874,8 +874,10 @@ static int vmm_demo_main(int argc, char **argv)
 	       d->gpu->win.stats.moves, d->gpu->win.stats.writes, d->gpu->win.stats.flushes, torn,
 	       d->gpu->stats.invalidates);
 	printf("page tables       %lu created by run stages from %lu reserved at submit (%.1f%%),"
-	       " %lu freed after their invalidate\n",
-	       s->pt_used, s->pt_reserved, 100.0 * s->pt_used / (s->pt_reserved + 1e-9), s->pt_freed);
+	       " %lu freed after their invalidate;\n"
+	       "                  a tree-aware estimate at submit would have said %lu (too small for %lu jobs)\n",
+	       s->pt_used, s->pt_reserved, 100.0 * s->pt_used / (s->pt_reserved + 1e-9), s->pt_freed,
+	       s->pt_estimated, s->pt_estimate_short);
 	printf("mapping nodes     %lu used of %lu reserved (%.1f%%; 3 per map, 2 per unmap)\n",
 	       s->nodes_used, s->nodes_reserved, 100.0 * s->nodes_used / (s->nodes_reserved + 1e-9));
 	printf("verification      %lu passes, %lu mappings, %lu translations, %lu gaps faulted as"

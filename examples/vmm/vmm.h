@@ -177,6 +177,8 @@ struct vmm_stats {
 	unsigned long nodes_reserved;  /**< Mapping nodes reserved at submit (run-side view). */
 	unsigned long nodes_used;      /**< Of those, taken by run stages. */
 	unsigned long pt_reserved;     /**< Page tables reserved at submit (static worst case). */
+	unsigned long pt_estimated;    /**< What the tree-aware estimate said at submit (for comparison). */
+	unsigned long pt_estimate_short; /**< Jobs that needed more tables than that estimate said. */
 	unsigned long pt_used;         /**< Of those, created by run stages. */
 	unsigned long pt_allocated;    /**< Page tables allocated (roots included). */
 	unsigned long pt_freed;        /**< Page tables freed (after their invalidate, or at VM destroy). */
@@ -266,6 +268,7 @@ struct vmm_job {
 	uint64_t *tables;               /**< Reserved page-table VRAM addresses. */
 	unsigned int ntables;           /**< Entries of @ref tables still unused. */
 	unsigned int tables_reserved;   /**< Entries reserved at submit. */
+	unsigned long tables_estimated; /**< Tree-aware estimate at submit (statistics only). */
 	struct fa_list retired;         /**< Run-side nodes removed by the run stage. */
 	uint64_t t_submit;              /**< Submit start (ns). */
 	size_t alloc_size;              /**< Bytes of the job allocation. */
@@ -789,6 +792,25 @@ static inline int vmm__pt_need(const struct vmm_vm *vm, const struct vmm_op *ops
 	return *total > 0xffffffu ? -FA_ENOSPC : 0;
 }
 
+/* Submit, for the statistics only: the tables fa_pt_ref() would allocate if
+ * the job ran now (the tree-aware estimate). Too small to reserve: jobs queued
+ * before this one, and cleanups, change the tree before it runs. */
+static inline unsigned long vmm__pt_estimate_now(struct vmm_vm *vm, const struct vmm_op *ops,
+						 unsigned int nops)
+{
+	struct fa_pt_estimate est;
+	unsigned long n = 0;
+	unsigned int i;
+
+	vmm__lock(&vm->ref_lock, &vm->ref_dep);
+	for (i = 0; i < nops; i++)
+		if (ops[i].kind == VMM_OP_MAP &&
+		    !fa_pt_estimate(&vm->pt, ops[i].va, ops[i].size, FA_BIT64(ops[i].page_shift), &est))
+			n += (unsigned long)est.total;
+	vmm__unlock(&vm->ref_lock, &vm->ref_dep);
+	return n;
+}
+
 /* Apply ops to a view; removed nodes go to @retired. */
 static inline void vmm__apply(struct vmm_va_set *set, const struct vmm_op *ops, unsigned int nops,
 			      struct fa_reserve *r, struct fa_list *retired)
@@ -996,6 +1018,8 @@ static inline int vmm_job_submit(struct vmm_vm *vm, const struct vmm_op *ops, un
 		goto out_nodes;
 
 	/* Nothing can fail from here on. */
+	job->tables_estimated = vmm__pt_estimate_now(vm, ops, nops);
+	vmm__stat_add(&dev->stats.pt_estimated, job->tables_estimated);
 	fa_list_init(&staged_retired);
 	vmm__apply(&vm->staged, ops, nops, &staged_res, &staged_retired);
 	fa_list_for_each_safe(pos, n, &staged_retired) {
@@ -1118,6 +1142,8 @@ static inline void vmm_job_run(struct vmm_job *job)
 		vmm__run_op(job, &job->ops[i], next_epoch, &pte_ns);
 		maps += job->ops[i].kind == VMM_OP_MAP;
 	}
+	if (job->tables_reserved - job->ntables > job->tables_estimated)
+		vmm__stat_add(&dev->stats.pt_estimate_short, 1);
 	vmm__lock(&dev->hw_lock, &dev->hw_dep);
 	vmm__run_check(dev, fa_pramin_flush(&dev->hw.pt_mem));
 	if (dev->cfg.seed_bug != VMM_BUG_NO_TLB_INVALIDATE) /* BUG (seeded) when skipped */
