@@ -87,8 +87,6 @@ struct vmm_va {
 struct vmm_va_alloc {
 	/** Return a node; must not allocate (run stage). NULL only on a caller bug. */
 	struct vmm_va *(*take)(void *ctx);
-	/** Take back a node that was taken but not used by the operation. */
-	void (*give_back)(void *ctx, struct vmm_va *node);
 	/** Optional: told about every node the operation inserted (e.g. to take a BO reference). */
 	void (*inserted)(void *ctx, struct vmm_va *node);
 	void *ctx; /**< Argument of the callbacks. */

@@ -15,9 +15,9 @@
  *   - the **VM lock** (submit, cleanup): the submit-side view and the
  *     reservation pools. Allocations happen under it; the run stage never
  *     takes it;
- *   - the **ref lock** (run, cleanup): the page-table tree's references
- *     (fa_pt_ref(), fa_pt_unref(), fa_pt_reclaim()). Never held across an
- *     allocation or a fence wait;
+ *   - the **ref lock** (run, cleanup; submit reads the tree under it): the
+ *     page-table tree's references (fa_pt_ref(), fa_pt_unref(),
+ *     fa_pt_reclaim()). Never held across an allocation or a fence wait;
  *   - the **map lock** (run): the run-side view and PTE writes. Never held
  *     across an allocation or a fence wait.
  * - **Job** (#vmm_job): map/unmap ops (#vmm_op), its fence, its reservations
@@ -726,11 +726,6 @@ static inline struct vmm_va *vmm__take_node(void *ctx)
 	return (struct vmm_va *)fa_reserve_take((struct fa_reserve *)ctx);
 }
 
-static inline void vmm__give_back_node(void *ctx, struct vmm_va *n)
-{
-	fa_reserve_give_back((struct fa_reserve *)ctx, n);
-}
-
 /* Run-side nodes hold a reference on their BO (dropped when freed at cleanup). */
 static inline void vmm__node_inserted(void *ctx, struct vmm_va *n)
 {
@@ -741,7 +736,6 @@ static inline void vmm__node_inserted(void *ctx, struct vmm_va *n)
 static inline void vmm__alloc_of(struct vmm_va_alloc *a, struct fa_reserve *r, bool bo_refs)
 {
 	a->take = vmm__take_node;
-	a->give_back = vmm__give_back_node;
 	a->inserted = bo_refs ? vmm__node_inserted : NULL;
 	a->ctx = r;
 }
@@ -953,7 +947,7 @@ static inline void vmm__job_queue(struct vmm_job *job, struct vmm_fence *in_fenc
  * queue behind the VM's previous job. On any error nothing is changed and
  * nothing is held (every allocation made so far is undone).
  * @stage submit (allocates, may sleep)
- * @locking none held; takes the VM lock (and, briefly, the scheduler lock)
+ * @locking none held; takes the VM lock, and under it briefly the ref lock and the scheduler lock
  * @param vm VM.
  * @param ops Ops (copied).
  * @param nops Number of ops, 1 .. #VMM_JOB_MAX_OPS.

@@ -38,14 +38,8 @@ static struct vmm_va *set_take(void *ctx)
 	return p->used < SET_NODES ? &p->nodes[p->used++] : NULL;
 }
 
-static void set_give_back(void *ctx, struct vmm_va *n)
-{
-	(void)ctx;
-	(void)n;
-}
-
 static struct set_pool g_pool;
-static struct vmm_va_alloc g_alloc = { set_take, set_give_back, NULL, &g_pool };
+static struct vmm_va_alloc g_alloc = { set_take, NULL, &g_pool };
 /* Distinct "BOs" for the set tests: only their addresses matter. */
 static struct vmm_bo bo_a, bo_b;
 
@@ -287,7 +281,7 @@ Test(vmm_gpuva, random_against_page_model)
 	struct { struct vmm_bo *bo; uint64_t off; } model[PAGES];
 	struct vmm_bo *bos[2] = { &bo_a, &bo_b };
 	struct bump_pool pool;
-	struct vmm_va_alloc alloc = { bump_take, set_give_back, NULL, &pool };
+	struct vmm_va_alloc alloc = { bump_take, NULL, &pool };
 	struct vmm_va_set s;
 	struct fa_list ret;
 	struct fa_rng rng;
