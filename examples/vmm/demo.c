@@ -118,6 +118,15 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 			return 2;
 		}
 	}
+	if (o->big_gib && (o->big_gib & (o->big_gib - 1))) {
+		fprintf(stderr, "demo: --big-gib must be a power of two (a buffer object is)\n");
+		return 2;
+	}
+	if (o->big_gib && (uint64_t)o->big_gib * 2 > o->vram_gib) {
+		fprintf(stderr, "demo: --big-gib=%u needs --vram-gib=%u or more\n", o->big_gib,
+			o->big_gib * 2);
+		return 2;
+	}
 	if (o->seconds < 0 || o->seconds > 3600) {
 		fprintf(stderr, "demo: --seconds must be in [0, 3600]\n");
 		return 2;
@@ -630,10 +639,14 @@ static int demo_big_bind(struct demo *d)
 	if (!size)
 		return 0;
 	err = vmm_vm_create(d->dev, va, size, &vm);
-	if (!err)
-		err = vmm_bo_create(d->dev, size, &bo);
 	if (err) {
-		printf("big bind: setup failed (%d)\n", err);
+		printf("big bind: VM creation failed (%d)\n", err);
+		return err;
+	}
+	err = vmm_bo_create(d->dev, size, &bo);
+	if (err) {
+		printf("big bind: no %u GiB of VRAM for the buffer (%d)\n", d->o.big_gib, err);
+		demo_check(d, vmm_vm_destroy(vm) == 0, "every VM destroyed once idle");
 		return err;
 	}
 	run0 = d->dev->stats.run_ns;
