@@ -60,6 +60,11 @@ run_step() {
 	77) res=SKIP ;;
 	*) res=FAIL ;;
 	esac
+	# a failed step without its own note names its first errors
+	if [ "$res" = FAIL ] && [ ! -s "$out/$name.note" ]; then
+		grep -hE '^FAIL|error:|FAILED' "$out/$name.log" | head -n 2 | cut -c1-90 |
+			tr '\n' ' ' >"$out/$name.note"
+	fi
 	steps+=("$name")
 	results+=("$res")
 	seconds+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')")
