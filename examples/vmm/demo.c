@@ -42,6 +42,7 @@ struct demo_opts {
 	unsigned int big_gib;    /* size of the big bind (0: skip) */
 	unsigned int inflight;   /* fences a submitter keeps in flight */
 	bool direct;             /* page tables written through a CPU mapping, not PRAMIN */
+	bool ver3;               /* NVIDIA MMU ver3 (Hopper, Blackwell) instead of ver2 */
 	bool quiet;
 };
 
@@ -58,6 +59,8 @@ static void demo_usage(FILE *f)
 		"  --verify-ms=N    live verification period (default 500)\n"
 		"  --big-gib=N      size of the big 4 KiB-page bind (default 4, 0 = skip)\n"
 		"  --inflight=N     jobs a submitter keeps in flight (default 16)\n"
+		"  --format=ver2|ver3  page-table format: NVIDIA MMU ver2 (Pascal..Ada, default)\n"
+		"                   or ver3 (Hopper, Blackwell: 57-bit VA, one more level)\n"
 		"  --pt-access=pramin|direct  page-table writes through the PRAMIN window (default)\n"
 		"                   or a CPU mapping of VRAM (BAR2-style, nouveau's path after boot)\n"
 		"  --seed-bug=N     1: allocate a page table under the map lock in the run stage\n"
@@ -108,6 +111,8 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 			o->big_gib = (unsigned int)n;
 		} else if (!strncmp(a, "--inflight=", 11) && n >= 1 && n <= 1024) {
 			o->inflight = (unsigned int)n;
+		} else if (!strcmp(a, "--format=ver2") || !strcmp(a, "--format=ver3")) {
+			o->ver3 = a[12] == '3';
 		} else if (!strcmp(a, "--pt-access=pramin") || !strcmp(a, "--pt-access=direct")) {
 			o->direct = a[12] == 'd';
 		} else if (!strncmp(a, "--seed-bug=", 11) && n <= 3) {
@@ -712,7 +717,8 @@ static int demo_setup(struct demo *d)
 	d->gpu = (struct sim_gpu *)calloc(1, sizeof(*d->gpu));
 	if (!d->gpu)
 		return -FA_ENOMEM;
-	err = sim_gpu_init(d->gpu, (uint64_t)d->o.vram_gib << 30, fa_pt_format_nv_ver2());
+	err = sim_gpu_init(d->gpu, (uint64_t)d->o.vram_gib << 30,
+			   d->o.ver3 ? fa_pt_format_nv_ver3() : fa_pt_format_nv_ver2());
 	if (err)
 		return err;
 	memset(&hw, 0, sizeof(hw));
@@ -816,10 +822,11 @@ static int vmm_demo_main(int argc, char **argv)
 		printf("setup failed: %d\n", err);
 		return 1;
 	}
-	printf("fencealloc reference VMM: NVIDIA MMU ver2 page tables in a simulated %u GiB VRAM,\n"
+	printf("fencealloc reference VMM: NVIDIA MMU %s page tables in a simulated %u GiB VRAM,\n"
 	       "written through %s; %u VMs, %u submitter threads, 1 scheduler, 1 cleanup worker;\n"
 	       "seed %" PRIu64 ", %.1f s%s\n",
-	       d->o.vram_gib, d->o.direct ? "a CPU mapping of VRAM" : "the PRAMIN window",
+	       d->o.ver3 ? "ver3" : "ver2", d->o.vram_gib,
+	       d->o.direct ? "a CPU mapping of VRAM" : "the PRAMIN window",
 	       d->o.vms, d->o.threads, d->o.seed, d->o.seconds,
 	       demo_bug_name(d->o.seed_bug));
 	fflush(stdout);

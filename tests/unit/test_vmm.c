@@ -979,6 +979,18 @@ Test(vmm_demo_mt, short_run_summary_passes)
 	cr_assert_not_null(strstr(out, "  ok      no validator report"), "%s", out);
 }
 
+Test(vmm_demo_mt, ver3_format_and_direct_access)
+{
+	static char out[1 << 16];
+	const char *args[] = { "--seconds=0.3", "--vms=2", "--threads=2", "--vram-gib=2",
+			       "--big-gib=1", "--format=ver3", "--pt-access=direct", "--quiet" };
+
+	cr_assert_eq(run_demo(args, 8, out, sizeof(out)), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "NVIDIA MMU ver3"), "%s", out);
+	cr_assert_not_null(strstr(out, " 0 mismatches"), "%s", out);
+	cr_assert_not_null(strstr(out, "RESULT: PASS"), "%s", out);
+}
+
 Test(vmm_demo_mt, seeded_allocation_in_run_stage_fails)
 {
 	static char out[1 << 16];
