@@ -16,6 +16,7 @@
  * | fa_pt_map()         | run     | map lock    | **never** | writes PTEs (high half first) |
  * | fa_pt_map_pages()   | run     | map lock    | **never** | writes PTEs |
  * | fa_pt_unmap()       | run     | map lock    | **never** | writes invalid PTEs (low half first) |
+ * | fa_pt_sparse()      | run     | map lock    | **never** | writes sparse PTEs (low half first) |
  * | fa_pt_unref()       | cleanup | ref lock    | no        | clears PDEs of tables that reach zero; queues them |
  * | fa_pt_reclaim()     | cleanup | ref lock    | frees     | no |
  * | fa_pt_translate()   | any     | map lock or ref lock (or none: racy read) | no | reads, like the MMU |
@@ -94,12 +95,13 @@
  * linked. A table on A's path has a referenced slot, so unref of B never
  * releases it. Per-slot counts are touched only under the ref lock.
  *
- * **Room for sparse.** Each node counts its in-use units
- * (fa_pt_node::used) and keeps fa_pt_node::nsparse, always 0 today: a
- * sparse/unsparse pair would set sparse entries (fa_pt_format::sparse_pte /
- * sparse_pde) under the map lock and keep a table alive while
- * used + nsparse != 0, as RM's MMU_WALK does with its valid/sparse/reserved
- * counters.
+ * **Sparse.** fa_pt_sparse() writes sparse PTEs into referenced slots (the
+ * referenced slots keep the tables alive; fa_pt_unmap() undoes it). Sparse
+ * *directory* entries over VA that has no tables are room left in the
+ * design: each node counts its in-use units (fa_pt_node::used) and keeps
+ * fa_pt_node::nsparse, 0 today; a sparse PDE would count there and keep its
+ * table alive while used + nsparse != 0, as RM's MMU_WALK does with its
+ * valid/sparse/reserved counters.
  *
  * Every walk iterates with an explicit path of at most #FA_PT_MAX_DEPTH
  * nodes; there is no recursion, no division, no floating point.
@@ -1197,21 +1199,10 @@ static inline int fa_pt_map_pages(struct fa_pt *pt, uint64_t va, uint64_t size,
 	return err;
 }
 
-/**
- * Unmap a range: write the invalid entry to every PTE (low half first, so
- * VALID clears first). Tables stay; fa_pt_unref() releases them.
- * @stage run (never allocates, never frees, never sleeps)
- * @locking map lock; takes the accessor lock hooks around the writes
- * @param pt Tree.
- * @param va First VA.
- * @param size Bytes.
- * @param page_size Page size the range was mapped with (selects the table:
- *        big or small under a dual entry, or the huge level).
- * @return 0; -FA_EINVAL, -FA_EOPNOTSUPP, -FA_EOVERFLOW, -FA_ERANGE for bad
- *         arguments; -FA_ENOENT with a warning when part of the range is not
- *         referenced (nothing written); an accessor error as is.
- */
-static inline int fa_pt_unmap(struct fa_pt *pt, uint64_t va, uint64_t size, uint64_t page_size)
+/** @cond INTERNAL */
+/* Write one value to every PTE of a referenced range (unmap, sparse). */
+static inline int fa__pt_fill_range(struct fa_pt *pt, uint64_t va, uint64_t size,
+				    uint64_t page_size, uint64_t value)
 {
 	const struct fa_pt_format *f;
 	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
@@ -1235,13 +1226,59 @@ static inline int fa_pt_unmap(struct fa_pt *pt, uint64_t va, uint64_t size, uint
 		unsigned int n = (unsigned int)((next - va) >> c.shift);
 		struct fa_pt_node *t = fa__pt_find(pt, &c, va, path);
 
-		err = fa__pt_write_run(pt, t, fa__pt_index(f, l, va), n, f->invalid, 0,
+		err = fa__pt_write_run(pt, t, fa__pt_index(f, l, va), n, value, 0,
 				       FA_PRAMIN_LOW_FIRST);
 		pt->stats.ptes_written += n;
 		va = next;
 	}
 	fa__pt_unlock(pt);
 	return err;
+}
+/** @endcond */
+
+/**
+ * Unmap a range: write the invalid entry to every PTE (low half first, so
+ * VALID clears first). Tables stay; fa_pt_unref() releases them.
+ * @stage run (never allocates, never frees, never sleeps)
+ * @locking map lock; takes the accessor lock hooks around the writes
+ * @param pt Tree.
+ * @param va First VA.
+ * @param size Bytes.
+ * @param page_size Page size the range was mapped with (selects the table:
+ *        big or small under a dual entry, or the huge level).
+ * @return 0; -FA_EINVAL, -FA_EOPNOTSUPP, -FA_EOVERFLOW, -FA_ERANGE for bad
+ *         arguments; -FA_ENOENT with a warning when part of the range is not
+ *         referenced (nothing written); an accessor error as is.
+ */
+static inline int fa_pt_unmap(struct fa_pt *pt, uint64_t va, uint64_t size, uint64_t page_size)
+{
+	return fa__pt_fill_range(pt, va, size, page_size, pt ? pt->fmt->invalid : 0);
+}
+
+/**
+ * Make a referenced range sparse: write the format's sparse PTE encoding
+ * (fa_pt_format::sparse_pte: reads return zero, writes are dropped, no
+ * fault) to every PTE, as for the unbound pages of a Vulkan sparse resource.
+ * fa_pt_map() over a sparse PTE binds it; fa_pt_unmap() makes it invalid
+ * again. This works on referenced slots only (the tables must exist); sparse
+ * directory entries over unreferenced VA are not offered (see the overview).
+ * @stage run (never allocates, never sleeps)
+ * @locking map lock; takes the accessor lock hooks around the writes
+ * @param pt Tree.
+ * @param va First VA.
+ * @param size Bytes.
+ * @param page_size Page size the range was referenced with.
+ * @return 0; -FA_EOPNOTSUPP when the format has no sparse encoding (x86-64)
+ *         or lacks the page size; the other errors and the warning of
+ *         fa_pt_unmap(); nothing written on error.
+ */
+static inline int fa_pt_sparse(struct fa_pt *pt, uint64_t va, uint64_t size, uint64_t page_size)
+{
+	if (!pt)
+		return -FA_EINVAL;
+	if (!pt->fmt->sparse_pte)
+		return -FA_EOPNOTSUPP;
+	return fa__pt_fill_range(pt, va, size, page_size, pt->fmt->sparse_pte);
 }
 
 /**

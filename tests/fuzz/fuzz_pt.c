@@ -172,6 +172,14 @@ static void fz_op(struct fz *z, struct in *in)
 	}
 	case 5:
 		z->v.forbidden = 1;
+		if (take(in) & 1) {
+			rc = fa_pt_sparse(&z->pt, va, end - va, ps);
+			z->v.forbidden = 0;
+			cr_assert(rc == (!f->sparse_pte ? -FA_EOPNOTSUPP : refd ? 0 : -FA_ENOENT));
+			if (!rc)
+				pt_model_sparse(&z->m, p, va, end);
+			break;
+		}
 		rc = fa_pt_unmap(&z->pt, va, end - va, ps);
 		z->v.forbidden = 0;
 		cr_assert(rc == (refd ? 0 : -FA_ENOENT));
@@ -213,9 +221,10 @@ static void fz_teardown(struct fz *z)
 		for (va = z->tva[t]; va < z->tend[t]; va += ps) {
 			struct pt_mslot *s = pt_model_slot(&z->m, p, va);
 
-			if (s->mapped) {
+			if (s->mapped || s->sparse) {
 				cr_assert(fa_pt_unmap(&z->pt, va, ps, ps) == 0);
 				s->mapped = 0;
+				s->sparse = 0;
 			}
 			while (s->refs) {
 				cr_assert(fa_pt_unref(&z->pt, va, ps, ps, z->epoch) == 0);

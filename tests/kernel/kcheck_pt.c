@@ -126,7 +126,8 @@ static int fa_kcheck_pt_tree_ops(void)
 	bad |= fa_pt_translate(pt, 0x200123, &x) != 0 || x.pa != 0x101123;
 	bad |= fa_pt_walk(pt->fmt, &fa_kcheck_pt_acc, fa_pt_root_addr(pt), 0x401000, &x) != 0 ||
 	       x.pa != 0x41000;
-	bad |= fa_pt_unmap(pt, 0x1ff000, 0x2000, 0x1000) != 0;
+	bad |= fa_pt_sparse(pt, 0x1ff000, 0x2000, 0x1000) != 0;
+	bad |= fa_pt_translate(pt, 0x200123, &x) != -FA_ENOENT || x.type != FA_PT_ENTRY_SPARSE;
 	bad |= fa_pt_map_pages(pt, 0x1ff000, 0x2000, 0x1000, pages, 0) != 0;
 	bad |= fa_pt_unmap(pt, 0x1ff000, 0x2000, 0x1000) != 0;
 	bad |= fa_pt_unmap(pt, 0x400000, 0x10000, 0x10000) != 0;

@@ -27,6 +27,7 @@ struct pt_mslot {
 	uint32_t attr;
 	uint64_t pa;
 	uint8_t mapped;
+	uint8_t sparse; /* written with fa_pt_sparse() (not mapped) */
 };
 
 struct pt_model {
@@ -250,6 +251,7 @@ static inline void pt_model_map(struct pt_model *m, unsigned int p, uint64_t va,
 		struct pt_mslot *s = pt_model_slot(m, p, x);
 
 		s->mapped = 1;
+		s->sparse = 0;
 		s->pa = pa;
 		s->attr = attr & m->f->pte_attr_mask;
 	}
@@ -259,8 +261,20 @@ static inline void pt_model_unmap(struct pt_model *m, unsigned int p, uint64_t v
 {
 	uint64_t ps = FA_BIT64(m->f->page[p].shift), x;
 
-	for (x = va; x < end; x += ps)
+	for (x = va; x < end; x += ps) {
 		pt_model_slot(m, p, x)->mapped = 0;
+		pt_model_slot(m, p, x)->sparse = 0;
+	}
+}
+
+static inline void pt_model_sparse(struct pt_model *m, unsigned int p, uint64_t va, uint64_t end)
+{
+	uint64_t ps = FA_BIT64(m->f->page[p].shift), x;
+
+	for (x = va; x < end; x += ps) {
+		pt_model_slot(m, p, x)->mapped = 0;
+		pt_model_slot(m, p, x)->sparse = 1;
+	}
 }
 
 /* translate(va) must agree with the largest mapped page covering va. */
@@ -366,9 +380,10 @@ static inline void pt_check_node(const struct pt_vram *v, struct pt_model *m,
 			cr_assert_eq(n->refs[idx], ms->refs, "level %u va 0x%llx refs %u model %u",
 				     n->level, (unsigned long long)va, n->refs[idx], ms->refs);
 			if (!present)
-				cr_assert_eq(e.type, ms->mapped ? FA_PT_ENTRY_PTE : FA_PT_ENTRY_INVALID,
-					     "level %u va 0x%llx raw %d mapped %d", n->level,
-					     (unsigned long long)va, e.type, ms->mapped);
+				cr_assert_eq(e.type, ms->mapped ? FA_PT_ENTRY_PTE :
+					     ms->sparse ? FA_PT_ENTRY_SPARSE : FA_PT_ENTRY_INVALID,
+					     "level %u va 0x%llx raw %d mapped %d sparse %d", n->level,
+					     (unsigned long long)va, e.type, ms->mapped, ms->sparse);
 		} else if (!present) {
 			cr_assert_eq(n->refs[idx], 0);
 			cr_assert_eq(e.type, FA_PT_ENTRY_INVALID);

@@ -35,7 +35,7 @@ struct env {
 	unsigned long warns;
 	/* outcome counters: the run must exercise every path */
 	unsigned long refs_ok, refs_busy, maps_ok, maps_bad, unrefs_ok, released, reclaimed;
-	unsigned long huge_maps, dual_both;
+	unsigned long huge_maps, dual_both, sparsed;
 };
 
 static void env_init(struct env *e, const struct fa_pt_format *f, uint64_t base, uint64_t size,
@@ -223,6 +223,28 @@ static void do_unmap(struct env *e, unsigned int p, uint64_t va, uint64_t end)
 	}
 }
 
+static void do_sparse(struct env *e, unsigned int p, uint64_t va, uint64_t end)
+{
+	uint64_t ps = FA_BIT64(e->m.f->page[p].shift), calls = e->v.calls;
+	int refd = pt_model_all_refd(&e->m, p, va, end), rc;
+	unsigned long w = fa_test_warnings();
+
+	e->v.forbidden = 1;
+	rc = fa_pt_sparse(&e->pt, va, end - va, ps);
+	e->v.forbidden = 0;
+	cr_assert_eq(e->v.calls, calls, "sparse called an allocator");
+	if (!e->m.f->sparse_pte) {
+		cr_assert_eq(rc, -FA_EOPNOTSUPP);
+	} else if (refd) {
+		cr_assert_eq(rc, 0);
+		pt_model_sparse(&e->m, p, va, end);
+		cr_assert_eq(fa_test_warnings(), w);
+	} else {
+		cr_assert_eq(rc, -FA_ENOENT);
+		cr_assert_gt(fa_test_warnings(), w);
+	}
+}
+
 static void do_unref(struct env *e, unsigned int p, uint64_t va, uint64_t end)
 {
 	uint64_t ps = FA_BIT64(e->m.f->page[p].shift), calls = e->v.calls;
@@ -327,8 +349,10 @@ static void model_run(const struct fa_pt_format *f, uint64_t seed, unsigned long
 				end = b;
 			}
 			do_map(&e, p, va, end);
-		} else if (op < 68) {
+		} else if (op < 64) {
 			do_unmap(&e, p, va, end);
+		} else if (op < 68) {
+			do_sparse(&e, p, va, end);
 		} else if (op < 92) {
 			if (nh && rnd(&e, 4)) {
 				unsigned int k = (unsigned int)rnd(&e, nh);

@@ -7,6 +7,7 @@
  * map high half first, unmap and PDE clears low half first, new tables
  * cleared before they are linked; plus a concurrent map vs ref/unref run.
  */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "fa_test.h"
 
 #include <criterion/criterion.h>
@@ -458,4 +459,46 @@ Test(pt_mt, map_runs_while_other_ranges_are_refd_and_unrefd, .timeout = 60)
 	cr_assert_eq(e.v.live_tables, 1);
 	cr_assert_eq(fa_pt_fini(&e.pt), 0);
 	pt_vram_destroy(&e.v);
+}
+
+Test(pt_layout, sparse_ptes)
+{
+	static struct pt_vram v;
+	struct fa_pt pt;
+	struct fa_pt_xlate x;
+	unsigned long w;
+
+	setenv("FA_TEST_QUIET_WARN", "1", 1);
+	pt_vram_init(&v, 4 << 20);
+	tree_over(&pt, &v, fa_pt_format_nv_ver3(), &v.acc);
+	cr_assert_eq(fa_pt_ref(&pt, G1, 16 * K4, K4, 0), 0);
+	cr_assert_eq(fa_pt_ref(&pt, G1 + M2, M2, M2, 0), 0);
+	cr_assert_eq(fa_pt_sparse(&pt, G1, 16 * K4, K4), 0);
+	cr_assert_eq(fa_pt_sparse(&pt, G1 + M2, M2, M2), 0);
+	cr_assert_eq(fa_pt_translate(&pt, G1 + 5 * K4, &x), -FA_ENOENT);
+	cr_assert_eq(x.type, FA_PT_ENTRY_SPARSE);
+	cr_assert_eq(fa_pt_translate(&pt, G1 + M2 + 77, &x), -FA_ENOENT);
+	cr_assert_eq(x.type, FA_PT_ENTRY_SPARSE);
+	cr_assert_eq(x.level, FA_PT_NV3_LVL_PD0);
+	/* bind one page inside the sparse range, then make it invalid again */
+	cr_assert_eq(fa_pt_map(&pt, G1 + 5 * K4, K4, K4, 0x123000, 0), 0);
+	cr_assert_eq(fa_pt_translate(&pt, G1 + 5 * K4 + 1, &x), 0);
+	cr_assert_eq(x.pa, 0x123001);
+	cr_assert_eq(fa_pt_translate(&pt, G1 + 6 * K4, &x), -FA_ENOENT);
+	cr_assert_eq(x.type, FA_PT_ENTRY_SPARSE);
+	cr_assert_eq(fa_pt_unmap(&pt, G1, 16 * K4, K4), 0);
+	cr_assert_eq(fa_pt_translate(&pt, G1 + 6 * K4, &x), -FA_ENOENT);
+	cr_assert_eq(x.type, FA_PT_ENTRY_INVALID);
+	/* outside the references: warned, nothing written */
+	w = fa_test_warnings();
+	cr_assert_eq(fa_pt_sparse(&pt, G1 + 16 * K4, K4, K4), -FA_ENOENT);
+	cr_assert_gt(fa_test_warnings(), w);
+	pt_vram_destroy(&v);
+
+	pt_vram_init(&v, 4 << 20);
+	tree_over(&pt, &v, fa_pt_format_x86_64(), &v.acc);
+	cr_assert_eq(fa_pt_ref(&pt, G1, K4, K4, 0), 0);
+	cr_assert_eq(fa_pt_sparse(&pt, G1, K4, K4), -FA_EOPNOTSUPP);
+	cr_assert_eq(fa_pt_sparse(NULL, G1, K4, K4), -FA_EINVAL);
+	pt_vram_destroy(&v);
 }
