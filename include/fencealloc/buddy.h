@@ -1307,6 +1307,44 @@ static inline uint64_t fa_buddy_free_blocks(const struct fa_buddy *b, unsigned i
 }
 
 /**
+ * Mark all free memory cleared (after the driver zeroed it all, e.g. at
+ * boot) or dirty (e.g. after a reset that lost VRAM contents), like
+ * `gpu_buddy_reset_clear`. Free blocks are always merged here, so nothing
+ * needs merging: the bits move from one free bitmap to the other.
+ * @stage any (never allocates; O(n / 64) word operations)
+ * @locking the buddy lock
+ * @param b Buddy.
+ * @param cleared true: everything free becomes cleared; false: dirty.
+ */
+static inline void fa_buddy_reset_clear(struct fa_buddy *b, bool cleared)
+{
+	int to = cleared ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY, from = to ^ 1;
+	unsigned int k, l;
+
+	for (k = 0; k <= b->max_order; k++) {
+		struct fa__buddy_order *o = &b->ord[k];
+		uint64_t nb = o->nbits;
+
+		for (l = 0; l < o->nlv; l++) {
+			uint64_t w, nw = fa__buddy_words(nb);
+
+			for (w = 0; w < nw; w++) {
+				uint64_t *src = fa__buddy_lw(o, from, l, w);
+
+				*fa__buddy_lw(o, to, l, w) |= *src;
+				*src = 0;
+			}
+			nb = nw;
+		}
+		b->nfree[k][to] += b->nfree[k][from];
+		b->nfree[k][from] = 0;
+	}
+	b->free_mask[to] |= b->free_mask[from];
+	b->free_mask[from] = 0;
+	b->clear_avail = cleared ? b->avail : 0;
+}
+
+/**
  * Upper bound of the blocks fa_buddy_alloc_blocks() can return for @p size in
  * blocks of at least @p min_block: `size / min_block` (every block could be
  * the smallest one when the space is fragmented). Size the output array with

@@ -76,6 +76,10 @@ int fa_kcheck_buddy(void)
 		return -22;
 	if (fa_buddy_check(b, NULL))
 		return -23;
+	fa_buddy_reset_clear(b, true);
+	if (fa_buddy_clear_avail(b) != fa_buddy_size(b))
+		return -24;
+	fa_buddy_reset_clear(b, false);
 	fa_buddy_dump(b, fa_kcheck_buddy_print, NULL);
 	fa_buddy_fini(b);
 	return 0;

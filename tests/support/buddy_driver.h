@@ -236,18 +236,36 @@ static inline const char *bd_bad_free(struct bd_state *d, const struct bd_src *s
 	return av == d->b->avail ? NULL : "refused free changed avail";
 }
 
+/* fa_buddy_reset_clear(): every free chunk becomes clear (or dirty). */
+static inline const char *bd_reset_clear(struct bd_state *d, const struct bd_src *s)
+{
+	bool clear = bd_below(s, 2) != 0;
+	uint64_t i;
+
+	fa_buddy_reset_clear(d->b, clear);
+	for (i = 0; i < d->m->n; i++)
+		if (d->m->st[i] != BM_USED)
+			d->m->st[i] = clear ? BM_CLEAR : BM_DIRTY;
+	d->m->nclear = clear ? d->m->nfree : 0;
+	if (d->b->clear_avail != d->m->nclear)
+		return "reset_clear: clear_avail wrong";
+	return NULL;
+}
+
 static inline const char *bd_step(struct bd_state *d, const struct bd_src *s)
 {
 	const char *err;
-	unsigned int op = (unsigned int)bd_below(s, 16);
+	unsigned int op = (unsigned int)bd_below(s, 64);
 
 	d->ops++;
-	if (op < 7)
+	if (op < 28)
 		err = bd_alloc_one(d, s);
-	else if (op < 15)
+	else if (op < 60)
 		err = bd_free_one(d, s);
-	else
+	else if (op < 63)
 		err = bd_bad_free(d, s);
+	else
+		err = bd_reset_clear(d, s);
 	return err ? err : bd_check(d);
 }
 

@@ -966,3 +966,36 @@ Test(buddy, fragmentation_clear_dirty)
 	cr_assert_eq(fa_buddy_avail(&b), 4 * G1);
 	CHECK(&b);
 }
+
+/* reset_clear: everything free becomes clear, then dirty again. */
+Test(buddy, reset_clear)
+{
+	struct fa_buddy b;
+	uint64_t a, x;
+	bool cl = false;
+	struct fa_buddy_req r;
+
+	setup(&b, 7 * M1, K4);
+	cr_assert_eq(fa_buddy_alloc(&b, 3 * K4, 0, FA_BUDDY_CONTIGUOUS, &a), 0);
+	fa_buddy_reset_clear(&b, true);
+	cr_assert_eq(fa_buddy_clear_avail(&b), 7 * M1 - 3 * K4);
+	cr_assert_eq(fa_buddy_free_blocks(&b, 10, true), 1);
+	cr_assert_eq(fa_buddy_free_blocks(&b, 10, false), 0);
+	CHECK(&b);
+	fa_buddy_req_init(&r, M1);
+	cr_assert_eq(fa_buddy_alloc_req(&b, &r, &x, &cl), 0);
+	cr_assert(cl, "only clear memory left");
+	cr_assert_eq(fa_buddy_free(&b, x, M1), 0); /* dirty again, and merged: dirty wins */
+	cr_assert_lt(fa_buddy_clear_avail(&b), 7 * M1 - 3 * K4);
+	CHECK(&b);
+	fa_buddy_reset_clear(&b, false);
+	cr_assert_eq(fa_buddy_clear_avail(&b), 0);
+	cr_assert_eq(fa_buddy_avail(&b), 7 * M1 - 3 * K4);
+	CHECK(&b);
+	fa_buddy_reset_clear(&b, false);
+	CHECK(&b);
+	cr_assert_eq(fa_buddy_free(&b, a, 3 * K4), 0);
+	fa_buddy_reset_clear(&b, true);
+	cr_assert_eq(fa_buddy_clear_avail(&b), 7 * M1);
+	CHECK(&b);
+}
