@@ -1014,7 +1014,7 @@ static inline int fa_pt_estimate(const struct fa_pt *pt, uint64_t va, uint64_t s
 	struct fa__pt_chain c;
 	int err;
 
-	if (!pt || !out)
+	if (!pt || !pt->root || !out)
 		return -FA_EINVAL;
 	err = fa__pt_args(pt->fmt, va, size, page_size, &c);
 	if (err)
@@ -1057,7 +1057,7 @@ static inline int fa_pt_ref(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 	unsigned int i;
 	int err;
 
-	if (!pt)
+	if (!pt || !pt->root)
 		return -FA_EINVAL;
 	err = fa__pt_args(pt->fmt, va, size, page_size, &c);
 	if (err)
@@ -1108,7 +1108,7 @@ static inline int fa_pt_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 	uint64_t end, val, step;
 	int err = 0;
 
-	if (!pt)
+	if (!pt || !pt->root)
 		return -FA_EINVAL;
 	f = pt->fmt;
 	err = fa__pt_args(f, va, size, page_size, &c);
@@ -1165,7 +1165,7 @@ static inline int fa_pt_map_pages(struct fa_pt *pt, uint64_t va, uint64_t size,
 	uint64_t end, k, npages, done = 0;
 	int err;
 
-	if (!pt || !pages)
+	if (!pt || !pt->root || !pages)
 		return -FA_EINVAL;
 	f = pt->fmt;
 	err = fa__pt_args(f, va, size, page_size, &c);
@@ -1210,7 +1210,7 @@ static inline int fa__pt_fill_range(struct fa_pt *pt, uint64_t va, uint64_t size
 	uint64_t end;
 	int err;
 
-	if (!pt)
+	if (!pt || !pt->root)
 		return -FA_EINVAL;
 	f = pt->fmt;
 	err = fa__pt_args(f, va, size, page_size, &c);
@@ -1274,7 +1274,7 @@ static inline int fa_pt_unmap(struct fa_pt *pt, uint64_t va, uint64_t size, uint
  */
 static inline int fa_pt_sparse(struct fa_pt *pt, uint64_t va, uint64_t size, uint64_t page_size)
 {
-	if (!pt)
+	if (!pt || !pt->root)
 		return -FA_EINVAL;
 	if (!pt->fmt->sparse_pte)
 		return -FA_EOPNOTSUPP;
@@ -1308,7 +1308,7 @@ static inline int fa_pt_unref(struct fa_pt *pt, uint64_t va, uint64_t size, uint
 	uint64_t end;
 	int err = 0, e;
 
-	if (!pt)
+	if (!pt || !pt->root)
 		return -FA_EINVAL;
 	f = pt->fmt;
 	err = fa__pt_args(f, va, size, page_size, &c);
@@ -1486,7 +1486,7 @@ static inline int fa_pt_translate(const struct fa_pt *pt, uint64_t va, struct fa
 {
 	int err;
 
-	if (!pt)
+	if (!pt || !pt->root)
 		return -FA_EINVAL;
 	fa__pt_lock(pt);
 	err = fa_pt_walk(pt->fmt, pt->acc, pt->root->addr, va, out);

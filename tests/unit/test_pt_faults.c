@@ -503,3 +503,28 @@ Test(pt_faults, pde_write_failure_warns_and_unref_undoes)
 	cr_assert_eq(v.live_shadow, 0);
 	pt_vram_destroy(&v);
 }
+
+Test(pt_faults, calls_after_fini_are_rejected)
+{
+	static struct pt_vram v;
+	struct fa_pt pt;
+	struct fa_pt_estimate est;
+	struct fa_pt_xlate x;
+	uint64_t page = 0x1000;
+
+	pt_vram_init(&v, 1 << 20);
+	cr_assert_eq(pt_tree_init(&pt, &v, fa_pt_format_nv_ver2()), 0);
+	cr_assert_eq(fa_pt_fini(&pt), 0);
+	cr_assert_eq(v.live_tables, 0);
+	cr_assert_eq(fa_pt_fini(&pt), -FA_EINVAL);
+	cr_assert_eq(fa_pt_ref(&pt, 0, K4, K4, 0), -FA_EINVAL);
+	cr_assert_eq(fa_pt_estimate(&pt, 0, K4, K4, &est), -FA_EINVAL);
+	cr_assert_eq(fa_pt_map(&pt, 0, K4, K4, 0, 0), -FA_EINVAL);
+	cr_assert_eq(fa_pt_map_pages(&pt, 0, K4, K4, &page, 0), -FA_EINVAL);
+	cr_assert_eq(fa_pt_unmap(&pt, 0, K4, K4), -FA_EINVAL);
+	cr_assert_eq(fa_pt_sparse(&pt, 0, K4, K4), -FA_EINVAL);
+	cr_assert_eq(fa_pt_unref(&pt, 0, K4, K4, 0), -FA_EINVAL);
+	cr_assert_eq(fa_pt_translate(&pt, 0, &x), -FA_EINVAL);
+	cr_assert_eq(v.calls, 4); /* the init's two allocations and the fini's two frees */
+	pt_vram_destroy(&v);
+}
