@@ -44,6 +44,8 @@
  *   exact range, contiguous allocation, trim or free of a non-power-of-two
  *   range touches at most 2·M blocks, each O(M). No operation scans the free
  *   blocks (unlike `gpu_buddy`'s contiguous "try harder" and force-merge).
+ *   The exceptions are meant for debugging and rare events: fa_buddy_check()
+ *   is O(n) and fa_buddy_reset_clear() O(n / 64).
  *
  * @code
  * struct fa_buddy vram;
