@@ -41,6 +41,7 @@ struct demo_opts {
 	unsigned int verify_ms;  /* period of the live verification */
 	unsigned int big_gib;    /* size of the big bind (0: skip) */
 	unsigned int inflight;   /* fences a submitter keeps in flight */
+	unsigned long node_budget; /* mapping nodes per VM, live + reserved (0: none) */
 	bool direct;             /* page tables written through a CPU mapping, not PRAMIN */
 	bool ver3;               /* NVIDIA MMU ver3 (Hopper, Blackwell) instead of ver2 */
 	bool quiet;
@@ -59,6 +60,9 @@ static void demo_usage(FILE *f)
 		"  --verify-ms=N    live verification period (default 500)\n"
 		"  --big-gib=N      size of the big 4 KiB-page bind (default 4, 0 = skip)\n"
 		"  --inflight=N     jobs a submitter keeps in flight (default 16)\n"
+		"  --node-budget=N  mapping nodes per VM, live + reserved (default 0: no limit);\n"
+		"                   a submit over budget fails with -ENOSPC and is retried\n"
+		"                   once the submitter's jobs in flight have completed\n"
 		"  --format=ver2|ver3  page-table format: NVIDIA MMU ver2 (Pascal..Ada, default)\n"
 		"                   or ver3 (Hopper, Blackwell: 57-bit VA, one more level)\n"
 		"  --pt-access=pramin|direct  page-table writes through the PRAMIN window (default)\n"
@@ -109,6 +113,8 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 			o->verify_ms = (unsigned int)n;
 		} else if (!strncmp(a, "--big-gib=", 10) && n <= 64) {
 			o->big_gib = (unsigned int)n;
+		} else if (!strncmp(a, "--node-budget=", 14)) {
+			o->node_budget = (unsigned long)n;
 		} else if (!strncmp(a, "--inflight=", 11) && n >= 1 && n <= 1024) {
 			o->inflight = (unsigned int)n;
 		} else if (!strcmp(a, "--format=ver2") || !strcmp(a, "--format=ver3")) {
@@ -269,7 +275,7 @@ struct demo_thread {
 	struct vmm_fence **ring; /* in-flight fences */
 	unsigned int ring_head, ring_n;
 	struct vmm_fence *last[64]; /* last fence per VM, for cross-VM dependencies */
-	unsigned long jobs, rejected, remaps, splits, merges, deps;
+	unsigned long jobs, rejected, remaps, splits, merges, deps, throttled;
 	int unexpected_err;
 };
 
@@ -560,6 +566,14 @@ static void *demo_submitter(void *arg)
 			t->deps += in != NULL;
 		}
 		err = vmm_job_submit(d->vm[vmi], ops, nops, in, &f);
+		for (i = 0; err == -FA_ENOSPC && i < 64; i++) {
+			/* Over budget: let this thread's jobs finish (their cleanups free
+			 * reservations), then retry. Nothing was changed by the failure. */
+			t->throttled++;
+			demo_drain(t);
+			vmm_device_wait_idle(d->dev);
+			err = vmm_job_submit(d->vm[vmi], ops, nops, in, &f);
+		}
 		if (err) {
 			t->rejected++;
 			if (!t->unexpected_err)
@@ -733,6 +747,7 @@ static int demo_setup(struct demo *d)
 	hw.fmt = d->gpu->fmt;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.seed_bug = d->o.seed_bug;
+	cfg.node_budget = d->o.node_budget;
 	err = vmm_device_create(&hw, &d->src, &cfg, &d->dev);
 	if (err)
 		return err;
@@ -803,7 +818,7 @@ static int vmm_demo_main(int argc, char **argv)
 	struct demo *d = (struct demo *)calloc(1, sizeof(*d));
 	struct demo_rng vr;
 	uint64_t t_start, t_end, deadline;
-	unsigned long jobs = 0, rejected = 0, remaps = 0, splits = 0, deps = 0, torn;
+	unsigned long jobs = 0, rejected = 0, remaps = 0, splits = 0, deps = 0, throttled = 0, torn;
 	struct vmm_stats *s;
 	unsigned int i;
 	double secs;
@@ -868,6 +883,7 @@ static int vmm_demo_main(int argc, char **argv)
 		remaps += d->t[i].remaps;
 		splits += d->t[i].splits;
 		deps += d->t[i].deps;
+		throttled += d->t[i].throttled;
 		if (!first_err)
 			first_err = d->t[i].unexpected_err;
 	}
@@ -898,8 +914,11 @@ static int vmm_demo_main(int argc, char **argv)
 	       "                  a tree-aware estimate at submit would have said %lu (too small for %lu jobs)\n",
 	       s->pt_used, s->pt_reserved, 100.0 * s->pt_used / (s->pt_reserved + 1e-9), s->pt_freed,
 	       s->pt_estimated, s->pt_estimate_short);
-	printf("mapping nodes     %lu used of %lu reserved (%.1f%%; 3 per map, 2 per unmap)\n",
+	printf("mapping nodes     %lu used of %lu reserved (%.1f%%; 3 per map, 2 per unmap)",
 	       s->nodes_used, s->nodes_reserved, 100.0 * s->nodes_used / (s->nodes_reserved + 1e-9));
+	if (d->o.node_budget)
+		printf("; budget %lu per VM: %lu submits throttled", d->o.node_budget, throttled);
+	printf("\n");
 	printf("verification      %lu passes, %lu mappings, %lu translations, %lu gaps faulted as"
 	       " expected, %lu mismatches\n",
 	       d->ver.passes, d->ver.mappings, d->ver.pages, d->ver.gaps, d->ver.mismatches);

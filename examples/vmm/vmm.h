@@ -157,6 +157,12 @@ struct vmm_hw {
 struct vmm_config {
 	unsigned int seed_bug;   /**< #vmm_seed_bug (0 for a correct driver). */
 	unsigned long lat_cap;   /**< Latency samples kept per stage (default 1 << 20). */
+	/**
+	 * Most mapping nodes one VM may hold, live plus reserved by pending jobs
+	 * (0: no limit). Submit fails with -FA_ENOSPC, nothing changed, when a job's
+	 * worst case does not fit: back-pressure instead of unbounded reservations.
+	 */
+	unsigned long node_budget;
 };
 
 /** Latency samples of one stage (preallocated; recording never allocates). */
@@ -956,7 +962,8 @@ static inline void vmm__job_queue(struct vmm_job *job, struct vmm_fence *in_fenc
  * @return 0; the errors of vmm_ops_check(); -FA_ENOENT (unmap of a range
  *         that is not entirely mapped); -FA_EINVAL (a split at an address the
  *         split mapping's page size cannot express); -FA_ENOMEM; -FA_ENOSPC
- *         (VRAM for page tables).
+ *         (VRAM for page tables, or the VM's node budget: wait for pending
+ *         jobs and retry).
  */
 static inline int vmm_job_submit(struct vmm_vm *vm, const struct vmm_op *ops, unsigned int nops,
 				 struct vmm_fence *in_fence, struct vmm_fence **out_fence)
@@ -1447,7 +1454,8 @@ static inline int vmm__vm_pools_init(struct vmm_vm *vm)
 	int k, err;
 
 	err = fa_reserve_pool_init(&vm->node_pool, &vm->dev->src, sizeof(struct vmm_va), 256,
-				   FA_RESERVE_NO_BUDGET);
+				   vm->dev->cfg.node_budget ? vm->dev->cfg.node_budget :
+							      FA_RESERVE_NO_BUDGET);
 	if (!err)
 		err = fa_reserve_pool_init(&vm->staged_pool, &vm->dev->src, sizeof(struct vmm_va),
 					   256, FA_RESERVE_NO_BUDGET);

@@ -475,12 +475,12 @@ struct snap {
 	uint64_t hash, vram;
 };
 
-static void fx_snap(struct fx *f, struct snap *s)
+/* Snapshot without waiting (the caller knows no job can run meanwhile). */
+static void fx_snap_now(struct fx *f, struct snap *s)
 {
 	struct vmm_va *v;
 	unsigned int k;
 
-	vmm_device_wait_idle(f->dev);
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_lock(&f->vm->lock);
 	s->staged = f->vm->staged.count;
@@ -502,11 +502,21 @@ static void fx_snap(struct fx *f, struct snap *s)
 	s->allocs_minus_frees = f->alloc.allocs - f->alloc.frees;
 }
 
-static void expect_unchanged(struct fx *f, const struct snap *before, const char *what)
+static void fx_snap(struct fx *f, struct snap *s)
+{
+	vmm_device_wait_idle(f->dev);
+	fx_snap_now(f, s);
+}
+
+static void expect_unchanged_now(struct fx *f, const struct snap *before, const char *what,
+				 bool wait)
 {
 	struct snap now;
 
-	fx_snap(f, &now);
+	if (wait)
+		fx_snap(f, &now);
+	else
+		fx_snap_now(f, &now);
 	cr_assert_eq(now.staged, before->staged, "%s: submit-side view changed", what);
 	cr_assert_eq(now.live, before->live, "%s: run-side view changed", what);
 	cr_assert_eq(now.hash, before->hash, "%s: submit-side view changed", what);
@@ -516,6 +526,11 @@ static void expect_unchanged(struct fx *f, const struct snap *before, const char
 	/* Objects a failed fill obtained may stay cached in their pool: not a leak. */
 	cr_assert_eq(now.allocs_minus_frees - now.cached, before->allocs_minus_frees - before->cached,
 		     "%s: host memory leaked", what);
+}
+
+static void expect_unchanged(struct fx *f, const struct snap *before, const char *what)
+{
+	expect_unchanged_now(f, before, what, true);
 }
 
 /* Translate through the MMU walker (raw tables in simulated VRAM). */
@@ -676,6 +691,44 @@ Test(vmm_submit, vram_exhausted_at_every_page_table)
 	while (n)
 		vmm_bo_put(hog[--n]);
 	fx_fini(&f);
+}
+
+Test(vmm_submit, node_budget_back_pressure)
+{
+	struct vmm_config cfg;
+	struct fx f;
+	struct snap s;
+	struct vmm_op ops[4];
+	struct vmm_fence_timeline tl;
+	struct vmm_fence gate, *fence;
+	unsigned int i;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.node_budget = 10;
+	fx_init_cfg(&f, 1ull << 30, &cfg);
+	vmm_fence_timeline_init(&tl);
+	vmm_fence_init(&gate, &tl, NULL, NULL);
+	for (i = 0; i < 3; i++)
+		vmm_op_map(&ops[i], FX_VA + i * M2, 4 * K4, f.bo[i], 0, 12);
+	/* 3 maps reserve 9 nodes of the budget of 10 until the job is cleaned up;
+	 * the gate keeps the job pending. */
+	cr_assert_eq(vmm_job_submit(f.vm, ops, 3, &gate, &fence), 0);
+	vmm_op_unmap(&ops[3], FX_VA, 4 * K4, 12);
+	fx_snap_now(&f, &s);
+	/* Worst case of an unmap is 2 nodes: 9 + 2 > 10. */
+	cr_assert_eq(vmm_job_submit(f.vm, &ops[3], 1, NULL, NULL), -FA_ENOSPC);
+	expect_unchanged_now(&f, &s, "over the node budget", false);
+	vmm_fence_signal(&gate);
+	vmm_fence_wait(fence);
+	vmm_fence_put(fence);
+	vmm_device_wait_idle(f.dev);
+	/* Cleaned up: 3 live nodes charged, the 6 unused reserved ones went back. */
+	cr_assert_eq(fa_reserve_pool_charged(&f.vm->node_pool), 3ul);
+	cr_assert_eq(fx_run(&f, &ops[3], 1), 0, "fits once the first job is cleaned up");
+	expect_faults(&f, FX_VA, 4 * K4);
+	expect_maps(&f, FX_VA + M2, 4 * K4, f.bo[1], 0, 12);
+	fx_fini(&f);
+	vmm_fence_timeline_fini(&tl);
 }
 
 Test(vmm_submit, fault_injection_every_allocation)
