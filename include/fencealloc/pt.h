@@ -116,11 +116,14 @@
  * // run (map lock, inside the signalling section): write PTEs only
  * err = fa_pt_map(&vm->pt, va, size, 4096, pa, FA_PT_APER_VRAM);
  * fa_pramin_flush(&acc); seq = tlb_invalidate();
- * // later, run: unmap; cleanup (ref lock): unref with the next invalidate's epoch
+ * // later, run (map lock): unmap, flush, invalidate
  * err = fa_pt_unmap(&vm->pt, va, size, 4096);
- * fa_pramin_flush(&acc); seq = tlb_invalidate();
- * err = fa_pt_unref(&vm->pt, va, size, 4096, seq);
- * fa_pt_reclaim(&vm->pt, tlb_completed_seq());   // frees tables whose epoch completed
+ * fa_pramin_flush(&acc); tlb_invalidate();
+ * // cleanup (ref lock): the epoch is that of the NEXT invalidate, the one
+ * // that follows the PDE clears this unref makes
+ * err = fa_pt_unref(&vm->pt, va, size, 4096, tlb_next_epoch());
+ * fa_pramin_flush(&acc); tlb_invalidate();
+ * fa_pt_reclaim(&vm->pt, tlb_completed_epoch()); // frees tables whose epoch completed
  * @endcode
  */
 #ifndef FA_PT_H
