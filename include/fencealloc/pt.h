@@ -142,9 +142,10 @@ extern "C" {
 
 /**
  * Where table memory comes from: the caller's device-memory allocator (a
- * buddy over VRAM, a pool of pre-reserved tables...). Called only from
- * `@stage submit` (fa_pt_ref(), fa_pt_init()) and `@stage cleanup`
- * (fa_pt_reclaim(), fa_pt_fini()).
+ * buddy over VRAM, a pool of pre-reserved tables...). @c alloc is called
+ * only by fa_pt_init() and fa_pt_ref(), @c free only by fa_pt_ref() (undoing
+ * a failed ref), fa_pt_reclaim() and fa_pt_fini(); never by map, unmap,
+ * sparse or unref.
  */
 struct fa_pt_table_alloc {
 	/**
@@ -210,7 +211,7 @@ struct fa_pt_stats {
 	uint64_t pending[FA_PT_MAX_LEVELS]; /**< Released tables waiting for their epoch, per level. */
 	uint64_t allocated;                 /**< Tables allocated since init. */
 	uint64_t freed;                     /**< Tables freed since init. */
-	uint64_t ptes_written;              /**< Entries written by map/unmap since init. */
+	uint64_t ptes_written;              /**< Entries written by map/unmap/sparse since init. */
 };
 
 /** A page-table tree. Members are private; use the functions. */
