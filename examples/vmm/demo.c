@@ -342,29 +342,36 @@ static void demo_check_page(struct demo *d, struct vmm_vm *vm, const struct vmm_
 			      (uint64_t)!!(x.attr & FA_PT_RO), (uint64_t)!!(n->flags & VMM_MAP_READ_ONLY));
 }
 
-static void demo_check_gap(struct demo *d, struct vmm_vm *vm, uint64_t lo, uint64_t hi,
-			   struct demo_rng *r)
+static void demo_probe_gap(struct demo *d, struct vmm_vm *vm, uint64_t va, uint64_t hi)
 {
-	uint64_t probe[3];
 	struct sim_gpu_xlat x;
-	unsigned int i;
+
+	if (sim_gpu_translate(d->gpu, vm->pdb, va, &x) == 0)
+		demo_mismatch(d, "va 0x%llx is unmapped but translates to pa 0x%llx (gap ends 0x%llx)",
+			      va, x.pa, hi);
+	d->ver.pages++;
+}
+
+/* An unmapped range faults: its first and last page, a random one, and with
+ * @full 64 pages spread over it. */
+static void demo_check_gap(struct demo *d, struct vmm_vm *vm, uint64_t lo, uint64_t hi,
+			   struct demo_rng *r, bool full)
+{
+	uint64_t pages = (hi - lo) >> 12, i;
 
 	if (hi <= lo)
 		return;
-	probe[0] = lo;
-	probe[1] = hi - 4096;
-	probe[2] = lo + (demo_rng_below(r, (hi - lo) >> 12) << 12);
 	d->ver.gaps++;
-	for (i = 0; i < 3; i++) {
-		if (sim_gpu_translate(d->gpu, vm->pdb, probe[i], &x) == 0)
-			demo_mismatch(d, "va 0x%llx is unmapped but translates to pa 0x%llx (gap ends 0x%llx)",
-				      probe[i], x.pa, hi);
-		d->ver.pages++;
-	}
+	demo_probe_gap(d, vm, lo, hi);
+	demo_probe_gap(d, vm, hi - 4096, hi);
+	demo_probe_gap(d, vm, lo + (demo_rng_below(r, pages) << 12), hi);
+	for (i = 1; full && i < 64 && i < pages; i++)
+		demo_probe_gap(d, vm, lo + ((pages * i / 64) << 12), hi);
 }
 
 /* Every mapping translates (first, last and random pages; every page of small
- * ones when @full), every gap faults. Holds the VM's ref and map locks. */
+ * ones and 256 spread over large ones when @full), every gap faults. Holds the
+ * VM's ref and map locks, so no run stage of this VM changes its tables. */
 static void demo_verify_vm(struct demo *d, struct vmm_vm *vm, struct demo_rng *r, bool full)
 {
 	struct vmm_va *n;
@@ -372,7 +379,7 @@ static void demo_verify_vm(struct demo *d, struct vmm_vm *vm, struct demo_rng *r
 
 	vmm_vm_lock_tables(vm);
 	for (n = vmm_va_set_first_from(&vm->live, 0); n; n = vmm_va_set_next(&vm->live, n)) {
-		demo_check_gap(d, vm, prev_end, n->va, r);
+		demo_check_gap(d, vm, prev_end, n->va, r, full);
 		pages = n->size >> 12;
 		d->ver.mappings++;
 		demo_check_page(d, vm, n, n->va);
@@ -385,7 +392,7 @@ static void demo_verify_vm(struct demo *d, struct vmm_vm *vm, struct demo_rng *r
 		}
 		prev_end = n->va + n->size;
 	}
-	demo_check_gap(d, vm, prev_end, vm->va_end, r);
+	demo_check_gap(d, vm, prev_end, vm->va_end, r, full);
 	vmm_vm_unlock_tables(vm);
 }
 
