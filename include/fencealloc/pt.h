@@ -1028,6 +1028,30 @@ static inline int fa_pt_estimate(const struct fa_pt *pt, uint64_t va, uint64_t s
 }
 
 /**
+ * Tables of one byte size in an estimate: tables of equal size are
+ * interchangeable for a pool (ver2: PD2, PD1, PD0 and small PTs are all
+ * 4 KiB; big PTs 256 bytes), so reservations are kept per size.
+ * @stage any
+ * @locking none
+ * @param f Format the estimate was made for.
+ * @param est Estimate.
+ * @param bytes Table size (fa_pt_level_bytes() of some level).
+ * @return Number of tables of that size.
+ */
+static inline uint64_t fa_pt_estimate_tables_of_size(const struct fa_pt_format *f,
+						     const struct fa_pt_estimate *est,
+						     uint64_t bytes)
+{
+	uint64_t n = 0;
+	unsigned int l;
+
+	for (l = 0; l < f->nlevels; l++)
+		if (fa_pt_level_bytes(f, l) == bytes)
+			n += est->tables[l];
+	return n;
+}
+
+/**
  * Reference every PTE slot of a range, creating the missing tables.
  * Order: read-only walk (validates, counts), allocate every missing table
  * and shadow node, clear them through the accessor, then link them (PDEs

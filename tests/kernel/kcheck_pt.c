@@ -117,6 +117,7 @@ static int fa_kcheck_pt_tree_ops(void)
 	bad |= fa_pt_node_bytes(pt->fmt, 0) == 0;
 	bad |= fa_pt_estimate_static(pt->fmt, 0x1ff000, 0x2000, 0x1000, &est) || est.total != 5;
 	bad |= fa_pt_estimate(pt, 0x1ff000, 0x2000, 0x1000, &est) || est.total != 5;
+	bad |= fa_pt_estimate_tables_of_size(pt->fmt, &est, 4096) != 5;
 	bad |= fa_pt_ref(pt, 0x1ff000, 0x2000, 0x1000, FA_GFP_KERNEL) != 0;
 	bad |= fa_pt_ref(pt, 0x400000, 0x10000, 0x10000, FA_GFP_KERNEL) != 0;
 	bad |= fa_pt_map(pt, 0x1ff000, 0x2000, 0x1000, 0x100000, FA_PT_APER_VRAM) != 0;

@@ -385,6 +385,8 @@ Test(pt_faults, estimate_static_counts_misaligned_ends)
 	cr_assert_eq(e.tables[FA_PT_NV2_LVL_PT_BIG], 0);
 	cr_assert_eq(e.total, 5);
 	cr_assert_eq(e.bytes, 5 * 4096);
+	cr_assert_eq(fa_pt_estimate_tables_of_size(f, &e, 4096), 5);
+	cr_assert_eq(fa_pt_estimate_tables_of_size(f, &e, 256), 0);
 	/* 1 GiB of 4 KiB pages, aligned: 512 PTs + 2 PD0 + 1 PD1 + 1 PD2 */
 	cr_assert_eq(fa_pt_estimate_static(f, G1, G1, K4, &e), 0);
 	cr_assert_eq(e.tables[FA_PT_NV2_LVL_PT_SMALL], 512);
@@ -397,6 +399,8 @@ Test(pt_faults, estimate_static_counts_misaligned_ends)
 	cr_assert_eq(fa_pt_estimate_static(f, 0, 4 * M2, K64, &e), 0);
 	cr_assert_eq(e.tables[FA_PT_NV2_LVL_PT_BIG], 4);
 	cr_assert_eq(e.bytes, 4 * 256 + 3 * 4096);
+	cr_assert_eq(fa_pt_estimate_tables_of_size(f, &e, 256), 4);
+	cr_assert_eq(fa_pt_estimate_tables_of_size(f, &e, 4096), 3);
 	/* a 512 MiB page needs PD2 and PD1 only */
 	cr_assert_eq(fa_pt_estimate_static(f, M512, M512, M512, &e), 0);
 	cr_assert_eq(e.total, 2);
@@ -526,5 +530,173 @@ Test(pt_faults, calls_after_fini_are_rejected)
 	cr_assert_eq(fa_pt_unref(&pt, 0, K4, K4, 0), -FA_EINVAL);
 	cr_assert_eq(fa_pt_translate(&pt, 0, &x), -FA_EINVAL);
 	cr_assert_eq(v.calls, 4); /* the init's two allocations and the fini's two frees */
+	pt_vram_destroy(&v);
+}
+
+/* ---------------------------------------------- ref from per-job reservations */
+
+/* Tables and shadow nodes set aside at "submit" from the static estimate, per
+ * level; the allocators handed to fa_pt_ref() only pop from them (no real
+ * allocation: the backing allocator is armed to abort). */
+struct resv {
+	struct pt_vram *v;
+	const struct fa_pt_format *f;
+	uint64_t taddr[FA_PT_MAX_LEVELS][64];
+	void *shadow[FA_PT_MAX_LEVELS][64];
+	unsigned int nt[FA_PT_MAX_LEVELS], ns[FA_PT_MAX_LEVELS];
+	unsigned long popped;
+};
+
+static unsigned int level_of_size(const struct fa_pt_format *f, uint64_t bytes, int shadow)
+{
+	unsigned int l;
+
+	for (l = 0; l < f->nlevels; l++)
+		if ((shadow ? fa_pt_node_bytes(f, l) : fa_pt_level_bytes(f, l)) == bytes)
+			return l;
+	cr_assert_fail("no level has %llu bytes", (unsigned long long)bytes);
+	return 0;
+}
+
+static int resv_table_alloc(void *ctx, uint64_t size, uint64_t align, fa_gfp_t gfp, uint64_t *addr)
+{
+	struct resv *r = (struct resv *)ctx;
+	unsigned int l = level_of_size(r->f, size, 0);
+
+	(void)align;
+	cr_assert_eq(gfp, FA_GFP_NOWAIT);
+	cr_assert_gt(r->nt[l], 0, "table reservation of level %u ran dry", l);
+	*addr = r->taddr[l][--r->nt[l]];
+	r->popped++;
+	return 0;
+}
+
+static void resv_table_free(void *ctx, uint64_t addr, uint64_t size)
+{
+	struct resv *r = (struct resv *)ctx;
+	int forbidden = r->v->forbidden;
+
+	r->v->forbidden = 0;
+	pt_table_free_cb(r->v, addr, size); /* cleanup: back to the real allocator */
+	r->v->forbidden = forbidden;
+}
+
+static void *resv_shadow_alloc(void *ctx, size_t size, fa_gfp_t gfp)
+{
+	struct resv *r = (struct resv *)ctx;
+	unsigned int l = level_of_size(r->f, size, 1);
+
+	cr_assert_eq(gfp, FA_GFP_NOWAIT);
+	cr_assert_gt(r->ns[l], 0, "shadow reservation of level %u ran dry", l);
+	r->popped++;
+	return r->shadow[l][--r->ns[l]];
+}
+
+static void resv_shadow_free(void *ctx, void *obj, size_t size)
+{
+	struct resv *r = (struct resv *)ctx;
+	int forbidden = r->v->forbidden;
+
+	r->v->forbidden = 0;
+	pt_shadow_free_cb(r->v, obj, size);
+	r->v->forbidden = forbidden;
+}
+
+/* submit: fill the reservation from the static estimate (real allocations) */
+static void resv_fill(struct resv *r, const struct fa_pt_estimate *st)
+{
+	unsigned int l;
+	uint64_t k;
+
+	/* pools are per size (the first level of that size), not per level:
+	 * tables of one size are interchangeable (PD2, PD1, PD0 and small PTs
+	 * are all 4 KiB) */
+	for (l = 0; l < r->f->nlevels; l++)
+		for (k = 0; k < st->tables[l]; k++) {
+			unsigned int t = level_of_size(r->f, fa_pt_level_bytes(r->f, l), 0);
+			unsigned int s = level_of_size(r->f, fa_pt_node_bytes(r->f, l), 1);
+
+			cr_assert_lt(r->nt[t], 64);
+			cr_assert_lt(r->ns[s], 64);
+			cr_assert_eq(pt_table_alloc_cb(r->v, fa_pt_level_bytes(r->f, l),
+						       FA_BIT64(r->f->level[l].align_log2), 0,
+						       &r->taddr[t][r->nt[t]++]), 0);
+			r->shadow[s][r->ns[s]++] = pt_shadow_alloc_cb(r->v, fa_pt_node_bytes(r->f, l), 0);
+		}
+}
+
+/* cleanup: give back what the job did not use */
+static void resv_release(struct resv *r)
+{
+	unsigned int l;
+
+	for (l = 0; l < r->f->nlevels; l++) {
+		while (r->nt[l])
+			pt_table_free_cb(r->v, r->taddr[l][--r->nt[l]], fa_pt_level_bytes(r->f, l));
+		while (r->ns[l])
+			pt_shadow_free_cb(r->v, r->shadow[l][--r->ns[l]], fa_pt_node_bytes(r->f, l));
+	}
+}
+
+Test(pt_faults, ref_from_static_estimate_reservations_never_runs_dry, .timeout = 60)
+{
+	static struct pt_vram v;
+	static struct resv r;
+	const struct fa_pt_format *f = fa_pt_format_nv_ver2();
+	struct fa_pt_table_alloc ta;
+	struct fa_reserve_source rs;
+	struct fa_pt_config cfg;
+	struct fa_pt pt;
+	struct fa_rng rng;
+	uint64_t base = FA_BIT64(f->level[0].shift) - 8 * G1;
+	unsigned long i, refs = 0;
+
+	fa_rng_seed(&rng, fa_test_seed(0x5e5e));
+	pt_vram_init(&v, 64ull << 20);
+	memset(&r, 0, sizeof(r));
+	r.v = &v;
+	r.f = f;
+	ta.alloc = resv_table_alloc;
+	ta.free = resv_table_free;
+	ta.ctx = &r;
+	rs.alloc = resv_shadow_alloc;
+	rs.free = resv_shadow_free;
+	rs.ctx = &r;
+	fa_pt_config_init(&cfg, f, &v.acc, &ta, &rs);
+	/* the root comes from a one-table reservation too */
+	{
+		struct fa_pt_estimate root;
+
+		memset(&root, 0, sizeof(root));
+		root.tables[0] = 1;
+		resv_fill(&r, &root);
+	}
+	v.forbidden = 1;
+	cr_assert_eq(fa_pt_init(&pt, &cfg, FA_GFP_NOWAIT), 0);
+	v.forbidden = 0;
+	for (i = 0; i < fa_test_iters(2000); i++) {
+		uint64_t va, size, ps;
+		struct fa_pt_estimate st;
+		int rc;
+
+		rand_ref(&rng, f, base, &va, &size, &ps);
+		if (size > 32 * M2 && ps <= M2)
+			size = 32 * M2; /* keep reservations small */
+		cr_assert_eq(fa_pt_estimate_static(f, va, size, ps, &st), 0);
+		resv_fill(&r, &st);            /* submit */
+		v.forbidden = 1;               /* run: no real allocation from here */
+		rc = fa_pt_ref(&pt, va, size, ps, FA_GFP_NOWAIT);
+		v.forbidden = 0;
+		cr_assert(rc == 0 || rc == -FA_EBUSY, "ref: %d", rc);
+		resv_release(&r);              /* cleanup */
+		if (rc == 0) {
+			refs++;
+			if (fa_rng_below(&rng, 2))
+				cr_assert_eq(fa_pt_unref(&pt, va, size, ps, i), 0);
+		}
+		fa_pt_reclaim(&pt, i);
+	}
+	cr_assert_gt(refs, 0);
+	cr_assert_gt(r.popped, 0);
 	pt_vram_destroy(&v);
 }
