@@ -951,6 +951,39 @@ static void *mt_thread(void *p)
 	return NULL;
 }
 
+/* Two independent MMU models must agree: the simulator's walker (raw VRAM,
+ * dual PD0 big-first) and pt.h's fa_pt_walk() through a direct accessor. */
+static void cross_check_walkers(struct fx *f, uint64_t seed)
+{
+	struct fa_pramin_direct direct;
+	struct fa_pramin_accessor acc;
+	struct sim_gpu_xlat x;
+	struct fa_pt_xlate y;
+	struct fa_rng rng;
+	unsigned int i, agree_mapped = 0;
+
+	memset(&y, 0, sizeof(y));
+	cr_assert_eq(fa_pramin_direct_init(&direct, f->gpu->bar.vram, 0, f->gpu->bar.vram_size,
+					   &acc), 0);
+	fa_rng_seed(&rng, seed ^ 0xc0ffee);
+	vmm_vm_lock_tables(f->vm);
+	for (i = 0; i < (unsigned int)fa_test_iters(4000); i++) {
+		uint64_t va = FX_VA + (fa_rng_below(&rng, 3 * 16 * M2 >> 12) << 12);
+		int a = sim_gpu_walk(f->gpu, f->vm->pdb, va, &x);
+		int b = fa_pt_walk(f->gpu->fmt, &acc, f->vm->pdb, va, &y);
+
+		cr_assert_eq(a == 0, b == 0, "va 0x%llx: simulator %d, pt.h %d",
+			     (unsigned long long)va, a, b);
+		if (a == 0) {
+			cr_assert_eq(x.pa, y.pa, "va 0x%llx", (unsigned long long)va);
+			cr_assert_eq(x.page_shift, y.page_shift, "va 0x%llx", (unsigned long long)va);
+			agree_mapped++;
+		}
+	}
+	vmm_vm_unlock_tables(f->vm);
+	cr_assert_gt(agree_mapped, 0u);
+}
+
 Test(vmm_mt, threads_then_mmu_walker)
 {
 	struct fx f;
@@ -983,6 +1016,7 @@ Test(vmm_mt, threads_then_mmu_walker)
 				expect_faults(&f, MT_SLOT(&a[t], i), M2);
 		}
 	cr_assert_eq(f.dev->stats.jobs_run, a[0].jobs + a[1].jobs + a[2].jobs);
+	cross_check_walkers(&f, seed);
 	fx_fini(&f);
 }
 
