@@ -139,12 +139,12 @@ unit() {
 	if ! printf '%s\n' $UNIT_SRCS $extra |
 		xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} bash -c 'compile_unit "$@"' _ \
 			"$cc" "$dir/obj" "$cflags" {}; then
-		note "build failed"
+		echo "unit-$variant: build FAILED"
 		return 1
 	fi
 	# shellcheck disable=SC2046,SC2086
 	if ! $cc $TEST_CFLAGS $cflags "$dir"/obj/*.o -o "$bin" $(pkg-config --libs criterion); then
-		note "link failed"
+		echo "unit-$variant: link FAILED"
 		return 1
 	fi
 	set -- --jobs=2 --timeout="$TEST_TIMEOUT"
