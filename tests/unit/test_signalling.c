@@ -1592,7 +1592,7 @@ Test(signalling_reserve, kernel_fill_from_warm_cache_in_section_reports)
 	struct fa_reserve_pool warm;
 	struct fa_reserve r;
 	fa_signalling_cookie_t c;
-	unsigned long allocs;
+	long allocs;
 
 	memset(&warm, 0, sizeof(warm));
 	cr_assert_eq(fa_reserve_pool_init(&warm, &rvm.src, OBJ, 8, FA_RESERVE_NO_BUDGET), 0);
