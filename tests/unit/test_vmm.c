@@ -893,6 +893,129 @@ Test(vmm_walker, in_fence_orders_jobs_and_keeps_the_vm_busy)
 	vmm_fence_timeline_fini(&tl);
 }
 
+/* ------------------------------------------------------------ end to end vs a page model */
+
+#define PM_PAGES 8192u /* 32 MiB of VA: 16 regions of 2 MiB */
+
+struct pm_page {
+	const struct vmm_bo *bo; /* NULL: unmapped */
+	uint64_t off;
+	unsigned int shift;
+	uint32_t flags;
+};
+
+/* Would a boundary at page @p split a mapping at an address its page size
+ * cannot express? (Nodes cover whole pages of their size, so a page before @p
+ * whose page does not end at @p belongs to a mapping that crosses @p.) */
+static bool pm_bad_split(const struct pm_page *m, unsigned int p, const struct vmm_op *op)
+{
+	const struct pm_page *prev;
+	uint64_t want;
+
+	if (p == 0 || p >= PM_PAGES || !m[p - 1].bo)
+		return false;
+	prev = &m[p - 1];
+	if (!(p & ((1u << (prev->shift - 12)) - 1)))
+		return false;
+	if (op->kind != VMM_OP_MAP)
+		return true;
+	/* A map that continues the crossing mapping merges with it instead. */
+	want = op->bo_offset + ((uint64_t)p << 12) - (op->va - FX_VA);
+	if (p == (op->va - FX_VA) >> 12) /* left boundary: prev continues into the op */
+		return !(prev->bo == op->bo && prev->shift == op->page_shift &&
+			 prev->flags == op->flags && prev->off + K4 == op->bo_offset);
+	return !(m[p].bo == op->bo && m[p].shift == op->page_shift && m[p].flags == op->flags &&
+		 m[p].off == want);
+}
+
+Test(vmm_walker, random_jobs_against_page_model)
+{
+	static struct pm_page model[PM_PAGES];
+	static const unsigned int shifts[3] = { 12, 16, 21 };
+	struct fa_rng rng;
+	struct fx f;
+	unsigned int it, i, accepted = 0, refused = 0, iters = (unsigned int)fa_test_iters(3000);
+
+	fa_rng_seed(&rng, fa_test_seed(0xe2e));
+	memset(model, 0, sizeof(model));
+	fx_init(&f, 1ull << 30);
+	for (it = 0; it < iters; it++) {
+		struct vmm_op op;
+		unsigned int sh = shifts[fa_rng_below(&rng, 3)], step = 1u << (sh - 12);
+		unsigned int a = (unsigned int)fa_rng_below(&rng, PM_PAGES / step) * step;
+		unsigned int n = (1 + (unsigned int)fa_rng_below(&rng, sh == 21 ? 2 : 8)) * step;
+		bool hole = false, split;
+		int want, err;
+
+		if (a + n > PM_PAGES)
+			n = PM_PAGES - a;
+		if (fa_rng_below(&rng, 3)) {
+			const struct vmm_bo *bo = f.bo[fa_rng_below(&rng, 4)];
+			uint64_t off = fa_rng_below(&rng, ((8ull << 20) >> sh) - (n >> (sh - 12)) + 1) << sh;
+
+			vmm_op_map(&op, FX_VA + ((uint64_t)a << 12), (uint64_t)n << 12,
+				   (struct vmm_bo *)bo, off, sh);
+			op.flags = fa_rng_below(&rng, 4) == 0 ? VMM_MAP_READ_ONLY : 0;
+		} else {
+			/* Mostly unmap what is there: one or more pages of the page
+			 * size that maps a random page (or a random range otherwise). */
+			unsigned int p = (unsigned int)fa_rng_below(&rng, PM_PAGES);
+
+			if (model[p].bo && fa_rng_below(&rng, 4)) {
+				sh = model[p].shift;
+				step = 1u << (sh - 12);
+				a = p & ~(step - 1);
+				n = (1 + (unsigned int)fa_rng_below(&rng, 3)) * step;
+				if (a + n > PM_PAGES)
+					n = PM_PAGES - a;
+			}
+			vmm_op_unmap(&op, FX_VA + ((uint64_t)a << 12), (uint64_t)n << 12, sh);
+			for (i = a; i < a + n; i++)
+				hole |= !model[i].bo;
+		}
+		split = pm_bad_split(model, a, &op) || pm_bad_split(model, a + n, &op);
+		want = hole ? -FA_ENOENT : split ? -FA_EINVAL : 0;
+		err = vmm_job_submit(f.vm, &op, 1, NULL, NULL);
+		if (hole && split && err == -FA_EINVAL)
+			want = err; /* both wrong: either error is right */
+		cr_assert_eq(err, want, "job %u (%s va page %u, %u pages, 2^%u): %d, model says %d",
+			     it, op.kind == VMM_OP_MAP ? "map" : "unmap", a, n, sh, err, want);
+		if (err) {
+			refused++;
+			continue;
+		}
+		accepted++;
+		for (i = a; i < a + n; i++) {
+			model[i].bo = op.kind == VMM_OP_MAP ? op.bo : NULL;
+			model[i].off = op.bo_offset + ((uint64_t)(i - a) << 12);
+			model[i].shift = sh;
+			model[i].flags = op.flags;
+		}
+		if (it % 100 != 99 && it != iters - 1)
+			continue;
+		vmm_device_wait_idle(f.dev);
+		vmm_vm_lock_tables(f.vm);
+		for (i = 0; i < PM_PAGES; i++) {
+			struct sim_gpu_xlat x;
+			int e = sim_gpu_translate(f.gpu, f.vm->pdb, FX_VA + ((uint64_t)i << 12), &x);
+
+			if (!model[i].bo) {
+				cr_assert_neq(e, 0, "page %u should fault (after job %u)", i, it);
+				continue;
+			}
+			cr_assert_eq(e, 0, "page %u should translate (after job %u)", i, it);
+			cr_assert_eq(x.pa, model[i].bo->pa + model[i].off, "page %u (after job %u)", i, it);
+			cr_assert_eq(x.page_shift, model[i].shift, "page %u page size", i);
+			cr_assert_eq(!!(x.attr & FA_PT_RO), !!(model[i].flags & VMM_MAP_READ_ONLY),
+				     "page %u read-only bit", i);
+		}
+		vmm_vm_unlock_tables(f.vm);
+	}
+	cr_assert_gt(accepted, iters / 2, "%u of %u jobs accepted", accepted, iters);
+	cr_assert_gt(refused, 0u, "the model predicted some refusals too");
+	fx_fini(&f);
+}
+
 /* ------------------------------------------------------------ threads + walker */
 
 struct mt_arg {
