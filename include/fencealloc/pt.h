@@ -75,7 +75,8 @@
  * either a huge PTE slot or a directory slot, never both (fa_pt_ref()
  * returns -FA_EBUSY). Under a dual PD0 entry the big (64 KiB) and small
  * (4 KiB) tables are independent: both may exist for one 2 MiB region. The
- * MMU model in fa_pt_walk() uses a valid big PTE first, else the small table.
+ * MMU model in fa_pt_walk() lets the big PTE decide unless it is invalid
+ * (then the small table does), as nouveau's LPTE handling assumes.
  *
  * **Concurrency contract.** fa_pt_map()/fa_pt_unmap() of a range A may run
  * at the same time as fa_pt_ref()/fa_pt_unref()/fa_pt_reclaim()/
@@ -1417,8 +1418,11 @@ static inline int fa_pt_fini(struct fa_pt *pt)
 /**
  * Translate @p va by reading raw tables through an accessor, the way the GPU
  * MMU walks them: from the root, decode each entry, follow PDEs; under a dual
- * entry use the big table's PTE when valid, else the small table's. Works
- * on any table memory (a tree's or one built elsewhere).
+ * entry the big table's PTE decides unless it is invalid, then the small
+ * table's. Works
+ * on any table memory (a tree's or one built elsewhere). The dual rule
+ * follows nouveau's use of the big PTE: a valid, sparse or NV4K big PTE
+ * decides for its 64 KiB; an invalid one hands the range to the small table.
  * @stage any (reads only)
  * @locking whatever serialises the accessor (the PRAMIN lock)
  * @param f Format.
@@ -1470,7 +1474,7 @@ static inline int fa_pt_walk(const struct fa_pt_format *f, const struct fa_prami
 		if (e.type != FA_PT_ENTRY_PDE)
 			return -FA_ENOENT;
 		if ((e.present & 1u) && lv->nsub == 2 && (e.present & 2u)) {
-			/* dual: a valid big PTE wins, else the small table */
+			/* dual: the big PTE decides unless it is invalid */
 			unsigned int bl = lv->sub[0];
 			uint64_t ba = e.sub[0] + ((uint64_t)fa__pt_index(f, bl, va) << 3);
 			struct fa_pt_entry be;
@@ -1480,9 +1484,12 @@ static inline int fa_pt_walk(const struct fa_pt_format *f, const struct fa_prami
 			if (err)
 				return err;
 			fa_pt_entry_decode(f, bl, raw, &be);
-			if (be.type == FA_PT_ENTRY_PTE) {
+			if (be.type != FA_PT_ENTRY_INVALID) {
+				/* valid, sparse or NV4K: the big PTE decides */
 				out->type = be.type;
 				out->level = (uint8_t)bl;
+				if (be.type != FA_PT_ENTRY_PTE)
+					return -FA_ENOENT;
 				out->pa = be.addr + (va & (FA_BIT64(f->level[bl].shift) - 1));
 				out->attr = be.attr;
 				out->page_shift = f->level[bl].shift;

@@ -277,7 +277,9 @@ static inline void pt_model_sparse(struct pt_model *m, unsigned int p, uint64_t 
 	}
 }
 
-/* translate(va) must agree with the largest mapped page covering va. */
+/* translate(va) must agree with the largest page covering va that is mapped
+ * or sparse (a sparse PTE ends the walk, like a valid one: under a dual PD0
+ * entry a sparse big PTE hides the small table). */
 static inline void pt_model_check_va(struct pt_model *m, const struct fa_pt *pt, uint64_t va)
 {
 	const struct fa_pt_format *f = m->f;
@@ -287,6 +289,12 @@ static inline void pt_model_check_va(struct pt_model *m, const struct fa_pt *pt,
 	for (p = (int)f->npages - 1; p >= 0; p--) {
 		struct pt_mslot *s = pt_model_slot(m, (unsigned int)p, va);
 
+		if (s->sparse) {
+			cr_assert_eq(err, -FA_ENOENT);
+			cr_assert_eq(x.type, FA_PT_ENTRY_SPARSE, "%s: va 0x%llx sparse (page %d), got %d",
+				     f->name, (unsigned long long)va, p, x.type);
+			return;
+		}
 		if (s->mapped) {
 			uint64_t off = va & (FA_BIT64(f->page[p].shift) - 1);
 

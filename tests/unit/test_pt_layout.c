@@ -489,6 +489,18 @@ Test(pt_layout, sparse_ptes)
 	cr_assert_eq(fa_pt_unmap(&pt, G1, 16 * K4, K4), 0);
 	cr_assert_eq(fa_pt_translate(&pt, G1 + 6 * K4, &x), -FA_ENOENT);
 	cr_assert_eq(x.type, FA_PT_ENTRY_INVALID);
+	/* dual PD0: a sparse big PTE decides; an invalid one hands over to the small table */
+	cr_assert_eq(fa_pt_ref(&pt, G1, K64, K64, 0), 0);
+	cr_assert_eq(fa_pt_map(&pt, G1 + 5 * K4, K4, K4, 0x456000, 0), 0);
+	cr_assert_eq(fa_pt_translate(&pt, G1 + 5 * K4, &x), 0);
+	cr_assert_eq(fa_pt_sparse(&pt, G1, K64, K64), 0);
+	cr_assert_eq(fa_pt_translate(&pt, G1 + 5 * K4, &x), -FA_ENOENT);
+	cr_assert_eq(x.type, FA_PT_ENTRY_SPARSE);
+	cr_assert_eq(x.level, FA_PT_NV3_LVL_PT_BIG);
+	cr_assert_eq(fa_pt_unmap(&pt, G1, K64, K64), 0);
+	cr_assert_eq(fa_pt_translate(&pt, G1 + 5 * K4, &x), 0);
+	cr_assert_eq(x.pa, 0x456000);
+	cr_assert_eq(fa_pt_unmap(&pt, G1 + 5 * K4, K4, K4), 0);
 	/* outside the references: warned, nothing written */
 	w = fa_test_warnings();
 	cr_assert_eq(fa_pt_sparse(&pt, G1 + 16 * K4, K4, K4), -FA_ENOENT);
