@@ -199,6 +199,11 @@ Test(pt_faults, every_allocation_of_ref_nv_ver2, .timeout = 60)
 	fault_injection_run(fa_pt_format_nv_ver2(), fa_test_seed(0xfa171));
 }
 
+Test(pt_faults, every_allocation_of_ref_nv_ver3, .timeout = 60)
+{
+	fault_injection_run(fa_pt_format_nv_ver3(), fa_test_seed(0xfa173));
+}
+
 Test(pt_faults, every_allocation_of_ref_x86_64, .timeout = 60)
 {
 	fault_injection_run(fa_pt_format_x86_64(), fa_test_seed(0xfa172));

@@ -18,6 +18,7 @@
 
 #include "fa_rng.h"
 #include "pt_alloc.h"
+#include <sim/sim_bar0.h>
 
 #define K4 (1ull << 12)
 #define K64 (1ull << 16)
@@ -411,16 +412,22 @@ static void *mt_mapper(void *arg)
 	return NULL;
 }
 
-Test(pt_mt, map_runs_while_other_ranges_are_refd_and_unrefd, .timeout = 60)
+static void mt_run(int pramin)
 {
 	static struct mt_env e;
+	static struct sim_bar0 bar;
+	struct fa_pramin_gen gen;
+	struct fa_pramin_hw hw;
+	struct fa_pramin_window win;
+	struct fa_pramin_accessor wacc;
 	struct fa_pt_table_alloc ta;
 	struct fa_reserve_source rs;
 	struct fa_pt_config cfg;
 	struct fa_rng r;
 	pthread_t th;
-	unsigned long i, n = fa_test_iters(3000);
+	unsigned long i, n = fa_test_iters(pramin ? 1000 : 3000);
 
+	memset(&e, 0, sizeof(e));
 	fa_rng_seed(&r, fa_test_seed(0x3713));
 	pt_vram_init(&e.v, 64 << 20);
 	pthread_mutex_init(&e.acc_lock, NULL);
@@ -430,7 +437,17 @@ Test(pt_mt, map_runs_while_other_ranges_are_refd_and_unrefd, .timeout = 60)
 	rs.alloc = pt_shadow_alloc_cb;
 	rs.free = pt_shadow_free_cb;
 	rs.ctx = &e.v;
-	fa_pt_config_init(&cfg, fa_pt_format_nv_ver2(), &e.v.acc, &ta, &rs);
+	if (pramin) {
+		/* one shared PRAMIN window: every accessor use must be under the hooks */
+		e.v.poison = 0; /* the allocator must not touch (host) table memory */
+		cr_assert_eq(fa_pramin_gen_get(FA_PRAMIN_GEN_PBUS, &gen), 0);
+		cr_assert_eq(sim_bar0_init(&bar, e.v.base + e.v.size, &gen), 0);
+		sim_bar0_pramin_hw(&bar, &hw);
+		cr_assert_eq(fa_pramin_window_init(&win, &hw, &gen, bar.vram_size, &wacc), 0);
+		fa_pt_config_init(&cfg, fa_pt_format_nv_ver2(), &wacc, &ta, &rs);
+	} else {
+		fa_pt_config_init(&cfg, fa_pt_format_nv_ver2(), &e.v.acc, &ta, &rs);
+	}
 	cfg.acc_lock.lock = mt_lock;
 	cfg.acc_lock.unlock = mt_unlock;
 	cfg.acc_lock.ctx = &e.acc_lock;
@@ -458,7 +475,22 @@ Test(pt_mt, map_runs_while_other_ranges_are_refd_and_unrefd, .timeout = 60)
 	fa_pt_reclaim(&e.pt, n + 1);
 	cr_assert_eq(e.v.live_tables, 1);
 	cr_assert_eq(fa_pt_fini(&e.pt), 0);
+	if (pramin) {
+		cr_assert_eq(bar.stats.torn_valid, 0);
+		cr_assert_eq(bar.stats.errors, 0);
+		sim_bar0_fini(&bar);
+	}
 	pt_vram_destroy(&e.v);
+}
+
+Test(pt_mt, map_runs_while_other_ranges_are_refd_and_unrefd, .timeout = 60)
+{
+	mt_run(0);
+}
+
+Test(pt_mt, same_through_one_shared_pramin_window, .timeout = 60)
+{
+	mt_run(1);
 }
 
 Test(pt_layout, sparse_ptes)
