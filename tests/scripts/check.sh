@@ -114,9 +114,11 @@ sanitized_tests() {
 synthesis() { grep -a 'Synthesis:' "$1" 2>/dev/null | tail -n 1 | sed 's/\x1b\[[0-9;]*m//g'; }
 
 # compile_unit <compiler> <objdir> <cflags> <src>: one object (run in parallel).
+# Exit status 255 makes xargs stop starting new compiles after a failure.
 compile_unit() {
 	# shellcheck disable=SC2086
-	$1 $TEST_CFLAGS $3 $(pkg-config --cflags criterion) -c "$4" -o "$2/$(basename "$4" .c).o"
+	$1 $TEST_CFLAGS $3 $(pkg-config --cflags criterion) -c "$4" -o "$2/$(basename "$4" .c).o" ||
+		exit 255
 }
 export -f compile_unit
 export TEST_CFLAGS
