@@ -23,8 +23,8 @@ CLANG=${CLANG:-clang}
 MAKE=${MAKE:-make}
 export BUILD CC CLANG
 
-root=$(pwd)
-out=$BUILD/check
+mkdir -p "$BUILD"
+out=$(cd "$BUILD" && pwd)/check
 rm -rf "$out"
 mkdir -p "$out"
 
@@ -209,7 +209,7 @@ step_make() {
 
 # ----------------------------------------------- install + pkg-config use
 step_install() {
-	local dir=$root/$out/install prefix stage pc cflags c bin h fail=0 version
+	local dir=$out/install prefix stage pc cflags c bin h fail=0 version
 	current=install
 	prefix=$dir/prefix
 	stage=$dir/stage

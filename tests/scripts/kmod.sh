@@ -28,7 +28,7 @@ mkdir -p "$BUILD"
 exec 9>"$BUILD/.kmod.lock"
 flock 9
 
-mdir=$root/$BUILD/kmod
+mdir=$(cd "$BUILD" && pwd)/kmod
 rm -rf "$mdir"
 mkdir -p "$mdir"
 cp tests/kernel/Kbuild tests/kernel/*.c "$mdir/"
