@@ -15,9 +15,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(PREFIX)/share/pkgconfig
 
 HEADERS := $(sort $(wildcard include/fencealloc/*.h))
-UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
-FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 version_part = $(shell sed -n 's/^\#define FA_VERSION_$(1) \([0-9]*\).*/\1/p' include/fencealloc/base.h)
 VERSION := $(call version_part,MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
