@@ -126,8 +126,8 @@ extern "C" {
 /** Pointer to the structure of type @p type whose member @p member is at @p ptr. */
 #define FA_CONTAINER_OF(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
-#if defined(__cplusplus)
 /** Compile-time assertion usable in C11, C++ and the kernel. */
+#if defined(__cplusplus)
 #define FA_STATIC_ASSERT(expr, msg) static_assert(expr, msg)
 #else
 #define FA_STATIC_ASSERT(expr, msg) _Static_assert(expr, msg)

@@ -12,6 +12,7 @@
 #include "reserve.h"
 #include "deferred.h"
 #include "pramin.h"
+#include "pt_formats.h"
 #include "pt.h"
 
 #endif /* FA_FENCEALLOC_H */

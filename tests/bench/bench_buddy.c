@@ -36,10 +36,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic" /* fa_rng.h uses unsigned __int128 */
 #include "fa_rng.h"
-#pragma GCC diagnostic pop
 
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>

@@ -10,10 +10,7 @@
 #include <string.h>
 
 #include "buddy_model.h"
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic" /* fa_rng.h uses unsigned __int128 */
 #include "fa_rng.h"
-#pragma GCC diagnostic pop
 
 #define K4 4096ull
 #define M1 (1ull << 20)

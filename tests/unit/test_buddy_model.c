@@ -10,10 +10,7 @@
 #include <criterion/criterion.h>
 #include <fencealloc/buddy.h>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic" /* fa_rng.h uses unsigned __int128 */
 #include "fa_rng.h"
-#pragma GCC diagnostic pop
 #include "buddy_driver.h"
 
 static uint64_t storage[1 << 14];

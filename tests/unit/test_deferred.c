@@ -13,11 +13,7 @@
 
 #include <fencealloc/deferred.h>
 
-/* fa_rng.h uses unsigned __int128, which -pedantic rejects. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
 #include "fa_rng.h"
-#pragma GCC diagnostic pop
 
 struct item {
 	struct fa_deferred_node dn;

@@ -15,11 +15,7 @@
 #include <fencealloc/pramin.h>
 #include <sim/sim_bar0.h>
 
-/* fa_rng.h uses unsigned __int128, which -pedantic rejects. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
 #include "fa_rng.h"
-#pragma GCC diagnostic pop
 
 #define MiB (1ull << 20)
 #define KiB (1ull << 10)

@@ -12,11 +12,7 @@
 
 #include <fencealloc/reserve.h>
 
-/* fa_rng.h uses unsigned __int128, which -pedantic rejects. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
 #include "fa_rng.h"
-#pragma GCC diagnostic pop
 #include "reserve_alloc.h"
 
 #define OBJ_SIZE 48

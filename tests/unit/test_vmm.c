@@ -15,10 +15,7 @@
 #define VMM_DEMO_NO_MAIN
 #include "vmm/demo.c"
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic" /* fa_rng.h uses unsigned __int128 */
 #include "fa_rng.h"
-#pragma GCC diagnostic pop
 
 #include <unistd.h>
 
