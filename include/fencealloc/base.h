@@ -462,13 +462,24 @@ static inline bool fa_seq32_after(uint32_t a, uint32_t b)
 #if defined(__KERNEL__)
 #define FA_READ_ONCE(x) READ_ONCE(x)
 #define FA_WRITE_ONCE(x, v) WRITE_ONCE(x, v)
+#define FA_LOAD_ACQUIRE(x) smp_load_acquire(&(x))
+#define FA_STORE_RELEASE(x, v) smp_store_release(&(x), v)
 #define FA_XCHG(p, v) xchg(p, v)
 #define FA_TRY_CMPXCHG(p, oldp, v) try_cmpxchg(p, oldp, v)
 #else
-/** Load that the compiler may not tear, fuse or move (acquire in userspace). */
+/**
+ * Load that the compiler may not tear, fuse or move. Promises no ordering
+ * with other accesses (the kernel's `READ_ONCE`); the userspace build happens
+ * to be stronger (acquire), so code that needs ordering must say so with
+ * #FA_LOAD_ACQUIRE or it will be wrong on arm64 and POWER kernels.
+ */
 #define FA_READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
-/** Store that the compiler may not tear, fuse or move (release in userspace). */
+/** Store that the compiler may not tear, fuse or move; no ordering promised (see #FA_READ_ONCE). */
 #define FA_WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+/** Load-acquire: later accesses are not reordered before it (`smp_load_acquire`). */
+#define FA_LOAD_ACQUIRE(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+/** Store-release: earlier accesses are not reordered after it (`smp_store_release`). */
+#define FA_STORE_RELEASE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 /** Atomic exchange with full ordering; returns the old value. */
 #define FA_XCHG(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 /** Compare-and-swap; on failure *oldp is updated; returns true on success. */

@@ -380,7 +380,9 @@ static inline struct fa_deferred_node *fa_deferred_splice(struct fa_deferred *d,
 	if (!d->backlog)
 		d->backlog_tail = NULL;
 	last->next = NULL;
-	FA_WRITE_ONCE(d->handed, d->handed + k);
+	/* release: the pushes counted in @c pushed that these entries came from
+	 * are visible to whoever reads this new value (fa_deferred_pending()). */
+	FA_STORE_RELEASE(d->handed, d->handed + k);
 	return FA_CONTAINER_OF(first, struct fa_deferred_node, link);
 }
 
@@ -469,8 +471,9 @@ static inline unsigned long fa_deferred_drain_locked(struct fa_deferred *d,
  */
 static inline unsigned long fa_deferred_pending(const struct fa_deferred *d)
 {
-	/* Read handed first: pushed only grows and always covers handed. */
-	unsigned long handed = FA_READ_ONCE(d->handed);
+	/* Read handed first, with acquire so that the load of pushed cannot be
+	 * satisfied earlier: pushed only grows and always covers handed. */
+	unsigned long handed = FA_LOAD_ACQUIRE(d->handed);
 	unsigned long pushed = FA_READ_ONCE(d->pushed);
 
 	return pushed - handed;

@@ -56,9 +56,14 @@
  * compiles to nothing (no code, no data, no symbol reference; tests check the
  * object code), FA_SIGNALLING_MAP_MEMBER() adds no bytes, and the class
  * definitions reserve no storage. In kernel builds (`__KERNEL__`) the
- * annotations always compile to nothing, even with `FA_VALIDATE`: the kernel
- * already has lockdep, and the driver's real `dma_fence_begin_signalling()`,
- * `might_alloc()` and mutexes are annotated there.
+ * annotations compile to nothing, even with `FA_VALIDATE`: the kernel already
+ * has lockdep, and the driver's real `dma_fence_begin_signalling()` and
+ * mutexes are annotated there. The one exception is
+ * fa_signalling_might_alloc(), which becomes the kernel's own `might_alloc()`
+ * with the matching `gfp_t`: a reservation filled from a warm cache allocates
+ * nothing that lockdep could see, yet the same call may reach the page
+ * allocator next time, so fencealloc announces it the way `kmalloc()` does
+ * (free without `CONFIG_LOCKDEP`).
  *
  * **Enabling it (userspace).** Define `FA_VALIDATE` in every translation unit
  * (e.g. `-DFA_VALIDATE`), and in exactly ONE of them also define
@@ -100,6 +105,24 @@ extern "C" {
 #endif
 
 /** @cond INTERNAL */
+#if defined(__KERNEL__)
+#include <linux/gfp.h>
+#include <linux/sched/mm.h>
+/* The kernel gfp_t that makes the same promises as @p g: what lockdep's
+ * might_alloc() needs to order the allocation against fs_reclaim and the
+ * MMU-notifier map. */
+static inline gfp_t fa__signalling_kernel_gfp(fa_gfp_t g)
+{
+	if (!(g & FA_GFP_DIRECT_RECLAIM))
+		return GFP_NOWAIT;
+	if (g & FA_GFP_FS)
+		return GFP_KERNEL;
+	if (g & FA_GFP_IO)
+		return GFP_NOFS;
+	return GFP_NOIO;
+}
+#endif
+
 #if defined(FA_VALIDATE) && !defined(__KERNEL__)
 #define FA__SIGNALLING_ON 1
 #else
@@ -534,7 +557,11 @@ void fa__signalling_reset(int prime);
 #define FA__SIGNALLING_BEGIN() ((fa_signalling_cookie_t)0)
 #define FA__SIGNALLING_END(cookie) ((void)(cookie))
 #define FA__SIGNALLING_FENCE_WAIT() ((void)0)
+#if defined(__KERNEL__)
+#define FA__SIGNALLING_MIGHT_ALLOC(gfp) might_alloc(fa__signalling_kernel_gfp(gfp))
+#else
 #define FA__SIGNALLING_MIGHT_ALLOC(gfp) ((void)(gfp))
+#endif
 #define FA__SIGNALLING_MIGHT_FAULT() ((void)0)
 #define FA__SIGNALLING_CTX(node, enter) ((void)0)
 #define FA__SIGNALLING_PRIME() ((void)0)

@@ -113,6 +113,8 @@ int fa_kcheck_base(void)
 	fa_gfp_t gfp = FA_GFP_NOWAIT;
 	int x = 1, y;
 
+	y = FA_LOAD_ACQUIRE(x);
+	FA_STORE_RELEASE(x, y);
 	y = FA_READ_ONCE(x);
 	FA_WRITE_ONCE(x, y + 1);
 	y = FA_XCHG(&x, 5);			/* y = 2, x = 5 */

@@ -422,7 +422,6 @@ Test(base, helper_macros)
 	cr_assert_eq(FA_U64_MAX, 0xffffffffffffffffULL);
 	cr_assert_eq(FA_LIKELY(42), 1);
 	cr_assert_eq(FA_UNLIKELY(0), 0);
-	cr_assert(FA_VERSION_MAJOR >= 0 && FA_VERSION_MINOR >= 0 && FA_VERSION_PATCH >= 0);
 }
 
 Test(base, atomics_wrappers)
@@ -433,6 +432,10 @@ Test(base, atomics_wrappers)
 	cr_assert_eq(FA_READ_ONCE(x), 1);
 	FA_WRITE_ONCE(x, 2);
 	cr_assert_eq(x, 2);
+	cr_assert_eq(FA_LOAD_ACQUIRE(x), 2);
+	FA_STORE_RELEASE(x, 3);
+	cr_assert_eq(x, 3);
+	FA_WRITE_ONCE(x, 2);
 	cr_assert_eq(FA_XCHG(&x, 3), 2);
 	cr_assert_eq(x, 3);
 	cr_assert_not(FA_TRY_CMPXCHG(&x, &old, 4));
