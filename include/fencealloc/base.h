@@ -633,8 +633,9 @@ static inline bool fa_list_is_last(const struct fa_list *node, const struct fa_l
 /** @name Lock-free push / take-all list
  * Any number of producers push concurrently without locks; one consumer at a
  * time takes the whole list with fa_llist_del_all(). Push is `@stage run` safe
- * (no allocation: the node is embedded in the object; no lock; bounded retries
- * only under contention). Entries come out newest first; fa_llist_reverse()
+ * (no allocation: the node is embedded in the object; no lock). It is
+ * lock-free, not wait-free: a compare-and-swap retries only when another push
+ * or take succeeded meanwhile, so some thread always makes progress. Entries come out newest first; fa_llist_reverse()
  * restores push order.
  * @{ */
 

@@ -400,7 +400,8 @@ static inline void fa_reserve_init(struct fa_reserve *r, struct fa_reserve_pool 
  * @param r The reservation.
  * @param n Objects to add; 0 does nothing and succeeds.
  * @param gfp Allocation context for the source.
- * @return 0; -FA_EINVAL for a NULL or uninitialised reservation;
+ * @return 0; -FA_EINVAL for a NULL reservation or one with no pool (an
+ *         fa_reserve_init() with a NULL pool);
  *         -FA_ENOSPC when @p n more objects exceed the pool's budget;
  *         -FA_EOVERFLOW when the reservation's count would overflow;
  *         -FA_ENOMEM when the source failed. On any error nothing is held

@@ -7,7 +7,9 @@
  * calling every public function and macro of its header, so that a float, a
  * VLA, a large frame or a 64-bit division in any body surfaces here. Kbuild
  * passes the list of modules as FA_KCHECKS; module_init runs them all and the
- * load fails if any returns non-zero.
+ * load fails if any returns non-zero. `make kmod` only builds the module (the
+ * test machines cannot load one); load it by hand on a kernel whose headers
+ * match to run the checks.
  */
 #include <linux/kernel.h>
 #include <linux/module.h>
