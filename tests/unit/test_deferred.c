@@ -669,8 +669,8 @@ Test(deferred_mt, four_producers_concurrent_drainer_exactly_once)
 
 /*
  * Two drainers using the locked variant with a real mutex, two producers:
- * chains are processed outside the lock by both drainers at once; still
- * exactly once.
+ * every callback runs with its thread's lock dropped (checked per call), and
+ * every entry is handed out exactly once.
  */
 struct lk_ctx {
 	struct fa_deferred d;
@@ -679,15 +679,21 @@ struct lk_ctx {
 	unsigned long n;
 	unsigned int done; /* atomic: producers finished */
 	unsigned long handled; /* atomic */
+	unsigned long under_lock; /* atomic: callbacks run while their thread held mtx */
 };
+
+/* Whether this thread holds the drainers' mutex: the callback checks it. */
+static _Thread_local bool lk_held;
 
 static void lk_lock(void *ctx)
 {
 	pthread_mutex_lock((pthread_mutex_t *)ctx);
+	lk_held = true;
 }
 
 static void lk_unlock(void *ctx)
 {
+	lk_held = false;
 	pthread_mutex_unlock((pthread_mutex_t *)ctx);
 }
 
@@ -698,6 +704,8 @@ static void lk_fn(struct fa_deferred_node *n, void *arg)
 
 	__atomic_add_fetch(&it->seen, 1u, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&c->handled, 1UL, __ATOMIC_RELAXED);
+	if (lk_held)
+		__atomic_add_fetch(&c->under_lock, 1UL, __ATOMIC_RELAXED);
 }
 
 static void *lk_producer(void *p)
@@ -723,9 +731,10 @@ static void *lk_drainer(void *p)
 	for (;;) {
 		bool last = __atomic_load_n(&c->done, __ATOMIC_ACQUIRE) == 2;
 
-		pthread_mutex_lock(&c->mtx);
+		lk_lock(&c->mtx);
 		fa_deferred_drain_locked(&c->d, 0, lk_fn, c, &lk);
-		pthread_mutex_unlock(&c->mtx);
+		cr_assert(lk_held, "drain_locked returns with the lock held");
+		lk_unlock(&c->mtx);
 		if (last)
 			break;
 	}
@@ -758,6 +767,7 @@ Test(deferred_mt, two_locked_drainers_two_producers)
 	for (k = 0; k < 2; k++)
 		pthread_join(drn[k], NULL);
 	cr_assert_eq(c->handled, c->n);
+	cr_assert_eq(c->under_lock, 0, "callbacks must run with the lock dropped");
 	for (i = 0; i < c->n; i++)
 		if (c->items[i].seen != 1)
 			cr_assert_fail("entry %lu seen %u times", i, c->items[i].seen);
