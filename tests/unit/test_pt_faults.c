@@ -138,16 +138,52 @@ static void rand_ref(struct fa_rng *r, const struct fa_pt_format *f, uint64_t ba
 	*size = n * *ps;
 }
 
+/* References a test still holds, to drop at its end. */
+struct held_refs {
+	struct { uint64_t va, size, ps; } *r;
+	unsigned long n, cap;
+};
+
+static void held_init(struct held_refs *h, unsigned long cap)
+{
+	h->r = calloc(cap ? cap : 1, sizeof(*h->r));
+	cr_assert_not_null(h->r);
+	h->n = 0;
+	h->cap = cap;
+}
+
+static void held_add(struct held_refs *h, uint64_t va, uint64_t size, uint64_t ps)
+{
+	cr_assert_lt(h->n, h->cap);
+	h->r[h->n].va = va;
+	h->r[h->n].size = size;
+	h->r[h->n++].ps = ps;
+}
+
+/* Drop every held reference (newest first), then free the list. */
+static void held_unref_all(struct held_refs *h, struct fa_pt *pt, uint64_t epoch)
+{
+	while (h->n) {
+		h->n--;
+		cr_assert_eq(fa_pt_unref(pt, h->r[h->n].va, h->r[h->n].size, h->r[h->n].ps, epoch),
+			     0);
+	}
+	free(h->r);
+	h->r = NULL;
+}
+
 static void fault_injection_run(const struct fa_pt_format *f, uint64_t seed)
 {
 	static struct pt_vram v;
 	struct failing_acc fa;
 	struct fa_pt pt;
 	struct fa_rng r;
+	struct held_refs held;
 	uint64_t base = FA_BIT64(f->level[0].shift) - 8 * G1;
 	unsigned long tries = 0, injected = 0, i;
 
 	fa_rng_seed(&r, seed);
+	held_init(&held, fa_test_iters(60));
 	pt_vram_init(&v, 128ull << 20);
 	failing_acc_init(&fa, &v.acc);
 	cr_assert_eq(tree_init_acc(&pt, &v, f, &fa.acc), 0);
@@ -186,11 +222,15 @@ static void fault_injection_run(const struct fa_pt_format *f, uint64_t seed)
 		cr_assert(rc == 0 || rc == -FA_EBUSY);
 		if (rc == 0 && fa_rng_below(&r, 3) == 0)
 			cr_assert_eq(fa_pt_unref(&pt, va, size, ps, i), 0);
+		else if (rc == 0)
+			held_add(&held, va, size, ps);
 		tries++;
 	}
 	cr_assert_geq(injected, fa_test_iters(60), "only %lu injected failures", injected);
 	fa_pt_reclaim(&pt, FA_U64_MAX >> 2);
 	(void)tries;
+	held_unref_all(&held, &pt, i);
+	cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
 	pt_vram_destroy(&v);
 }
 
@@ -336,6 +376,13 @@ Test(pt_faults, bad_input_specific_errors_nothing_changed)
 
 	/* fini with references left */
 	EXPECT_UNCHANGED(fa_pt_fini(&pt), -FA_EBUSY);
+
+	/* tear down: unmap and drop every reference taken above */
+	cr_assert_eq(fa_pt_unmap(&pt, 0x200000, 0x10000, K4), 0);
+	cr_assert_eq(fa_pt_unref(&pt, 0x200000, 0x10000, K4, 2), 0);
+	cr_assert_eq(fa_pt_unref(&pt, 0x400000, 0x20000, K64, 2), 0);
+	cr_assert_eq(fa_pt_unref(&pt, 0x800000, M2, M2, 2), 0);
+	cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
 	pt_vram_destroy(&v);
 }
 
@@ -468,9 +515,7 @@ static void estimate_run(const struct fa_pt_format *f, uint64_t seed, unsigned l
 	}
 	fa_pt_reclaim(&pt, n);
 	cr_assert_eq(v.live_tables, 1);
-	cr_assert_eq(fa_pt_fini(&pt), 0);
-	cr_assert_eq(v.live_tables, 0);
-	cr_assert_eq(v.live_shadow, 0);
+	cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
 	pt_vram_destroy(&v);
 }
 
@@ -508,8 +553,7 @@ Test(pt_faults, pde_write_failure_warns_and_unref_undoes)
 	cr_assert_eq(fa_pt_unref(&pt, M2 - K4, 2 * K4, K4, 1), 0);
 	cr_assert_eq(fa_pt_reclaim(&pt, 1), 5);
 	cr_assert_eq(v.live_tables, 1);
-	cr_assert_eq(fa_pt_fini(&pt), 0);
-	cr_assert_eq(v.live_shadow, 0);
+	cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
 	pt_vram_destroy(&v);
 }
 
@@ -535,6 +579,7 @@ Test(pt_faults, calls_after_fini_are_rejected)
 	cr_assert_eq(fa_pt_unref(&pt, 0, K4, K4, 0), -FA_EINVAL);
 	cr_assert_eq(fa_pt_translate(&pt, 0, &x), -FA_EINVAL);
 	cr_assert_eq(v.calls, 4); /* the init's two allocations and the fini's two frees */
+	cr_assert_eq(pt_vram_live(&v), 0);
 	pt_vram_destroy(&v);
 }
 
@@ -653,10 +698,12 @@ Test(pt_faults, ref_from_static_estimate_reservations_never_runs_dry, .timeout =
 	struct fa_pt_config cfg;
 	struct fa_pt pt;
 	struct fa_rng rng;
+	struct held_refs held;
 	uint64_t base = FA_BIT64(f->level[0].shift) - 8 * G1;
 	unsigned long i, refs = 0;
 
 	fa_rng_seed(&rng, fa_test_seed(0x5e5e));
+	held_init(&held, fa_test_iters(2000));
 	pt_vram_init(&v, 64ull << 20);
 	memset(&r, 0, sizeof(r));
 	r.v = &v;
@@ -698,10 +745,15 @@ Test(pt_faults, ref_from_static_estimate_reservations_never_runs_dry, .timeout =
 			refs++;
 			if (fa_rng_below(&rng, 2))
 				cr_assert_eq(fa_pt_unref(&pt, va, size, ps, i), 0);
+			else
+				held_add(&held, va, size, ps);
 		}
 		fa_pt_reclaim(&pt, i);
 	}
 	cr_assert_gt(refs, 0);
 	cr_assert_gt(r.popped, 0);
+	/* cleanup frees through the reservation's free hooks, into the real allocators */
+	held_unref_all(&held, &pt, i);
+	cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
 	pt_vram_destroy(&v);
 }

@@ -267,7 +267,7 @@ Test(pt_layout, write_order_and_batching_nv_ver2)
 	cr_assert_eq(fa_pt_pending(&pt), 5);
 	cr_assert_eq(fa_pt_reclaim(&pt, 7), 5);
 	cr_assert_eq(v.live_tables, 1);
-	cr_assert_eq(fa_pt_fini(&pt), 0);
+	cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
 	pt_vram_destroy(&v);
 }
 
@@ -342,6 +342,16 @@ Test(pt_layout, dual_pd0_big_and_small_and_huge_nv_ver2)
 	cr_assert_eq(fa_pt_unmap(&pt, 7 * M512, M512, M512), 0);
 	xl(&pt, 7 * M512 + 0x1234567, &err, &sh);
 	cr_assert_eq(err, -FA_ENOENT);
+
+	/* tear down: unmap and drop what is still referenced */
+	cr_assert_eq(fa_pt_unmap(&pt, base, K4, K4), 0);
+	cr_assert_eq(fa_pt_unmap(&pt, base + 2 * K64, 32 * K4, K4), 0);
+	cr_assert_eq(fa_pt_unmap(&pt, base + M2, 2 * M2, M2), 0);
+	cr_assert_eq(fa_pt_unref(&pt, base, K4, K4, 2), 0);
+	cr_assert_eq(fa_pt_unref(&pt, base + 2 * K64, 32 * K4, K4, 2), 0);
+	cr_assert_eq(fa_pt_unref(&pt, base + M2, 2 * M2, M2, 2), 0);
+	cr_assert_eq(fa_pt_unref(&pt, 7 * M512, M512, M512, 2), 0);
+	cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
 	pt_vram_destroy(&v);
 }
 
@@ -368,6 +378,15 @@ Test(pt_layout, x86_64_huge_pages)
 	cr_assert_eq(sh, 21);
 	cr_assert_eq(xl(&pt, 4 * G1 + 2 * M2 + 0x10, &err, &sh), 0x9010);
 	cr_assert_eq(sh, 12);
+
+	/* tear down */
+	cr_assert_eq(fa_pt_unmap(&pt, 3 * G1, G1, G1), 0);
+	cr_assert_eq(fa_pt_unmap(&pt, 4 * G1 + M2, M2, M2), 0);
+	cr_assert_eq(fa_pt_unmap(&pt, 4 * G1 + 2 * M2, K4, K4), 0);
+	cr_assert_eq(fa_pt_unref(&pt, 3 * G1, G1, G1, 1), 0);
+	cr_assert_eq(fa_pt_unref(&pt, 4 * G1 + M2, M2, M2, 1), 0);
+	cr_assert_eq(fa_pt_unref(&pt, 4 * G1 + 2 * M2, K4, K4, 1), 0);
+	cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
 	pt_vram_destroy(&v);
 }
 
@@ -474,7 +493,7 @@ static void mt_run(int pramin)
 	cr_assert_eq(fa_pt_unref(&e.pt, e.a_va, e.a_size, K4, n + 1), 0);
 	fa_pt_reclaim(&e.pt, n + 1);
 	cr_assert_eq(e.v.live_tables, 1);
-	cr_assert_eq(fa_pt_fini(&e.pt), 0);
+	cr_assert_eq(pt_tree_teardown(&e.pt, &e.v), 0);
 	if (pramin) {
 		cr_assert_eq(bar.stats.torn_valid, 0);
 		cr_assert_eq(bar.stats.errors, 0);
@@ -537,6 +556,11 @@ Test(pt_layout, sparse_ptes)
 	w = fa_test_warnings();
 	cr_assert_eq(fa_pt_sparse(&pt, G1 + 16 * K4, K4, K4), -FA_ENOENT);
 	cr_assert_gt(fa_test_warnings(), w);
+	cr_assert_eq(fa_pt_unmap(&pt, G1 + M2, M2, M2), 0);
+	cr_assert_eq(fa_pt_unref(&pt, G1, K64, K64, 1), 0);
+	cr_assert_eq(fa_pt_unref(&pt, G1, 16 * K4, K4, 1), 0);
+	cr_assert_eq(fa_pt_unref(&pt, G1 + M2, M2, M2, 1), 0);
+	cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
 	pt_vram_destroy(&v);
 
 	pt_vram_init(&v, 4 << 20);
@@ -544,5 +568,7 @@ Test(pt_layout, sparse_ptes)
 	cr_assert_eq(fa_pt_ref(&pt, G1, K4, K4, 0), 0);
 	cr_assert_eq(fa_pt_sparse(&pt, G1, K4, K4), -FA_EOPNOTSUPP);
 	cr_assert_eq(fa_pt_sparse(NULL, G1, K4, K4), -FA_EINVAL);
+	cr_assert_eq(fa_pt_unref(&pt, G1, K4, K4, 1), 0);
+	cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
 	pt_vram_destroy(&v);
 }
