@@ -20,7 +20,10 @@
  *
  * Stage contract: vmm_fence_signal() and vmm_fence_add_callback() are
  * `@stage run` safe (no allocation; only the timeline lock, which is never
- * held around an allocation or a wait). vmm_fence_wait() sleeps and is
+ * held around an allocation or a wait, plus whatever run-safe lock a callback
+ * takes: the VMM's takes its scheduler lock). The timeline lock is annotated
+ * for the signalling validator (class `vmm_fence_timeline_lock`), like every
+ * VMM lock. vmm_fence_wait() sleeps and is
  * annotated as a fence wait for the signalling validator: never call it from
  * a run stage or while holding a lock the run stage takes.
  *
@@ -56,6 +59,24 @@ extern "C" {
 struct vmm_fence;
 struct vmm_fence_cb;
 
+/** @cond INTERNAL */
+/* Every VMM lock is taken through these, so the signalling validator sees it:
+ * the mutex first, then its validator map (and the reverse on release). */
+#define vmm__lock(mtx, dep)                 \
+	do {                                \
+		pthread_mutex_lock(mtx);    \
+		fa_signalling_acquire(dep); \
+	} while (0)
+#define vmm__unlock(mtx, dep)               \
+	do {                                \
+		fa_signalling_release(dep); \
+		pthread_mutex_unlock(mtx);  \
+	} while (0)
+
+/* One class for every timeline lock: a run stage takes it to signal. */
+FA_SIGNALLING_DEFINE_STATIC_CLASS(vmm_fence_timeline_lock);
+/** @endcond */
+
 /**
  * Callback run when a fence signals.
  * @param fence The fence that signalled.
@@ -74,7 +95,8 @@ struct vmm_fence_cb {
 
 /** A timeline: seqno source plus the lock and wait queue its fences share. */
 struct vmm_fence_timeline {
-	pthread_mutex_t lock;     /**< Protects fences' flags and callback lists. */
+	pthread_mutex_t lock;     /**< Protects fences' flags and callback lists (run-safe). */
+	FA_SIGNALLING_MAP_MEMBER(lock_dep)
 	pthread_cond_t cond;      /**< Broadcast whenever one of its fences signals. */
 	uint64_t next_seqno;      /**< Seqno of the next fence (under @ref lock). */
 	unsigned long signalled;  /**< Fences signalled so far (under @ref lock). */
@@ -101,6 +123,7 @@ struct vmm_fence {
 static inline void vmm_fence_timeline_init(struct vmm_fence_timeline *tl)
 {
 	pthread_mutex_init(&tl->lock, NULL);
+	fa_signalling_map_init(&tl->lock_dep, &vmm_fence_timeline_lock);
 	pthread_cond_init(&tl->cond, NULL);
 	tl->next_seqno = 1;
 	tl->signalled = 0;
@@ -137,9 +160,9 @@ static inline void vmm_fence_init(struct vmm_fence *f, struct vmm_fence_timeline
 	fa_list_init(&f->cbs);
 	f->release = release;
 	f->release_arg = arg;
-	pthread_mutex_lock(&tl->lock);
+	vmm__lock(&tl->lock, &tl->lock_dep);
 	f->seqno = tl->next_seqno++;
-	pthread_mutex_unlock(&tl->lock);
+	vmm__unlock(&tl->lock, &tl->lock_dep);
 }
 
 /**
@@ -197,12 +220,12 @@ static inline int vmm_fence_add_callback(struct vmm_fence *f, struct vmm_fence_c
 	int ret = 0;
 
 	cb->fn = fn;
-	pthread_mutex_lock(&f->tl->lock);
+	vmm__lock(&f->tl->lock, &f->tl->lock_dep);
 	if (f->signalled)
 		ret = -FA_EALREADY;
 	else
 		fa_list_add_tail(&cb->link, &f->cbs);
-	pthread_mutex_unlock(&f->tl->lock);
+	vmm__unlock(&f->tl->lock, &f->tl->lock_dep);
 	if (ret)
 		fa_list_init(&cb->link);
 	return ret;
@@ -214,7 +237,7 @@ static inline int vmm_fence_add_callback(struct vmm_fence *f, struct vmm_fence_c
  * it warns and does nothing. The caller must hold a reference across the
  * call: a callback (or a waiter woken by it) may drop every other one.
  * @stage run (no allocation; the timeline lock only)
- * @locking takes the timeline lock; callbacks run under it
+ * @locking takes the timeline lock; callbacks run under it (and take their own run-safe locks)
  * @param f Fence.
  */
 static inline void vmm_fence_signal(struct vmm_fence *f)
@@ -222,9 +245,9 @@ static inline void vmm_fence_signal(struct vmm_fence *f)
 	struct vmm_fence_timeline *tl = f->tl;
 	struct fa_list *pos, *n;
 
-	pthread_mutex_lock(&tl->lock);
+	vmm__lock(&tl->lock, &tl->lock_dep);
 	if (FA_WARN(f->signalled)) {
-		pthread_mutex_unlock(&tl->lock);
+		vmm__unlock(&tl->lock, &tl->lock_dep);
 		return;
 	}
 	__atomic_store_n(&f->signalled, 1, __ATOMIC_RELEASE);
@@ -236,7 +259,7 @@ static inline void vmm_fence_signal(struct vmm_fence *f)
 		cb->fn(f, cb);
 	}
 	pthread_cond_broadcast(&tl->cond);
-	pthread_mutex_unlock(&tl->lock);
+	vmm__unlock(&tl->lock, &tl->lock_dep);
 }
 
 /**
@@ -254,12 +277,12 @@ static inline void vmm_fence_wait(struct vmm_fence *f)
 	fa_signalling_fence_wait();
 	if (vmm_fence_is_signalled(f))
 		return;
-	pthread_mutex_lock(&tl->lock);
+	vmm__lock(&tl->lock, &tl->lock_dep);
 	if (!f->signalled)
 		tl->waits++;
 	while (!f->signalled)
 		pthread_cond_wait(&tl->cond, &tl->lock);
-	pthread_mutex_unlock(&tl->lock);
+	vmm__unlock(&tl->lock, &tl->lock_dep);
 }
 
 /**
@@ -286,11 +309,11 @@ static inline int vmm_fence_wait_timeout(struct vmm_fence *f, unsigned int ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&tl->lock);
+	vmm__lock(&tl->lock, &tl->lock_dep);
 	while (!f->signalled && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&tl->cond, &tl->lock, &ts);
 	rc = f->signalled ? 0 : -FA_EAGAIN;
-	pthread_mutex_unlock(&tl->lock);
+	vmm__unlock(&tl->lock, &tl->lock_dep);
 	return rc;
 }
 

@@ -207,7 +207,8 @@ struct vmm_device {
 	struct fa_buddy vram;           /**< VRAM allocator. */
 	void *vram_meta;                /**< Buddy metadata storage. */
 	size_t vram_meta_size;          /**< Its size. */
-	pthread_mutex_t sched_lock;     /**< Scheduler queue (run-safe). */
+	pthread_mutex_t sched_lock;     /**< Scheduler queue (run-safe: fence callbacks take it). */
+	FA_SIGNALLING_MAP_MEMBER(sched_dep)
 	pthread_cond_t sched_cond;      /**< Wakes the scheduler. */
 	struct fa_list queue;           /**< Jobs waiting for their run stage, in submission order. */
 	bool stopping;                  /**< Threads exit when idle (atomic). */
@@ -215,6 +216,7 @@ struct vmm_device {
 	pthread_t cleanup_thread;       /**< Runs cleanups. */
 	struct fa_llist done;           /**< Jobs whose fence signalled, for the cleanup worker. */
 	pthread_mutex_t cleanup_lock;   /**< Cleanup worker sleep/wake and idle tracking (run-safe). */
+	FA_SIGNALLING_MAP_MEMBER(cleanup_dep)
 	pthread_cond_t cleanup_cond;    /**< Wakes the cleanup worker. */
 	pthread_cond_t idle_cond;       /**< Broadcast after every cleanup batch. */
 	struct vmm_stats stats;         /**< Counters. */
@@ -325,17 +327,10 @@ FA_SIGNALLING_DEFINE_STATIC_CLASS(vmm_ref_lock);
 FA_SIGNALLING_DEFINE_STATIC_CLASS(vmm_map_lock);
 FA_SIGNALLING_DEFINE_STATIC_CLASS(vmm_hw_lock);
 FA_SIGNALLING_DEFINE_STATIC_CLASS(vmm_vram_lock);
+FA_SIGNALLING_DEFINE_STATIC_CLASS(vmm_sched_lock);
+FA_SIGNALLING_DEFINE_STATIC_CLASS(vmm_cleanup_lock);
 
-#define vmm__lock(mtx, dep)                 \
-	do {                                \
-		pthread_mutex_lock(mtx);    \
-		fa_signalling_acquire(dep); \
-	} while (0)
-#define vmm__unlock(mtx, dep)               \
-	do {                                \
-		fa_signalling_release(dep); \
-		pthread_mutex_unlock(mtx);  \
-	} while (0)
+/* vmm__lock() / vmm__unlock(): fence.h, shared with the timeline lock. */
 
 static inline void *vmm__alloc(struct vmm_device *dev, size_t size)
 {
@@ -886,6 +881,9 @@ static inline void vmm__job_release(struct vmm_fence *f, void *arg)
 	vmm__free((struct vmm_device *)arg, job, job->alloc_size);
 }
 
+/* Fence callback of a dependency: runs inside the signalling job's run stage,
+ * under that fence's timeline lock, and takes the scheduler lock (annotated:
+ * the validator sees fence_signalling -> timeline -> sched). */
 static inline void vmm__dep_signalled(struct vmm_fence *f, struct vmm_fence_cb *cb)
 {
 	struct vmm_job_dep *d = FA_CONTAINER_OF(cb, struct vmm_job_dep, cb);
@@ -893,9 +891,9 @@ static inline void vmm__dep_signalled(struct vmm_fence *f, struct vmm_fence_cb *
 
 	(void)f;
 	if (__atomic_sub_fetch(&d->job->pending_deps, 1, __ATOMIC_ACQ_REL) == 0) {
-		pthread_mutex_lock(&dev->sched_lock);
+		vmm__lock(&dev->sched_lock, &dev->sched_dep);
 		pthread_cond_signal(&dev->sched_cond);
-		pthread_mutex_unlock(&dev->sched_lock);
+		vmm__unlock(&dev->sched_lock, &dev->sched_dep);
 	}
 }
 
@@ -907,13 +905,14 @@ static inline void vmm__job_done(struct vmm_job *job)
 	struct vmm_device *dev = job->vm->dev;
 
 	fa_llist_push(&job->done_link, &dev->done);
-	pthread_mutex_lock(&dev->cleanup_lock);
+	vmm__lock(&dev->cleanup_lock, &dev->cleanup_dep);
 	pthread_cond_signal(&dev->cleanup_cond);
-	pthread_mutex_unlock(&dev->cleanup_lock);
+	vmm__unlock(&dev->cleanup_lock, &dev->cleanup_dep);
 }
 
 /* Submit, VM lock held, nothing can fail any more: publish the fence, set up
- * dependencies, queue the job. */
+ * dependencies, queue the job. Takes (one at a time) the VM's timeline lock,
+ * the in-fence's timeline lock, then the scheduler lock. */
 static inline void vmm__job_queue(struct vmm_job *job, struct vmm_fence *in_fence,
 				  struct vmm_fence **out_fence)
 {
@@ -938,11 +937,11 @@ static inline void vmm__job_queue(struct vmm_job *job, struct vmm_fence *in_fenc
 		*out_fence = vmm_fence_get(&job->fence);
 	vmm__stat_add(&vm->jobs_pending, 1);
 	vmm__stat_add(&dev->stats.jobs_submitted, 1);
-	pthread_mutex_lock(&dev->sched_lock);
+	vmm__lock(&dev->sched_lock, &dev->sched_dep);
 	fa_list_add_tail(&job->queue_link, &dev->queue);
 	__atomic_fetch_sub(&job->pending_deps, 1, __ATOMIC_RELEASE);
 	pthread_cond_signal(&dev->sched_cond);
-	pthread_mutex_unlock(&dev->sched_lock);
+	vmm__unlock(&dev->sched_lock, &dev->sched_dep);
 }
 /** @endcond */
 
@@ -953,7 +952,8 @@ static inline void vmm__job_queue(struct vmm_job *job, struct vmm_fence *in_fenc
  * queue behind the VM's previous job. On any error nothing is changed and
  * nothing is held (every allocation made so far is undone).
  * @stage submit (allocates, may sleep)
- * @locking none held; takes the VM lock, and under it briefly the ref lock and the scheduler lock
+ * @locking none held; takes the VM lock, and under it briefly, one at a time: the VRAM
+ *          lock, the VM's timeline lock, the in-fence's timeline lock, the scheduler lock
  * @param vm VM.
  * @param ops Ops (copied).
  * @param nops Number of ops, 1 .. #VMM_JOB_MAX_OPS.
@@ -1116,7 +1116,10 @@ static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uin
  * fence. Never allocates, never waits. After the fence is signalled the job
  * may be freed at any time: the caller must not touch it.
  * @stage run
- * @locking none held; takes the VM's ref lock, then its map lock, then the hw lock
+ * @locking none held; takes the VM's ref lock, then its map lock, then the hw lock; after
+ *          releasing them, the VM's timeline lock to signal the fence, and under it (callbacks
+ *          of jobs waiting on this one) the scheduler lock; then, outside the section, the
+ *          cleanup lock
  * @param job Job whose dependencies have signalled.
  */
 static inline void vmm_job_run(struct vmm_job *job)
@@ -1243,20 +1246,20 @@ static inline void *vmm__sched_main(void *arg)
 	struct vmm_device *dev = (struct vmm_device *)arg;
 	struct vmm_job *job;
 
-	pthread_mutex_lock(&dev->sched_lock);
+	vmm__lock(&dev->sched_lock, &dev->sched_dep);
 	for (;;) {
 		job = vmm__pick(dev);
 		if (job) {
-			pthread_mutex_unlock(&dev->sched_lock);
+			vmm__unlock(&dev->sched_lock, &dev->sched_dep);
 			vmm_job_run(job);
-			pthread_mutex_lock(&dev->sched_lock);
+			vmm__lock(&dev->sched_lock, &dev->sched_dep);
 			continue;
 		}
 		if (__atomic_load_n(&dev->stopping, __ATOMIC_ACQUIRE) && fa_list_empty(&dev->queue))
 			break;
 		pthread_cond_wait(&dev->sched_cond, &dev->sched_lock);
 	}
-	pthread_mutex_unlock(&dev->sched_lock);
+	vmm__unlock(&dev->sched_lock, &dev->sched_dep);
 	return NULL;
 }
 
@@ -1265,7 +1268,7 @@ static inline void *vmm__cleanup_main(void *arg)
 	struct vmm_device *dev = (struct vmm_device *)arg;
 	struct fa_llist_node *list, *next;
 
-	pthread_mutex_lock(&dev->cleanup_lock);
+	vmm__lock(&dev->cleanup_lock, &dev->cleanup_dep);
 	for (;;) {
 		list = fa_llist_del_all(&dev->done);
 		if (!list) {
@@ -1276,16 +1279,16 @@ static inline void *vmm__cleanup_main(void *arg)
 			pthread_cond_wait(&dev->cleanup_cond, &dev->cleanup_lock);
 			continue;
 		}
-		pthread_mutex_unlock(&dev->cleanup_lock);
+		vmm__unlock(&dev->cleanup_lock, &dev->cleanup_dep);
 		for (list = fa_llist_reverse(list); list; list = next) {
 			next = list->next;
 			vmm_job_cleanup(FA_CONTAINER_OF(list, struct vmm_job, done_link));
 			vmm__stat_add(&dev->stats.jobs_cleaned, 1);
 		}
-		pthread_mutex_lock(&dev->cleanup_lock);
+		vmm__lock(&dev->cleanup_lock, &dev->cleanup_dep);
 		pthread_cond_broadcast(&dev->idle_cond);
 	}
-	pthread_mutex_unlock(&dev->cleanup_lock);
+	vmm__unlock(&dev->cleanup_lock, &dev->cleanup_dep);
 	return NULL;
 }
 
@@ -1301,21 +1304,21 @@ static inline int vmm__lat_init(struct vmm_device *dev, struct vmm_lat *l, unsig
 /**
  * Wait until every submitted job has been cleaned up.
  * @stage submit (sleeps)
- * @locking none held
+ * @locking none held; takes the cleanup lock
  * @param dev Device.
  */
 static inline void vmm_device_wait_idle(struct vmm_device *dev)
 {
-	pthread_mutex_lock(&dev->cleanup_lock);
+	vmm__lock(&dev->cleanup_lock, &dev->cleanup_dep);
 	while (vmm__stat_get(&dev->stats.jobs_cleaned) != vmm__stat_get(&dev->stats.jobs_submitted))
 		pthread_cond_wait(&dev->idle_cond, &dev->cleanup_lock);
-	pthread_mutex_unlock(&dev->cleanup_lock);
+	vmm__unlock(&dev->cleanup_lock, &dev->cleanup_dep);
 }
 
 /**
  * Create a device and start its scheduler and cleanup threads.
  * @stage submit (driver init; allocates)
- * @locking none
+ * @locking none held; takes the scheduler lock when a thread fails to start
  * @param hw Hardware hooks (copied).
  * @param src Host allocator (copied).
  * @param cfg Tunables, or NULL for defaults.
@@ -1369,6 +1372,8 @@ static inline int vmm_device_create(const struct vmm_hw *hw, const struct fa_res
 	pthread_cond_init(&dev->idle_cond, NULL);
 	fa_signalling_map_init(&dev->hw_dep, &vmm_hw_lock);
 	fa_signalling_map_init(&dev->vram_dep, &vmm_vram_lock);
+	fa_signalling_map_init(&dev->sched_dep, &vmm_sched_lock);
+	fa_signalling_map_init(&dev->cleanup_dep, &vmm_cleanup_lock);
 	fa_list_init(&dev->queue);
 	fa_llist_init(&dev->done);
 	if (pthread_create(&dev->sched_thread, NULL, vmm__sched_main, dev)) {
@@ -1376,10 +1381,10 @@ static inline int vmm_device_create(const struct vmm_hw *hw, const struct fa_res
 		goto fail;
 	}
 	if (pthread_create(&dev->cleanup_thread, NULL, vmm__cleanup_main, dev)) {
-		pthread_mutex_lock(&dev->sched_lock);
+		vmm__lock(&dev->sched_lock, &dev->sched_dep);
 		__atomic_store_n(&dev->stopping, true, __ATOMIC_RELEASE);
 		pthread_cond_signal(&dev->sched_cond);
-		pthread_mutex_unlock(&dev->sched_lock);
+		vmm__unlock(&dev->sched_lock, &dev->sched_dep);
 		pthread_join(dev->sched_thread, NULL);
 		err = -FA_EAGAIN;
 		goto fail;
@@ -1400,7 +1405,7 @@ fail:
  * Stop the threads (after every submitted job is cleaned up) and free the
  * device. Every VM and BO must have been destroyed.
  * @stage cleanup
- * @locking none
+ * @locking none held; takes the cleanup lock, then (one at a time) the scheduler lock
  * @param dev Device.
  */
 static inline void vmm_device_destroy(struct vmm_device *dev)
@@ -1408,14 +1413,14 @@ static inline void vmm_device_destroy(struct vmm_device *dev)
 	struct fa_reserve_source src = dev->src;
 
 	vmm_device_wait_idle(dev);
-	pthread_mutex_lock(&dev->sched_lock);
+	vmm__lock(&dev->sched_lock, &dev->sched_dep);
 	__atomic_store_n(&dev->stopping, true, __ATOMIC_RELEASE);
 	pthread_cond_signal(&dev->sched_cond);
-	pthread_mutex_unlock(&dev->sched_lock);
+	vmm__unlock(&dev->sched_lock, &dev->sched_dep);
 	pthread_join(dev->sched_thread, NULL);
-	pthread_mutex_lock(&dev->cleanup_lock);
+	vmm__lock(&dev->cleanup_lock, &dev->cleanup_dep);
 	pthread_cond_signal(&dev->cleanup_cond);
-	pthread_mutex_unlock(&dev->cleanup_lock);
+	vmm__unlock(&dev->cleanup_lock, &dev->cleanup_dep);
 	pthread_join(dev->cleanup_thread, NULL);
 	(void)FA_WARN(dev->stats.bo_live != 0);
 	fa_buddy_fini(&dev->vram);
