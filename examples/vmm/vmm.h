@@ -1155,7 +1155,6 @@ static inline void vmm_job_run(struct vmm_job *job)
 	vmm__unlock(&dev->hw_lock, &dev->hw_dep);
 	vmm__unlock(&vm->map_lock, &vm->map_dep);
 	vmm__unlock(&vm->ref_lock, &vm->ref_dep);
-	(*vmm__run_depth())--;
 	vmm__stat_add(&dev->stats.ops_map, maps);
 	vmm__stat_add(&dev->stats.ops_unmap, job->nops - maps);
 	vmm__stat_add(&dev->stats.jobs_run, 1);
@@ -1166,8 +1165,9 @@ static inline void vmm_job_run(struct vmm_job *job)
 	/* Hold a reference across the signal: a woken waiter may drop its own
 	 * and the cleanup worker the job's before we are done with the fence. */
 	vmm_fence_get(&job->fence);
-	vmm_fence_signal(&job->fence);
+	vmm_fence_signal(&job->fence); /* callbacks run here: still counted */
 	fa_signalling_end(cookie);
+	(*vmm__run_depth())--;
 	vmm__job_done(job);         /* cleanup may free the VM from here on */
 	vmm_fence_put(&job->fence); /* may free the job (outside the section) */
 }

@@ -857,6 +857,42 @@ Test(vmm_walker, missing_tlb_invalidate_is_visible)
 	fx_fini(&f);
 }
 
+/* A job fence's callbacks run inside its run stage: allocations there must be
+ * counted like any other in the section. */
+static int g_cb_in_run_stage = -1;
+
+static void cb_record_run_stage(struct vmm_fence *f, struct vmm_fence_cb *cb)
+{
+	(void)f;
+	(void)cb;
+	__atomic_store_n(&g_cb_in_run_stage, vmm_in_run_stage() ? 1 : 0, __ATOMIC_RELEASE);
+}
+
+Test(vmm_walker, fence_callbacks_run_inside_the_counted_run_stage)
+{
+	struct fx f;
+	struct vmm_fence_timeline tl;
+	struct vmm_fence gate, *j;
+	struct vmm_fence_cb cb;
+	struct vmm_op op;
+
+	fx_init(&f, 1ull << 30);
+	vmm_fence_timeline_init(&tl);
+	vmm_fence_init(&gate, &tl, NULL, NULL);
+	vmm_op_map(&op, FX_VA, 4 * K4, f.bo[0], 0, 12);
+	cr_assert_eq(vmm_job_submit(f.vm, &op, 1, &gate, &j), 0);
+	cr_assert_eq(vmm_fence_add_callback(j, &cb, cb_record_run_stage), 0, "held by the gate");
+	cr_assert_not(vmm_in_run_stage(), "the submitting thread is not in a run stage");
+	vmm_fence_signal(&gate);
+	vmm_fence_wait(j);
+	cr_assert_eq(__atomic_load_n(&g_cb_in_run_stage, __ATOMIC_ACQUIRE), 1,
+		     "the callback ran outside the counted run stage");
+	vmm_fence_put(j);
+	vmm_device_wait_idle(f.dev);
+	fx_fini(&f);
+	vmm_fence_timeline_fini(&tl);
+}
+
 Test(vmm_walker, in_fence_orders_jobs_and_keeps_the_vm_busy)
 {
 	struct fx f;
