@@ -866,6 +866,44 @@ static inline int fa__pt_write_pages(const struct fa_pt *pt, const struct fa_pt_
 }
 /** @endcond */
 
+/** @cond INTERNAL */
+/* Mark @p pt not initialised: no format, no root (what every entry point
+ * checks), empty deferred list and zero counters, so nothing in the struct
+ * is left undefined whatever the caller's storage held before. */
+static inline void fa__pt_blank(struct fa_pt *pt)
+{
+	unsigned int i;
+
+	pt->fmt = NULL;
+	pt->acc = NULL;
+	pt->root = NULL;
+	pt->tables.alloc = NULL;
+	pt->tables.free = NULL;
+	pt->tables.ctx = NULL;
+	pt->shadow.alloc = NULL;
+	pt->shadow.free = NULL;
+	pt->shadow.ctx = NULL;
+	pt->acc_lock.lock = NULL;
+	pt->acc_lock.unlock = NULL;
+	pt->acc_lock.ctx = NULL;
+	pt->pde_attr = 0;
+	for (i = 0; i < FA_PT_MAX_LEVELS; i++) {
+		pt->stats.live[i] = 0;
+		pt->stats.pending[i] = 0;
+	}
+	pt->stats.allocated = 0;
+	pt->stats.freed = 0;
+	pt->stats.ptes_written = 0;
+	fa_deferred_init(&pt->dfree);
+}
+
+/* Whether @p pt is an initialised tree (fa_pt_init() succeeded, no fa_pt_fini() yet). */
+static inline bool fa__pt_ready(const struct fa_pt *pt)
+{
+	return pt && pt->root && pt->fmt;
+}
+/** @endcond */
+
 /**
  * Fill a configuration with the required parts and defaults (tables in
  * VRAM, no accessor lock hooks).
@@ -908,20 +946,27 @@ static inline size_t fa_pt_node_bytes(const struct fa_pt_format *f, unsigned int
 
 /**
  * Set up a tree: validate the format, allocate and clear the root table.
+ * The first thing it does (when @p pt is not NULL) is mark @p *pt not
+ * initialised, so after a failed init every other function sees that and
+ * refuses (-FA_EINVAL, or a warning): a generic unwind may call
+ * fa_pt_fini() on it safely whatever the storage held before.
  * @stage submit (allocates the root)
  * @locking ref lock (or none: the tree is not shared yet)
- * @param pt Tree (caller storage).
+ * @param pt Tree (caller storage, any content; not an initialised tree,
+ *        whose tables would be lost).
  * @param cfg Configuration.
  * @param gfp Allocation context for the root.
  * @return 0; -FA_EINVAL for a bad configuration or format; the allocators'
- *         error (-FA_ENOMEM ...) or the accessor's; on error nothing is held.
+ *         error (-FA_ENOMEM ...) or the accessor's; on error nothing is held
+ *         and @p *pt is marked not initialised.
  */
 static inline int fa_pt_init(struct fa_pt *pt, const struct fa_pt_config *cfg, fa_gfp_t gfp)
 {
 	struct fa_pt_node *root = NULL;
-	unsigned int i;
 	int err;
 
+	if (pt)
+		fa__pt_blank(pt);
 	if (!pt || !cfg || !cfg->acc || !cfg->tables.alloc || !cfg->tables.free ||
 	    !cfg->shadow.alloc || !cfg->shadow.free || fa_pt_format_validate(cfg->fmt) ||
 	    (cfg->pde_attr & FA_PT_APER_MASK) == FA_PT_APER_PEER ||
@@ -933,22 +978,17 @@ static inline int fa_pt_init(struct fa_pt *pt, const struct fa_pt_config *cfg, f
 	pt->shadow = cfg->shadow;
 	pt->acc_lock = cfg->acc_lock;
 	pt->pde_attr = cfg->pde_attr & cfg->fmt->pde_attr_mask;
-	for (i = 0; i < FA_PT_MAX_LEVELS; i++) {
-		pt->stats.live[i] = 0;
-		pt->stats.pending[i] = 0;
-	}
-	pt->stats.allocated = 0;
-	pt->stats.freed = 0;
-	pt->stats.ptes_written = 0;
-	fa_deferred_init(&pt->dfree);
 	err = fa__pt_node_alloc(pt, 0, gfp, &root);
-	if (err)
+	if (err) {
+		fa__pt_blank(pt);
 		return err;
+	}
 	fa__pt_lock(pt);
 	err = fa__pt_table_clear(pt, 0, root->addr);
 	fa__pt_unlock(pt);
 	if (err) {
 		fa__pt_node_free(pt, root);
+		fa__pt_blank(pt);
 		return err;
 	}
 	pt->root = root;
@@ -962,10 +1002,13 @@ static inline int fa_pt_init(struct fa_pt *pt, const struct fa_pt_config *cfg, f
  * @stage any
  * @locking none
  * @param pt Initialised tree.
- * @return Root table address.
+ * @return Root table address; 0 with a warning when @p pt is NULL or not
+ *         initialised.
  */
 static inline uint64_t fa_pt_root_addr(const struct fa_pt *pt)
 {
+	if (FA_WARN(!fa__pt_ready(pt)))
+		return 0;
 	return pt->root->addr;
 }
 
@@ -1019,7 +1062,7 @@ static inline int fa_pt_estimate(const struct fa_pt *pt, uint64_t va, uint64_t s
 	struct fa__pt_chain c;
 	int err;
 
-	if (!pt || !pt->root || !out)
+	if (!fa__pt_ready(pt) || !out)
 		return -FA_EINVAL;
 	err = fa__pt_args(pt->fmt, va, size, page_size, &c);
 	if (err)
@@ -1086,7 +1129,7 @@ static inline int fa_pt_ref(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 	unsigned int i;
 	int err;
 
-	if (!pt || !pt->root)
+	if (!fa__pt_ready(pt))
 		return -FA_EINVAL;
 	err = fa__pt_args(pt->fmt, va, size, page_size, &c);
 	if (err)
@@ -1137,7 +1180,7 @@ static inline int fa_pt_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 	uint64_t end, val, step;
 	int err = 0;
 
-	if (!pt || !pt->root)
+	if (!fa__pt_ready(pt))
 		return -FA_EINVAL;
 	f = pt->fmt;
 	err = fa__pt_args(f, va, size, page_size, &c);
@@ -1194,7 +1237,7 @@ static inline int fa_pt_map_pages(struct fa_pt *pt, uint64_t va, uint64_t size,
 	uint64_t end, k, npages, done = 0;
 	int err;
 
-	if (!pt || !pt->root || !pages)
+	if (!fa__pt_ready(pt) || !pages)
 		return -FA_EINVAL;
 	f = pt->fmt;
 	err = fa__pt_args(f, va, size, page_size, &c);
@@ -1239,7 +1282,7 @@ static inline int fa__pt_fill_range(struct fa_pt *pt, uint64_t va, uint64_t size
 	uint64_t end;
 	int err;
 
-	if (!pt || !pt->root)
+	if (!fa__pt_ready(pt))
 		return -FA_EINVAL;
 	f = pt->fmt;
 	err = fa__pt_args(f, va, size, page_size, &c);
@@ -1281,7 +1324,9 @@ static inline int fa__pt_fill_range(struct fa_pt *pt, uint64_t va, uint64_t size
  */
 static inline int fa_pt_unmap(struct fa_pt *pt, uint64_t va, uint64_t size, uint64_t page_size)
 {
-	return fa__pt_fill_range(pt, va, size, page_size, pt ? pt->fmt->invalid : 0);
+	if (!fa__pt_ready(pt))
+		return -FA_EINVAL; /* before reading the format */
+	return fa__pt_fill_range(pt, va, size, page_size, pt->fmt->invalid);
 }
 
 /**
@@ -1303,7 +1348,7 @@ static inline int fa_pt_unmap(struct fa_pt *pt, uint64_t va, uint64_t size, uint
  */
 static inline int fa_pt_sparse(struct fa_pt *pt, uint64_t va, uint64_t size, uint64_t page_size)
 {
-	if (!pt || !pt->root)
+	if (!fa__pt_ready(pt))
 		return -FA_EINVAL;
 	if (!pt->fmt->sparse_pte)
 		return -FA_EOPNOTSUPP;
@@ -1337,7 +1382,7 @@ static inline int fa_pt_unref(struct fa_pt *pt, uint64_t va, uint64_t size, uint
 	uint64_t end;
 	int err = 0, e;
 
-	if (!pt || !pt->root)
+	if (!fa__pt_ready(pt))
 		return -FA_EINVAL;
 	f = pt->fmt;
 	err = fa__pt_args(f, va, size, page_size, &c);
@@ -1371,10 +1416,13 @@ static inline int fa_pt_unref(struct fa_pt *pt, uint64_t va, uint64_t size, uint
  * @locking ref lock (serialises drains and the stats)
  * @param pt Tree.
  * @param completed_epoch Newest completed TLB-invalidate epoch.
- * @return Tables freed.
+ * @return Tables freed; 0 with a warning when @p pt is NULL or not
+ *         initialised (fa_pt_fini() already freed everything).
  */
 static inline unsigned long fa_pt_reclaim(struct fa_pt *pt, uint64_t completed_epoch)
 {
+	if (FA_WARN(!fa__pt_ready(pt)))
+		return 0;
 	return fa_deferred_drain(&pt->dfree, completed_epoch, fa__pt_reclaim_one, pt);
 }
 
@@ -1383,10 +1431,12 @@ static inline unsigned long fa_pt_reclaim(struct fa_pt *pt, uint64_t completed_e
  * @stage any
  * @locking none (approximate under concurrency)
  * @param pt Tree.
- * @return Count.
+ * @return Count; 0 with a warning when @p pt is NULL or not initialised.
  */
 static inline unsigned long fa_pt_pending(const struct fa_pt *pt)
 {
+	if (FA_WARN(!fa__pt_ready(pt)))
+		return 0;
 	return fa_deferred_pending(&pt->dfree);
 }
 
@@ -1402,7 +1452,7 @@ static inline int fa_pt_fini(struct fa_pt *pt)
 {
 	uint64_t oldest;
 
-	if (!pt || !pt->root)
+	if (!fa__pt_ready(pt))
 		return -FA_EINVAL;
 	if (pt->root->used)
 		return -FA_EBUSY;
@@ -1521,7 +1571,7 @@ static inline int fa_pt_translate(const struct fa_pt *pt, uint64_t va, struct fa
 {
 	int err;
 
-	if (!pt || !pt->root)
+	if (!fa__pt_ready(pt))
 		return -FA_EINVAL;
 	fa__pt_lock(pt);
 	err = fa_pt_walk(pt->fmt, pt->acc, pt->root->addr, va, out);
@@ -1530,14 +1580,19 @@ static inline int fa_pt_translate(const struct fa_pt *pt, uint64_t va, struct fa
 }
 
 /**
- * Copy the tree's counters.
+ * Copy the tree's counters. On a tree that is not initialised it warns and
+ * still copies them: all zero after a failed fa_pt_init(), the final
+ * counts after fa_pt_fini().
  * @stage any
  * @locking ref lock for consistent table counts
  * @param pt Tree.
- * @param out Counters.
+ * @param out Counters (untouched, with a warning, when @p pt or @p out is NULL).
  */
 static inline void fa_pt_get_stats(const struct fa_pt *pt, struct fa_pt_stats *out)
 {
+	if (FA_WARN(!pt || !out))
+		return;
+	(void)FA_WARN(!fa__pt_ready(pt));
 	*out = pt->stats;
 }
 

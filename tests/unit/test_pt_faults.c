@@ -249,25 +249,108 @@ Test(pt_faults, every_allocation_of_ref_x86_64, .timeout = 60)
 	fault_injection_run(fa_pt_format_x86_64(), fa_test_seed(0xfa172));
 }
 
+/* Every public call on a tree whose init failed (or that was never
+ * initialised): -FA_EINVAL, or a warning for those that cannot return it,
+ * and no allocator or accessor call. */
+static void expect_not_initialised(struct fa_pt *pt, struct pt_vram *v, struct failing_acc *fa,
+				   int after_fini)
+{
+	struct fa_pt_estimate est;
+	struct fa_pt_xlate x;
+	struct fa_pt_stats st;
+	uint64_t page = 0x1000, calls = v->calls;
+	long acc_fail = fa->fail_in;
+
+	fa->fail_in = 0; /* any accessor write would fail: none may happen */
+	cr_assert_eq(fa_pt_fini(pt), -FA_EINVAL);
+	cr_assert_eq(fa_pt_unmap(pt, 0, K4, K4), -FA_EINVAL);
+	cr_assert_eq(fa_pt_ref(pt, 0, K4, K4, FA_GFP_KERNEL), -FA_EINVAL);
+	cr_assert_eq(fa_pt_estimate(pt, 0, K4, K4, &est), -FA_EINVAL);
+	cr_assert_eq(fa_pt_map(pt, 0, K4, K4, 0, 0), -FA_EINVAL);
+	cr_assert_eq(fa_pt_map_pages(pt, 0, K4, K4, &page, 0), -FA_EINVAL);
+	cr_assert_eq(fa_pt_sparse(pt, 0, K4, K4), -FA_EINVAL);
+	cr_assert_eq(fa_pt_unref(pt, 0, K4, K4, 1), -FA_EINVAL);
+	cr_assert_eq(fa_pt_translate(pt, 0, &x), -FA_EINVAL);
+	{
+		uint64_t root = 1;
+		unsigned long n = 1;
+
+		FA_EXPECT_WARN(root = fa_pt_root_addr(pt));
+		cr_assert_eq(root, 0);
+		FA_EXPECT_WARN(n = fa_pt_reclaim(pt, FA_U64_MAX >> 2));
+		cr_assert_eq(n, 0);
+		n = 1;
+		FA_EXPECT_WARN(n = fa_pt_pending(pt));
+		cr_assert_eq(n, 0);
+	}
+	memset(&st, 0x55, sizeof(st));
+	FA_EXPECT_WARN(fa_pt_get_stats(pt, &st));
+	if (after_fini) {
+		cr_assert_gt(st.allocated, 0, "fini leaves the final counters");
+		cr_assert_eq(st.freed, st.allocated);
+	} else {
+		cr_assert_eq(st.allocated, 0, "a failed init leaves zero counters");
+		cr_assert_eq(st.freed, 0);
+	}
+	cr_assert_eq(st.live[0], 0);
+	cr_assert_eq(st.pending[0], 0);
+	cr_assert_eq(fa_pt_fini(pt), -FA_EINVAL, "still not initialised");
+	cr_assert_eq(v->calls, calls, "an allocator was called");
+	cr_assert_eq(fa->fail_in, 0, "the accessor was written");
+	fa->fail_in = acc_fail;
+	cr_assert_eq(pt_vram_live(v), 0);
+}
+
 Test(pt_faults, init_failures_leave_nothing)
 {
 	static struct pt_vram v;
 	struct failing_acc fa;
+	struct fa_pt_table_alloc ta;
+	struct fa_reserve_source rs;
+	struct fa_pt_config cfg;
 	struct fa_pt pt;
 	long k;
 
+	setenv("FA_TEST_QUIET_WARN", "1", 1);
 	pt_vram_init(&v, 1 << 20);
+	failing_acc_init(&fa, &v.acc);
+	/* the struct starts as garbage, as a driver's kzalloc-less storage may */
 	for (k = 0; k < 2; k++) {
+		memset(&pt, 0xaa, sizeof(pt));
 		v.fail_in = k;
-		cr_assert_eq(pt_tree_init(&pt, &v, fa_pt_format_nv_ver2()), -FA_ENOMEM);
+		cr_assert_eq(tree_init_acc(&pt, &v, fa_pt_format_nv_ver2(), &fa.acc), -FA_ENOMEM);
 		cr_assert_eq(v.live_tables, 0);
 		cr_assert_eq(v.live_shadow, 0);
+		expect_not_initialised(&pt, &v, &fa, 0);
 	}
-	failing_acc_init(&fa, &v.acc);
+	memset(&pt, 0xaa, sizeof(pt));
 	fa.fail_in = 0;
 	cr_assert_eq(tree_init_acc(&pt, &v, fa_pt_format_nv_ver2(), &fa.acc), -FA_EFAULT);
+	fa.fail_in = -1;
 	cr_assert_eq(v.live_tables, 0);
 	cr_assert_eq(v.live_shadow, 0);
+	expect_not_initialised(&pt, &v, &fa, 0);
+	/* -FA_EINVAL at init (no format, and a format that does not validate) */
+	ta.alloc = pt_table_alloc_cb;
+	ta.free = pt_table_free_cb;
+	ta.ctx = &v;
+	rs.alloc = pt_shadow_alloc_cb;
+	rs.free = pt_shadow_free_cb;
+	rs.ctx = &v;
+	fa_pt_config_init(&cfg, NULL, &fa.acc, &ta, &rs);
+	memset(&pt, 0xaa, sizeof(pt));
+	cr_assert_eq(fa_pt_init(&pt, &cfg, FA_GFP_KERNEL), -FA_EINVAL);
+	expect_not_initialised(&pt, &v, &fa, 0);
+	memset(&pt, 0xaa, sizeof(pt));
+	cr_assert_eq(fa_pt_init(&pt, NULL, FA_GFP_KERNEL), -FA_EINVAL);
+	expect_not_initialised(&pt, &v, &fa, 0);
+	cr_assert_eq(fa_pt_init(NULL, &cfg, FA_GFP_KERNEL), -FA_EINVAL);
+	/* a tree that then initialises fine works and tears down to nothing */
+	cr_assert_eq(tree_init_acc(&pt, &v, fa_pt_format_nv_ver2(), &fa.acc), 0);
+	cr_assert_eq(fa_pt_ref(&pt, 0, K4, K4, FA_GFP_KERNEL), 0);
+	cr_assert_eq(fa_pt_unref(&pt, 0, K4, K4, 1), 0);
+	cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
+	expect_not_initialised(&pt, &v, &fa, 1);
 	pt_vram_destroy(&v);
 }
 
