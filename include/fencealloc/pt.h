@@ -1446,7 +1446,9 @@ static inline unsigned long fa_pt_pending(const struct fa_pt *pt)
  * @stage cleanup
  * @locking ref lock (and no map/unmap running)
  * @param pt Tree.
- * @return 0; -FA_EBUSY when references remain (nothing freed).
+ * @return 0; -FA_EBUSY when references remain (nothing freed); -FA_EINVAL
+ *         when @p pt is NULL or not initialised (never initialised, a failed
+ *         fa_pt_init(), or already torn down), nothing done.
  */
 static inline int fa_pt_fini(struct fa_pt *pt)
 {
