@@ -210,6 +210,9 @@ struct vmm_device {
 	pthread_mutex_t sched_lock;     /**< Scheduler queue (run-safe: fence callbacks take it). */
 	FA_SIGNALLING_MAP_MEMBER(sched_dep)
 	pthread_cond_t sched_cond;      /**< Wakes the scheduler. */
+	pthread_cond_t sched_idle_cond; /**< Broadcast when the scheduler goes idle having seen new jobs. */
+	unsigned long sched_queued;     /**< Jobs ever put on the queue (scheduler lock). */
+	unsigned long sched_idle_seen;  /**< @ref sched_queued when the scheduler last went idle (scheduler lock). */
 	struct fa_list queue;           /**< Jobs waiting for their run stage, in submission order. */
 	bool stopping;                  /**< Threads exit when idle (atomic). */
 	pthread_t sched_thread;         /**< Runs run stages. */
@@ -939,6 +942,7 @@ static inline void vmm__job_queue(struct vmm_job *job, struct vmm_fence *in_fenc
 	vmm__stat_add(&dev->stats.jobs_submitted, 1);
 	vmm__lock(&dev->sched_lock, &dev->sched_dep);
 	fa_list_add_tail(&job->queue_link, &dev->queue);
+	dev->sched_queued++;
 	__atomic_fetch_sub(&job->pending_deps, 1, __ATOMIC_RELEASE);
 	pthread_cond_signal(&dev->sched_cond);
 	vmm__unlock(&dev->sched_lock, &dev->sched_dep);
@@ -1257,6 +1261,11 @@ static inline void *vmm__sched_main(void *arg)
 		}
 		if (__atomic_load_n(&dev->stopping, __ATOMIC_ACQUIRE) && fa_list_empty(&dev->queue))
 			break;
+		/* Idle: every job queued so far was examined and none is runnable. */
+		if (dev->sched_idle_seen != dev->sched_queued) {
+			dev->sched_idle_seen = dev->sched_queued;
+			pthread_cond_broadcast(&dev->sched_idle_cond);
+		}
 		pthread_cond_wait(&dev->sched_cond, &dev->sched_lock);
 	}
 	vmm__unlock(&dev->sched_lock, &dev->sched_dep);
@@ -1316,6 +1325,28 @@ static inline void vmm_device_wait_idle(struct vmm_device *dev)
 }
 
 /**
+ * Wait until the scheduler has examined every job queued before this call
+ * and gone idle, finding nothing runnable. A job whose fence is still
+ * unsignalled afterwards is provably held back by a dependency, not merely
+ * slow: had it been runnable, the scheduler would have run it (and signalled
+ * its fence) before going idle. Meant for tests and debugging; it never
+ * returns while runnable jobs keep arriving.
+ * @stage submit (sleeps)
+ * @locking none held; takes the scheduler lock
+ * @param dev Device.
+ */
+static inline void vmm_device_wait_sched_idle(struct vmm_device *dev)
+{
+	unsigned long target;
+
+	vmm__lock(&dev->sched_lock, &dev->sched_dep);
+	target = dev->sched_queued;
+	while ((long)(dev->sched_idle_seen - target) < 0)
+		pthread_cond_wait(&dev->sched_idle_cond, &dev->sched_lock);
+	vmm__unlock(&dev->sched_lock, &dev->sched_dep);
+}
+
+/**
  * Create a device and start its scheduler and cleanup threads.
  * @stage submit (driver init; allocates)
  * @locking none held; takes the scheduler lock when a thread fails to start
@@ -1368,6 +1399,7 @@ static inline int vmm_device_create(const struct vmm_hw *hw, const struct fa_res
 	pthread_mutex_init(&dev->sched_lock, NULL);
 	pthread_mutex_init(&dev->cleanup_lock, NULL);
 	pthread_cond_init(&dev->sched_cond, NULL);
+	pthread_cond_init(&dev->sched_idle_cond, NULL);
 	pthread_cond_init(&dev->cleanup_cond, NULL);
 	pthread_cond_init(&dev->idle_cond, NULL);
 	fa_signalling_map_init(&dev->hw_dep, &vmm_hw_lock);
@@ -1431,6 +1463,7 @@ static inline void vmm_device_destroy(struct vmm_device *dev)
 	vmm__free(dev, dev->lat_e2e.ns, dev->lat_e2e.cap * sizeof(uint64_t));
 	pthread_cond_destroy(&dev->idle_cond);
 	pthread_cond_destroy(&dev->cleanup_cond);
+	pthread_cond_destroy(&dev->sched_idle_cond);
 	pthread_cond_destroy(&dev->sched_cond);
 	pthread_mutex_destroy(&dev->cleanup_lock);
 	pthread_mutex_destroy(&dev->sched_lock);

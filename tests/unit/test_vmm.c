@@ -908,7 +908,9 @@ Test(vmm_walker, in_fence_orders_jobs_and_keeps_the_vm_busy)
 	/* The VM's next job must wait for the first one, which waits for the gate. */
 	vmm_op_map(&op, FX_VA + 4 * K4, 4 * K4, f.bo[1], 0, 12);
 	cr_assert_eq(vmm_job_submit(f.vm, &op, 1, NULL, &j2), 0);
-	usleep(20000);
+	/* The scheduler has now examined both jobs and found neither runnable:
+	 * had it run one, its fence would have signalled before it went idle. */
+	vmm_device_wait_sched_idle(f.dev);
 	cr_assert_not(vmm_fence_is_signalled(j1), "ran before its in-fence signalled");
 	cr_assert_not(vmm_fence_is_signalled(j2), "overtook the VM's previous job");
 	expect_faults(&f, FX_VA, 8 * K4);
