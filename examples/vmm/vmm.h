@@ -32,14 +32,19 @@
  * | run     | scheduler      | inside fa_signalling_begin/end, under the ref and map locks: apply the ops to the run-side view (split/merge, nodes from the reservation), clear replaced PTEs, drop their table references (tables reaching zero are queued, not freed), reference the new range (tables from the reservation), write PTEs, flush, invalidate the TLB; signal the fence | no; never allocates (counted) |
  * | cleanup | cleanup worker | after the fence: free the tables whose invalidate has completed, give reservation leftovers back, free removed mapping nodes, drop buffer references | no |
  *
- * Why references are taken in the run stage and not at submit (nouveau takes
- * them at submit): the exact operations are only known in the run stage
- * (Danilo Krummrich: "what we don't know is what exact operations this does
- * require"), and a map over a 2 MiB page with 4 KiB pages needs the huge slot's
- * reference gone before the small tables can be referenced. So submit
- * reserves the worst case and the run stage builds the tables from that
- * reservation: fa_pt_ref() is handed allocators that only draw from the
- * job's reservations (#FA_GFP_NOWAIT, no allocation). fa_pt_unref() in the
+ * **fa_pt_ref() in the run stage.** pt.h lists fa_pt_ref() as `@stage submit`
+ * because with a general allocator it allocates. This VMM calls it in the run
+ * stage on purpose: a map of 4 KiB pages over a live 2 MiB page needs the huge
+ * slot's reference dropped first (pt.h refuses small tables under a referenced
+ * huge slot, -FA_EBUSY), and that can only happen when the job runs; more
+ * generally the exact operations are only known then (Danilo Krummrich: "what
+ * we don't know is what exact operations this does require"). It stays
+ * allocation-free because both allocators it is handed (with #FA_GFP_NOWAIT)
+ * draw only from the job's reservation, sized for the worst case at submit:
+ * the table allocator pops a reserved VRAM address, the shadow allocator
+ * fa_reserve_take()s a reserved node; an empty reservation returns an error
+ * (counted as a run error), never a fallback allocation. The demo's allocation
+ * counter and the validator check it. fa_pt_unref() in the
  * run stage only clears PDEs and queues tables on the tree's deferred list,
  * tagged with the epoch of the TLB invalidate the same run stage issues at
  * its end; cleanup frees them once that epoch has completed (PDE clear →
