@@ -91,9 +91,10 @@
  *    takes them around every batch of accessor calls in ref/unref (never
  *    across an allocation); map/unmap take them around their writes too.
  * Why it is safe: map and unmap never write the shadow; they read child
- * pointers and the referenced-slot bitmap with #FA_READ_ONCE, and ref/unref
- * publish those with #FA_WRITE_ONCE after the child table is initialised and
- * linked. A table on A's path has a referenced slot, so unref of B never
+ * pointers with #FA_LOAD_ACQUIRE and the referenced-slot bitmap with
+ * #FA_READ_ONCE; ref publishes a child with #FA_STORE_RELEASE only after it is
+ * initialised and linked (so a walker that sees the pointer sees the node,
+ * on weakly ordered CPUs too), and sets bitmap bits with #FA_WRITE_ONCE. A table on A's path has a referenced slot, so unref of B never
  * releases it. Per-slot counts are touched only under the ref lock.
  *
  * **Sparse.** fa_pt_sparse() writes sparse PTEs into referenced slots (the
@@ -511,7 +512,7 @@ static inline int fa__pt_scan(const struct fa_pt *pt, const struct fa__pt_chain 
 
 /*
  * Descend to the PTE table of chain @p c holding @p va, filling @p path.
- * Reads child pointers with FA_READ_ONCE (map lock or ref lock).
+ * Reads child pointers with FA_LOAD_ACQUIRE (map lock or ref lock).
  * Returns the table or NULL when one is missing.
  */
 static inline struct fa_pt_node *fa__pt_find(const struct fa_pt *pt, const struct fa__pt_chain *c,
@@ -523,7 +524,7 @@ static inline struct fa_pt_node *fa__pt_find(const struct fa_pt *pt, const struc
 
 	for (d = 0; d < c->depth; d++) {
 		path[d] = n;
-		n = FA_READ_ONCE(*fa__pt_cell(f, n, fa__pt_index(f, c->lvl[d], va), c->slot[d]));
+		n = FA_LOAD_ACQUIRE(*fa__pt_cell(f, n, fa__pt_index(f, c->lvl[d], va), c->slot[d]));
 		if (!n)
 			return NULL;
 	}
@@ -698,7 +699,7 @@ static inline int fa__pt_ref_link(struct fa_pt *pt, const struct fa__pt_chain *c
 				e = fa__pt_write_pde(pt, n, idx, c->slot[d], ch->addr);
 				if (FA_WARN(e) && !err)
 					err = e;
-				FA_WRITE_ONCE(*cell, ch); /* publish: initialised and linked */
+				FA_STORE_RELEASE(*cell, ch); /* publish: initialised and linked */
 				n->used++;
 				pt->stats.live[ch->level]++;
 			}
