@@ -550,7 +550,10 @@ static inline bool fa__pt_bits_all(const uint32_t *map, unsigned int i, unsigned
 	return true;
 }
 
-/* Whether every slot of [va, end) is referenced for chain @p c. */
+/* Whether every slot of [va, end) is referenced for chain @p c. Reads the
+ * slot bitmap, which is exactly "refs > 0" (fa__pt_take_refs() and
+ * fa__pt_drop_refs() keep it so): lock-free under the map lock, exact under
+ * the ref lock, so map/unmap and unref share it. */
 static inline bool fa__pt_all_referenced(const struct fa_pt *pt, const struct fa__pt_chain *c,
 					 uint64_t va, uint64_t end)
 {
@@ -751,31 +754,6 @@ static inline bool fa__pt_drop_refs(struct fa_pt_node *t, unsigned int i, unsign
 		}
 	}
 	return t->used == 0;
-}
-
-/* Whether every slot of [va, end) has a reference (counts; ref lock). */
-static inline bool fa__pt_all_counted(const struct fa_pt *pt, const struct fa__pt_chain *c,
-				      uint64_t va, uint64_t end)
-{
-	const struct fa_pt_format *f = pt->fmt;
-	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
-
-	while (va < end) {
-		unsigned int l = c->lvl[c->depth];
-		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
-		struct fa_pt_node *t = fa__pt_find(pt, c, va, path);
-		unsigned int i, k, n;
-
-		if (!t)
-			return false;
-		i = fa__pt_index(f, l, va);
-		n = (unsigned int)((next - va) >> c->shift);
-		for (k = i; k < i + n; k++)
-			if (t->refs[k] == 0)
-				return false;
-		va = next;
-	}
-	return true;
 }
 
 static inline void fa__pt_reclaim_one(struct fa_deferred_node *dn, void *arg)
@@ -1390,7 +1368,7 @@ static inline int fa_pt_unref(struct fa_pt *pt, uint64_t va, uint64_t size, uint
 	if (err)
 		return err;
 	end = va + size;
-	if (!fa__pt_all_counted(pt, &c, va, end))
+	if (!fa__pt_all_referenced(pt, &c, va, end))
 		return -FA_ENOENT;
 	fa__pt_lock(pt);
 	while (va < end) {
