@@ -289,8 +289,11 @@ static inline void pt_shadow_free_cb(void *ctx, void *obj, size_t size)
 	v->shadow_bytes -= size;
 }
 
-/* Set up a tree over @v with the test allocators. */
-static inline int pt_tree_init(struct fa_pt *pt, struct pt_vram *v, const struct fa_pt_format *f)
+/* Set up a tree over @v with the test allocators, its tables reached through
+ * @p acc (a recording or fault-injecting accessor over the same VRAM). */
+static inline int pt_tree_init_acc(struct fa_pt *pt, struct pt_vram *v,
+				   const struct fa_pt_format *f,
+				   const struct fa_pramin_accessor *acc)
 {
 	struct fa_pt_table_alloc ta;
 	struct fa_reserve_source rs;
@@ -302,8 +305,14 @@ static inline int pt_tree_init(struct fa_pt *pt, struct pt_vram *v, const struct
 	rs.alloc = pt_shadow_alloc_cb;
 	rs.free = pt_shadow_free_cb;
 	rs.ctx = v;
-	fa_pt_config_init(&cfg, f, &v->acc, &ta, &rs);
+	fa_pt_config_init(&cfg, f, acc, &ta, &rs);
 	return fa_pt_init(pt, &cfg, FA_GFP_KERNEL);
+}
+
+/* Set up a tree over @v with the test allocators and @v's own accessor. */
+static inline int pt_tree_init(struct fa_pt *pt, struct pt_vram *v, const struct fa_pt_format *f)
+{
+	return pt_tree_init_acc(pt, v, f, &v->acc);
 }
 
 /* Objects the test allocators still hand out: tables and shadow nodes. */

@@ -106,23 +106,6 @@ static void failing_acc_init(struct failing_acc *a, const struct fa_pramin_acces
 	a->acc.ctx = a;
 }
 
-static int tree_init_acc(struct fa_pt *pt, struct pt_vram *v, const struct fa_pt_format *f,
-			 const struct fa_pramin_accessor *acc)
-{
-	struct fa_pt_table_alloc ta;
-	struct fa_reserve_source rs;
-	struct fa_pt_config cfg;
-
-	ta.alloc = pt_table_alloc_cb;
-	ta.free = pt_table_free_cb;
-	ta.ctx = v;
-	rs.alloc = pt_shadow_alloc_cb;
-	rs.free = pt_shadow_free_cb;
-	rs.ctx = v;
-	fa_pt_config_init(&cfg, f, acc, &ta, &rs);
-	return fa_pt_init(pt, &cfg, FA_GFP_KERNEL);
-}
-
 /* A random ref range (size in pages log-uniform) near a few hot spots. */
 static void rand_ref(struct fa_rng *r, const struct fa_pt_format *f, uint64_t base, uint64_t *va,
 		     uint64_t *size, uint64_t *ps)
@@ -186,7 +169,7 @@ static void fault_injection_run(const struct fa_pt_format *f, uint64_t seed)
 	held_init(&held, fa_test_iters(60));
 	pt_vram_init(&v, 128ull << 20);
 	failing_acc_init(&fa, &v.acc);
-	cr_assert_eq(tree_init_acc(&pt, &v, f, &fa.acc), 0);
+	cr_assert_eq(pt_tree_init_acc(&pt, &v, f, &fa.acc), 0);
 	for (i = 0; i < fa_test_iters(60); i++) {
 		uint64_t va, size, ps, h;
 		struct fa_pt_estimate est;
@@ -318,14 +301,14 @@ Test(pt_faults, init_failures_leave_nothing)
 	for (k = 0; k < 2; k++) {
 		memset(&pt, 0xaa, sizeof(pt));
 		v.fail_in = k;
-		cr_assert_eq(tree_init_acc(&pt, &v, fa_pt_format_nv_ver2(), &fa.acc), -FA_ENOMEM);
+		cr_assert_eq(pt_tree_init_acc(&pt, &v, fa_pt_format_nv_ver2(), &fa.acc), -FA_ENOMEM);
 		cr_assert_eq(v.live_tables, 0);
 		cr_assert_eq(v.live_shadow, 0);
 		expect_not_initialised(&pt, &v, &fa, 0);
 	}
 	memset(&pt, 0xaa, sizeof(pt));
 	fa.fail_in = 0;
-	cr_assert_eq(tree_init_acc(&pt, &v, fa_pt_format_nv_ver2(), &fa.acc), -FA_EFAULT);
+	cr_assert_eq(pt_tree_init_acc(&pt, &v, fa_pt_format_nv_ver2(), &fa.acc), -FA_EFAULT);
 	fa.fail_in = -1;
 	cr_assert_eq(v.live_tables, 0);
 	cr_assert_eq(v.live_shadow, 0);
@@ -346,7 +329,7 @@ Test(pt_faults, init_failures_leave_nothing)
 	expect_not_initialised(&pt, &v, &fa, 0);
 	cr_assert_eq(fa_pt_init(NULL, &cfg, FA_GFP_KERNEL), -FA_EINVAL);
 	/* a tree that then initialises fine works and tears down to nothing */
-	cr_assert_eq(tree_init_acc(&pt, &v, fa_pt_format_nv_ver2(), &fa.acc), 0);
+	cr_assert_eq(pt_tree_init_acc(&pt, &v, fa_pt_format_nv_ver2(), &fa.acc), 0);
 	cr_assert_eq(fa_pt_ref(&pt, 0, K4, K4, FA_GFP_KERNEL), 0);
 	cr_assert_eq(fa_pt_unref(&pt, 0, K4, K4, 1), 0);
 	cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
@@ -625,7 +608,7 @@ Test(pt_faults, pde_write_failure_warns_and_unref_undoes)
 	setenv("FA_TEST_QUIET_WARN", "1", 1);
 	pt_vram_init(&v, 8 << 20);
 	failing_acc_init(&fa, &v.acc);
-	cr_assert_eq(tree_init_acc(&pt, &v, fa_pt_format_nv_ver2(), &fa.acc), 0);
+	cr_assert_eq(pt_tree_init_acc(&pt, &v, fa_pt_format_nv_ver2(), &fa.acc), 0);
 	cr_assert_eq(fa_pt_estimate(&pt, M2 - K4, 2 * K4, K4, &est), 0);
 	cr_assert_eq(est.total, 5);
 	fa.fail_in = (long)est.total + 1; /* clears succeed; the second PDE write fails */

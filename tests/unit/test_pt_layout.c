@@ -135,18 +135,7 @@ static void rec_init(struct rec_acc *a, const struct fa_pramin_accessor *inner)
 static void tree_over(struct fa_pt *pt, struct pt_vram *v, const struct fa_pt_format *f,
 		      const struct fa_pramin_accessor *acc)
 {
-	struct fa_pt_table_alloc ta;
-	struct fa_reserve_source rs;
-	struct fa_pt_config cfg;
-
-	ta.alloc = pt_table_alloc_cb;
-	ta.free = pt_table_free_cb;
-	ta.ctx = v;
-	rs.alloc = pt_shadow_alloc_cb;
-	rs.free = pt_shadow_free_cb;
-	rs.ctx = v;
-	fa_pt_config_init(&cfg, f, acc, &ta, &rs);
-	cr_assert_eq(fa_pt_init(pt, &cfg, FA_GFP_KERNEL), 0);
+	cr_assert_eq(pt_tree_init_acc(pt, v, f, acc), 0);
 }
 
 static uint64_t xl(struct fa_pt *pt, uint64_t va, int *err, unsigned int *shift)
