@@ -153,7 +153,10 @@ struct fa_pt_table_alloc {
 	/**
 	 * Allocate @p size bytes aligned to @p align (both powers of two);
 	 * store the device address in @p *addr. Returns 0 or a negative errno
-	 * (passed back to the caller of fa_pt_ref()).
+	 * (passed back to the caller of fa_pt_ref()). The tree checks the
+	 * address before it writes any PDE (fa_pt_table_addr_ok()): one that is
+	 * misaligned or that the format cannot encode is freed again and the
+	 * call fails with -FA_EFAULT, nothing changed.
 	 */
 	int (*alloc)(void *ctx, uint64_t size, uint64_t align, fa_gfp_t gfp, uint64_t *addr);
 	/** Free a table allocated with @c alloc (same @p size). */
@@ -367,6 +370,13 @@ static inline int fa__pt_node_alloc(struct fa_pt *pt, unsigned int l, fa_gfp_t g
 	if (err) {
 		fa_reserve_source_free(&pt->shadow, n, fa__pt_node_size(f, l));
 		return err < 0 ? err : -FA_ENOMEM;
+	}
+	if (!fa_pt_table_addr_ok(f, l, addr, pt->pde_attr)) {
+		/* Misaligned, or beyond what a PDE can hold (ver2 VRAM: 2^37):
+		 * encoding it would truncate the address silently. */
+		pt->tables.free(pt->tables.ctx, addr, fa_pt_level_bytes(f, l));
+		fa_reserve_source_free(&pt->shadow, n, fa__pt_node_size(f, l));
+		return -FA_EFAULT;
 	}
 	fa__pt_node_setup(f, n, l, addr);
 	pt->stats.allocated++;
@@ -936,7 +946,8 @@ static inline size_t fa_pt_node_bytes(const struct fa_pt_format *f, unsigned int
  * @param cfg Configuration.
  * @param gfp Allocation context for the root.
  * @return 0; -FA_EINVAL for a bad configuration or format; the allocators'
- *         error (-FA_ENOMEM ...) or the accessor's; on error nothing is held
+ *         error (-FA_ENOMEM ...) or the accessor's; -FA_EFAULT when the root
+ *         table's address is misaligned or not encodable; on error nothing is held
  *         and @p *pt is marked not initialised.
  */
 static inline int fa_pt_init(struct fa_pt *pt, const struct fa_pt_config *cfg, fa_gfp_t gfp)
@@ -1093,8 +1104,11 @@ static inline uint64_t fa_pt_estimate_tables_of_size(const struct fa_pt_format *
  *         arguments; -FA_EBUSY when the range conflicts with a huge page
  *         slot (a huge PTE referenced on the path, or child tables under a
  *         huge slot to reference); -FA_EOVERFLOW when a slot already has
- *         65535 references; the allocators' errors (-FA_ENOMEM, -FA_ENOSPC)
- *         or the accessor's while clearing new tables. On any of these,
+ *         65535 references; the allocators' errors (-FA_ENOMEM, -FA_ENOSPC);
+ *         -FA_EFAULT when the table allocator returned an address the
+ *         format cannot point at (misaligned, or beyond its address bits:
+ *         ver2 VRAM tables must lie below 2^37); the accessor's error while
+ *         clearing new tables. On any of these,
  *         nothing changed. An accessor error while writing a PDE after that
  *         point is warned about and returned, with the references taken
  *         (the shadow stays consistent; fa_pt_unref() undoes it).

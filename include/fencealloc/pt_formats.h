@@ -12,10 +12,17 @@
  * refcounted tree in pt.h and an MMU walker (translate) only ever use these.
  *
  * Built-in formats (all `@stage any`, no state):
- * - fa_pt_format_nv_ver2(): NVIDIA MMU ver2 (Pascal..Ada), 49-bit VA,
+ * - fa_pt_format_nv(): the NVIDIA format of a GPU generation
+ *   (#fa_pt_nv_gen). The generation is part of the choice because the same
+ *   ver2 layout allows different page sizes: 512 MiB pages (a PTE in PD1)
+ *   exist on Ampere and Ada only, not on Pascal, Volta or Turing.
+ * - fa_pt_format_nv_ver2(): NVIDIA MMU ver2 as Ampere and Ada use it, 49-bit VA,
  *   PD3 (2 bits) → PD2 (9) → PD1 (9) → PD0 (8 bits, 16-byte dual entries) →
  *   big PT (64 KiB pages, 32 × 8 B = 256 B) / small PT (4 KiB pages, 512 × 8 B).
  *   Pages: 4 KiB, 64 KiB, 2 MiB (PTE in PD0), 512 MiB (PTE in PD1).
+ * - fa_pt_format_nv_ver2_gp100(): the same layout as Pascal, Volta and Turing
+ *   use it: pages 4 KiB, 64 KiB, 2 MiB; PD1 holds directory entries only, so a
+ *   512 MiB page size is refused (-FA_EOPNOTSUPP) like any size the format lacks.
  * - fa_pt_format_nv_ver3(): NVIDIA MMU ver3 (Hopper, Blackwell), 57-bit VA, one
  *   more directory level (PD4, 1 bit) and PCF-encoded PTE/PDE flags.
  * - fa_pt_format_x86_64(): a plain x86-64-style 4-level format, 48-bit VA,
@@ -46,7 +53,7 @@
  * | ver3 | PTE | VALID 0, APERTURE 2:1, PCF 7:3, KIND 11:8, ADDRESS 51:12 in place, PEER_ID 63:61 |
  * | ver3 | PTE PCF (valid) | bit 0 uncached, bit 1 privileged, bit 2 read-only, bit 3 no atomics, bit 4 access counting disabled |
  * | ver3 | PTE PCF (invalid) | 0 invalid, 1 sparse, 2 mapping nowhere, 3 no valid 4 KiB page |
- * | ver3 | PDE | 0 at bit 0, APERTURE 2:1, PCF 5:3 (bit 0 uncached/sparse, bit 1 ATS not allowed), ADDRESS 51:12 in place |
+ * | ver3 | PDE | 0 at bit 0, APERTURE 2:1, PCF 5:3 (bit 0 uncached/sparse, bit 1 ATS not allowed: the encoder always sets it, for tables in VRAM and in system memory; the decoder ignores it), ADDRESS 51:12 in place |
  * | ver3 | dual PDE | big: APERTURE 2:1, PCF 5:3, ADDRESS 51:8 in place (256-byte aligned); small: APERTURE 66:65, PCF 69:67, ADDRESS 115:76 (pa bits 51:12) |
  * | x86-64 | PTE | P 0, RW 1, US 2, PWT 3, PCD 4, A 5, D 6, PS 7 (PD/PDPT leaves), G 8, ADDRESS 51:12, NX 63 |
  * | x86-64 | PDE | P 0, RW 1, US 2, PCD 4, ADDRESS 51:12 |
@@ -335,6 +342,30 @@ static inline bool fa_pt_pa_ok(const struct fa_pt_format *f, uint64_t pa, unsign
 	if (fa_add_overflow(pa, FA_BIT64(shift) - 1, &end))
 		return false;
 	return bits >= 64 || (end >> bits) == 0;
+}
+
+/**
+ * Whether a table of level @p level at device address @p addr can be pointed
+ * at: aligned as the level requires, and the whole table encodable in a PDE
+ * (or the PDB) with the aperture of @p attr. A table allocator may hand out
+ * any address; a ver2 PDE keeps only 37 bits of a VRAM address, so without
+ * this check an address at or above 2^37 would be truncated silently and
+ * the MMU would walk some other memory.
+ * @stage any
+ * @locking none
+ * @param f Format.
+ * @param level Level of the table (< fa_pt_format::nlevels).
+ * @param addr Device address of the table.
+ * @param attr PDE attributes (only the aperture is looked at).
+ * @return true when the format can point at the table.
+ */
+static inline bool fa_pt_table_addr_ok(const struct fa_pt_format *f, unsigned int level,
+				       uint64_t addr, uint32_t attr)
+{
+	const struct fa_pt_level *l = &f->level[level];
+
+	return fa_is_aligned(addr, FA_BIT64(l->align_log2)) &&
+	       fa_pt_pa_ok(f, addr, (unsigned int)l->bits + l->entry_log2, attr);
 }
 
 /**
@@ -737,7 +768,7 @@ static inline void fa__pt_x86_decode(const struct fa_pt_format *f, unsigned int 
 /* File scope (not a function-local static): sparse duplicates the
  * initialiser of a static inside an inline function when it inlines it. */
 static const struct fa_pt_format fa__pt_fmt_nv_ver2 = {
-	"nv-mmu-ver2", 49, 6, 4, 37, 58,
+	"nv-mmu-ver2-ga10x", 49, 6, 4, 37, 58,
 	FA_PT_APER_MASK | FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_NO_ATOMIC |
 		FA_PT_ENCRYPTED | FA_PT_KIND_MASK | FA_PT_PEER_MASK,
 	FA_PT_APER_MASK | FA_PT_VOL,
@@ -754,7 +785,9 @@ static const struct fa_pt_format fa__pt_fmt_nv_ver2 = {
 /** @endcond */
 
 /**
- * NVIDIA MMU ver2 (Pascal to Ada): 49-bit VA, pages 4K/64K/2M/512M.
+ * NVIDIA MMU ver2 as Ampere and Ada use it: 49-bit VA, pages 4K/64K/2M/512M
+ * (512 MiB PTEs in PD1). For Pascal, Volta and Turing use
+ * fa_pt_format_nv_ver2_gp100() (or fa_pt_format_nv()), which lacks 512 MiB pages.
  * Levels: 0 PD3, 1 PD2, 2 PD1, 3 PD0 (dual), 4 big PT, 5 small PT.
  * @stage any
  * @locking none
@@ -763,6 +796,39 @@ static const struct fa_pt_format fa__pt_fmt_nv_ver2 = {
 static inline const struct fa_pt_format *fa_pt_format_nv_ver2(void)
 {
 	return &fa__pt_fmt_nv_ver2;
+}
+
+/** @cond INTERNAL */
+/* ver2 as Pascal, Volta and Turing use it: PD1 entries are directory entries
+ * only (kgmmuFmtInitLevels_GA10X is what makes PD1 a page-table level). */
+static const struct fa_pt_format fa__pt_fmt_nv_ver2_gp100 = {
+	"nv-mmu-ver2-gp100", 49, 6, 3, 37, 58,
+	FA_PT_APER_MASK | FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_NO_ATOMIC |
+		FA_PT_ENCRYPTED | FA_PT_KIND_MASK | FA_PT_PEER_MASK,
+	FA_PT_APER_MASK | FA_PT_VOL,
+	0, FA_BIT64(3), FA_BIT64(3),
+	{ { 47, 2, 3, 12, FA_PT_LEVEL_NONE, 0, 1, { 1, FA_PT_LEVEL_NONE }, 0, 0 },
+		{ 38, 9, 3, 12, 0, 0, 1, { 2, FA_PT_LEVEL_NONE }, 0, 1 },
+		{ 29, 9, 3, 12, 1, 0, 1, { 3, FA_PT_LEVEL_NONE }, 0, 2 },
+		{ 21, 8, 4, 12, 2, 0, 2, { 4, 5 }, 1, 3 },
+		{ 16, 5, 3, 8, 3, 0, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 4 },
+		{ 12, 9, 3, 12, 3, 1, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 4 } },
+	{ { 12, 5 }, { 16, 4 }, { 21, 3 } },
+	fa__pt_nv2_pte, fa__pt_nv2_pde, fa__pt_nv2_decode,
+};
+/** @endcond */
+
+/**
+ * NVIDIA MMU ver2 as Pascal, Volta and Turing use it: 49-bit VA, pages
+ * 4K/64K/2M (no 512 MiB pages: PD1 holds directory entries only). Same
+ * levels and encodings as fa_pt_format_nv_ver2().
+ * @stage any
+ * @locking none
+ * @return The format (constant static storage; never NULL).
+ */
+static inline const struct fa_pt_format *fa_pt_format_nv_ver2_gp100(void)
+{
+	return &fa__pt_fmt_nv_ver2_gp100;
 }
 
 /** @cond INTERNAL */
@@ -826,6 +892,44 @@ static const struct fa_pt_format fa__pt_fmt_x86_64 = {
 static inline const struct fa_pt_format *fa_pt_format_x86_64(void)
 {
 	return &fa__pt_fmt_x86_64;
+}
+
+/** NVIDIA GPU generations, for fa_pt_format_nv(). */
+enum fa_pt_nv_gen {
+	FA_PT_NV_PASCAL = 1, /**< GP10x: MMU ver2, no 512 MiB pages. */
+	FA_PT_NV_VOLTA,      /**< GV100: MMU ver2, no 512 MiB pages. */
+	FA_PT_NV_TURING,     /**< TU10x: MMU ver2, no 512 MiB pages. */
+	FA_PT_NV_AMPERE,     /**< GA10x: MMU ver2 with 512 MiB pages. */
+	FA_PT_NV_ADA,        /**< AD10x: MMU ver2 with 512 MiB pages. */
+	FA_PT_NV_HOPPER,     /**< GH100: MMU ver3. */
+	FA_PT_NV_BLACKWELL,  /**< GB10x/GB20x: MMU ver3 (256 GiB pages not offered). */
+};
+
+/**
+ * The page-table format of an NVIDIA GPU generation: the MMU version and
+ * the page sizes that generation's hardware allows.
+ * @stage any
+ * @locking none
+ * @param gen Generation.
+ * @return fa_pt_format_nv_ver2_gp100() for Pascal, Volta, Turing;
+ *         fa_pt_format_nv_ver2() for Ampere, Ada; fa_pt_format_nv_ver3() for
+ *         Hopper, Blackwell; NULL for an unknown value.
+ */
+static inline const struct fa_pt_format *fa_pt_format_nv(enum fa_pt_nv_gen gen)
+{
+	switch (gen) {
+	case FA_PT_NV_PASCAL:
+	case FA_PT_NV_VOLTA:
+	case FA_PT_NV_TURING:
+		return fa_pt_format_nv_ver2_gp100();
+	case FA_PT_NV_AMPERE:
+	case FA_PT_NV_ADA:
+		return fa_pt_format_nv_ver2();
+	case FA_PT_NV_HOPPER:
+	case FA_PT_NV_BLACKWELL:
+		return fa_pt_format_nv_ver3();
+	}
+	return NULL;
 }
 
 #ifdef __cplusplus

@@ -823,3 +823,152 @@ Test(pt_faults, ref_from_static_estimate_reservations_never_runs_dry, .timeout =
 	cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
 	pt_vram_destroy(&v);
 }
+
+/* ------------------------------------------- table addresses the format cannot encode */
+
+/* A table allocator that hands out one address shifted by @off (beyond 2^37,
+ * or misaligned) at the @bad_in-th call, and takes it back on free. */
+struct shifty_alloc {
+	struct pt_vram *v;
+	long bad_in;
+	uint64_t off, bad;
+	unsigned long handed, taken_back;
+};
+
+static int shifty_table_alloc(void *ctx, uint64_t size, uint64_t align, fa_gfp_t gfp, uint64_t *addr)
+{
+	struct shifty_alloc *s = (struct shifty_alloc *)ctx;
+	int err = pt_table_alloc_cb(s->v, size, align, gfp, addr);
+
+	if (!err && s->bad_in >= 0 && s->bad_in-- == 0) {
+		*addr += s->off;
+		s->bad = *addr;
+		s->handed++;
+	}
+	return err;
+}
+
+static void shifty_table_free(void *ctx, uint64_t addr, uint64_t size)
+{
+	struct shifty_alloc *s = (struct shifty_alloc *)ctx;
+
+	if (s->bad && addr == s->bad) {
+		addr -= s->off;
+		s->bad = 0;
+		s->taken_back++;
+	}
+	pt_table_free_cb(s->v, addr, size);
+}
+
+static void unencodable_run(const struct fa_pt_format *f, uint64_t off, uint64_t page)
+{
+	static struct pt_vram v;
+	struct shifty_alloc s;
+	struct fa_pt_table_alloc ta;
+	struct fa_reserve_source rs;
+	struct fa_pt_config cfg;
+	struct fa_pt pt;
+	struct fa_pt_estimate est;
+	uint64_t va = (3ull << 30) + (2ull << 21) - page, size = 4 * page; /* crosses a PD0 entry */
+	long k;
+
+	pt_vram_init(&v, 4 << 20);
+	memset(&s, 0, sizeof(s));
+	s.v = &v;
+	s.off = off;
+	s.bad_in = -1;
+	ta.alloc = shifty_table_alloc;
+	ta.free = shifty_table_free;
+	ta.ctx = &s;
+	rs.alloc = pt_shadow_alloc_cb;
+	rs.free = pt_shadow_free_cb;
+	rs.ctx = &v;
+	fa_pt_config_init(&cfg, f, &v.acc, &ta, &rs);
+	/* the root itself */
+	s.bad_in = 0;
+	cr_assert_eq(fa_pt_init(&pt, &cfg, FA_GFP_KERNEL), -FA_EFAULT);
+	cr_assert_eq(s.taken_back, 1);
+	cr_assert_eq(pt_vram_live(&v), 0);
+	cr_assert_eq(fa_pt_init(&pt, &cfg, FA_GFP_KERNEL), 0);
+	cr_assert_eq(fa_pt_estimate(&pt, va, size, page, &est), 0);
+	cr_assert_geq(est.total, 2);
+	/* every table of the ref in turn comes back unencodable */
+	for (k = 0; k < (long)est.total; k++) {
+		uint64_t h = pt_state_hash(&v, &pt);
+
+		s.bad_in = k;
+		cr_assert_eq(fa_pt_ref(&pt, va, size, page, FA_GFP_KERNEL), -FA_EFAULT, "table %ld", k);
+		cr_assert_eq(s.bad, 0, "the bad address was not given back");
+		cr_assert_eq(pt_state_hash(&v, &pt), h, "table %ld: state changed", k);
+		s.bad_in = -1;
+	}
+	cr_assert_eq(s.handed, 1 + est.total);
+	cr_assert_eq(s.taken_back, s.handed);
+	/* with honest addresses it works */
+	cr_assert_eq(fa_pt_ref(&pt, va, size, page, FA_GFP_KERNEL), 0);
+	cr_assert_eq(fa_pt_unref(&pt, va, size, page, 1), 0);
+	cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
+	pt_vram_destroy(&v);
+}
+
+Test(pt_faults, table_at_2_37_refused_nothing_changed)
+{
+	/* the test VRAM sits at 1 GiB: + 2^37 puts every table beyond a ver2 VRAM PDE */
+	unencodable_run(fa_pt_format_nv_ver2(), 1ull << 37, K4);
+	unencodable_run(fa_pt_format_nv_ver2(), 1ull << 37, K64);
+	unencodable_run(fa_pt_format_nv_ver2_gp100(), 1ull << 37, K4);
+	/* ver3 and x86-64 encode 52 bits */
+	unencodable_run(fa_pt_format_nv_ver3(), 1ull << 52, K4);
+	unencodable_run(fa_pt_format_x86_64(), 1ull << 52, K4);
+}
+
+Test(pt_faults, misaligned_table_refused_nothing_changed)
+{
+	unencodable_run(fa_pt_format_nv_ver2(), 0x80, K64); /* big PT needs 256 B */
+	unencodable_run(fa_pt_format_nv_ver2(), 0x100, K4); /* the others 4 KiB */
+	unencodable_run(fa_pt_format_x86_64(), 0x800, K4);
+}
+
+/* 512 MiB pages: refused on Pascal..Turing, accepted on Ampere/Ada (and ver3). */
+Test(pt_faults, pages_512m_by_generation)
+{
+	static struct pt_vram v;
+	struct fa_pt pt;
+	struct fa_pt_estimate est;
+	struct fa_pt_xlate x;
+	uint64_t va = 2 * M512, h;
+	static const enum fa_pt_nv_gen gens[] = { FA_PT_NV_PASCAL, FA_PT_NV_VOLTA, FA_PT_NV_TURING,
+						  FA_PT_NV_AMPERE, FA_PT_NV_ADA, FA_PT_NV_HOPPER };
+	unsigned int i;
+
+	setenv("FA_TEST_QUIET_WARN", "1", 1);
+	for (i = 0; i < FA_ARRAY_SIZE(gens); i++) {
+		const struct fa_pt_format *f = fa_pt_format_nv(gens[i]);
+		bool has = gens[i] >= FA_PT_NV_AMPERE;
+
+		pt_vram_init(&v, 1 << 20);
+		cr_assert_eq(pt_tree_init(&pt, &v, f), 0);
+		h = pt_state_hash(&v, &pt);
+		if (!has) {
+			cr_assert_eq(fa_pt_ref(&pt, va, M512, M512, FA_GFP_KERNEL), -FA_EOPNOTSUPP);
+			cr_assert_eq(fa_pt_estimate(&pt, va, M512, M512, &est), -FA_EOPNOTSUPP);
+			cr_assert_eq(fa_pt_estimate_static(f, va, M512, M512, &est), -FA_EOPNOTSUPP);
+			cr_assert_eq(fa_pt_map(&pt, va, M512, M512, 0, FA_PT_APER_VRAM), -FA_EOPNOTSUPP);
+			cr_assert_eq(pt_state_hash(&v, &pt), h);
+			/* 2 MiB pages in the same place still work */
+			cr_assert_eq(fa_pt_ref(&pt, va, M2, M2, FA_GFP_KERNEL), 0);
+			cr_assert_eq(fa_pt_unref(&pt, va, M2, M2, 1), 0);
+		} else {
+			cr_assert_eq(fa_pt_ref(&pt, va, M512, M512, FA_GFP_KERNEL), 0);
+			cr_assert_eq(fa_pt_map(&pt, va, M512, M512, 3 * M512, FA_PT_APER_VRAM), 0);
+			cr_assert_eq(fa_pt_translate(&pt, va + 0x123456, &x), 0);
+			cr_assert_eq(x.pa, 3 * M512 + 0x123456);
+			cr_assert_eq(x.page_shift, 29);
+			cr_assert_eq(fa_pt_unmap(&pt, va, M512, M512), 0);
+			cr_assert_eq(fa_pt_unref(&pt, va, M512, M512, 1), 0);
+		}
+		fa_pt_reclaim(&pt, 1);
+		cr_assert_eq(pt_tree_teardown(&pt, &v), 0);
+		pt_vram_destroy(&v);
+	}
+}

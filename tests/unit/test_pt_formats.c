@@ -273,3 +273,95 @@ Test(pt_formats, pte_linear_in_address)
 		}
 	}
 }
+
+/* The generation picks the format: 512 MiB pages (PTE in PD1) only from Ampere on. */
+Test(pt_formats, generation_decides_512m_pages)
+{
+	static const enum fa_pt_nv_gen no512[] = { FA_PT_NV_PASCAL, FA_PT_NV_VOLTA, FA_PT_NV_TURING };
+	static const enum fa_pt_nv_gen with512[] = { FA_PT_NV_AMPERE, FA_PT_NV_ADA, FA_PT_NV_HOPPER,
+						     FA_PT_NV_BLACKWELL };
+	unsigned int i;
+
+	for (i = 0; i < FA_ARRAY_SIZE(no512); i++) {
+		const struct fa_pt_format *f = fa_pt_format_nv(no512[i]);
+
+		cr_assert_not_null(f);
+		cr_assert_eq(fa_pt_format_validate(f), 0);
+		cr_assert_eq(f->va_bits, 49);
+		cr_assert_eq(fa_pt_page_index(f, 1ull << 29), -1, "gen %d offers 512 MiB pages",
+			     (int)no512[i]);
+		cr_assert_eq(fa_pt_page_index(f, 1ull << 21), 2);
+		cr_assert_eq(f->level[FA_PT_NV2_LVL_PD1].pte, 0);
+		cr_assert_eq(f->level[FA_PT_NV2_LVL_PD0].pte, 1);
+	}
+	for (i = 0; i < FA_ARRAY_SIZE(with512); i++) {
+		const struct fa_pt_format *f = fa_pt_format_nv(with512[i]);
+
+		cr_assert_not_null(f);
+		cr_assert_eq(fa_pt_format_validate(f), 0);
+		cr_assert_geq(fa_pt_page_index(f, 1ull << 29), 0);
+	}
+	cr_assert_eq(fa_pt_format_nv(FA_PT_NV_TURING), fa_pt_format_nv_ver2_gp100());
+	cr_assert_eq(fa_pt_format_nv(FA_PT_NV_AMPERE), fa_pt_format_nv_ver2());
+	cr_assert_eq(fa_pt_format_nv(FA_PT_NV_HOPPER), fa_pt_format_nv_ver3());
+	cr_assert_null(fa_pt_format_nv((enum fa_pt_nv_gen)0));
+	cr_assert_null(fa_pt_format_nv((enum fa_pt_nv_gen)99));
+	/* on Pascal..Turing a PD1 entry with bit 0 set is not a 512 MiB PTE */
+	{
+		const struct fa_pt_format *f = fa_pt_format_nv_ver2_gp100();
+		struct fa_pt_entry e;
+
+		decode1(f, FA_PT_NV2_LVL_PD1, 0x1ull | (0x20000000ull >> 4), 0, &e);
+		cr_assert_neq(e.type, FA_PT_ENTRY_PTE);
+	}
+}
+
+/* What docs/pt.md says: every ver3 PDE half has PCF "ATS not allowed"
+ * (bit 1 of PCF 5:3 = entry bit 4), VRAM and system tables alike, and the
+ * decoder does not report it. */
+Test(pt_formats, ver3_pde_ats_not_allowed_everywhere)
+{
+	const struct fa_pt_format *f = fa_pt_format_nv_ver3();
+	static const uint32_t apers[] = { FA_PT_APER_VRAM, FA_PT_APER_SYS_COH, FA_PT_APER_SYS_NONCOH };
+	uint64_t sub[2], out[2];
+	struct fa_pt_entry e;
+	unsigned int i, vol;
+
+	for (i = 0; i < FA_ARRAY_SIZE(apers); i++)
+		for (vol = 0; vol < 2; vol++) {
+			uint32_t attr = apers[i] | (vol ? FA_PT_VOL : 0);
+
+			sub[0] = 0x45000;
+			sub[1] = 0x46000;
+			fa_pt_pde_encode(f, FA_PT_NV3_LVL_PD2, sub, 1, attr, out);
+			cr_assert_eq((out[0] >> 3) & 7u, 2u | vol, "PCF 0x%llx",
+				     (unsigned long long)((out[0] >> 3) & 7u));
+			fa_pt_pde_encode(f, FA_PT_NV3_LVL_PD0, sub, 3, attr, out);
+			cr_assert_eq((out[0] >> 3) & 7u, 2u | vol);
+			cr_assert_eq((out[1] >> 3) & 7u, 2u | vol); /* PCF_SMALL 69:67 */
+			decode1(f, FA_PT_NV3_LVL_PD0, out[0], out[1], &e);
+			cr_assert_eq(e.type, FA_PT_ENTRY_PDE);
+			cr_assert_eq(e.attr, attr); /* aperture and VOL only: no ATS bit */
+		}
+}
+
+Test(pt_formats, table_addr_ok_alignment_and_width)
+{
+	const struct fa_pt_format *v2 = fa_pt_format_nv_ver2();
+	const struct fa_pt_format *v3 = fa_pt_format_nv_ver3();
+
+	/* ver2 VRAM: 37 address bits, whole table below 2^37 */
+	cr_assert(fa_pt_table_addr_ok(v2, FA_PT_NV2_LVL_PT_SMALL, (1ull << 37) - 4096, FA_PT_APER_VRAM));
+	cr_assert_not(fa_pt_table_addr_ok(v2, FA_PT_NV2_LVL_PT_SMALL, 1ull << 37, FA_PT_APER_VRAM));
+	cr_assert(fa_pt_table_addr_ok(v2, FA_PT_NV2_LVL_PT_BIG, (1ull << 37) - 256, FA_PT_APER_VRAM));
+	cr_assert_not(fa_pt_table_addr_ok(v2, FA_PT_NV2_LVL_PT_BIG, (1ull << 37) - 128, FA_PT_APER_VRAM));
+	cr_assert(fa_pt_table_addr_ok(v2, FA_PT_NV2_LVL_PT_SMALL, 1ull << 37, FA_PT_APER_SYS_COH));
+	/* alignment of the level: big PT 256 B, the rest 4 KiB (PD3 too) */
+	cr_assert(fa_pt_table_addr_ok(v2, FA_PT_NV2_LVL_PT_BIG, 0x1100, FA_PT_APER_VRAM));
+	cr_assert_not(fa_pt_table_addr_ok(v2, FA_PT_NV2_LVL_PT_BIG, 0x1080, FA_PT_APER_VRAM));
+	cr_assert_not(fa_pt_table_addr_ok(v2, FA_PT_NV2_LVL_PD0, 0x1100, FA_PT_APER_VRAM));
+	cr_assert_not(fa_pt_table_addr_ok(v2, FA_PT_NV2_LVL_PD3, 0x1020, FA_PT_APER_VRAM));
+	/* ver3: 52 bits */
+	cr_assert(fa_pt_table_addr_ok(v3, FA_PT_NV3_LVL_PT_SMALL, 1ull << 40, FA_PT_APER_VRAM));
+	cr_assert_not(fa_pt_table_addr_ok(v3, FA_PT_NV3_LVL_PT_SMALL, 1ull << 52, FA_PT_APER_VRAM));
+}
