@@ -222,6 +222,83 @@ struct fa_pt_format {
 	fa_pt_decode_fn decode;  /**< Entry decoder. */
 };
 
+/**
+ * @name Format tables with named fields
+ * A format is a table a human writes once and must be able to read back.
+ * These macros make every field of it a named argument, so none can shift
+ * into its neighbour's place: each argument is written `field(value)`, in
+ * the order shown, and the macro pastes the field name onto an internal
+ * helper. An argument in the wrong position names a helper that does not
+ * exist, and the initialiser fails to compile (C11 and C++17 alike; C++17
+ * has no designated initialisers). The child count fa_pt_level::nsub is
+ * computed from `sub(...)`, and fa_pt_format_validate() (which fa_pt_init()
+ * calls) checks everything else that follows from the rest: the VA shift
+ * chain, depths, parent/child links, that exactly the levels named by a page
+ * size hold PTEs, and that the counts match the rows given.
+ *
+ * @code
+ * static const struct fa_pt_format my_fmt = FA_PT_FORMAT(
+ *	name("two-level"), va_bits(32), nlevels(2), npages(1), pa_bits_vid(40), pa_bits_sys(40),
+ *	pte_attr_mask(FA_PT_RO), pde_attr_mask(0),
+ *	invalid(0), sparse_pte(0), sparse_pde(0),
+ *	levels(FA_PT_LEVEL(shift(22), bits(10), entry_log2(3), align_log2(12),
+ *			   parent(FA_PT_LEVEL_NONE), slot(0), sub(1, FA_PT_LEVEL_NONE), pte(0), depth(0)),
+ *	       FA_PT_LEVEL(shift(12), bits(10), entry_log2(3), align_log2(12),
+ *			   parent(0), slot(0), sub(FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE), pte(1), depth(1))),
+ *	pages(FA_PT_PAGE(shift(12), level(1))),
+ *	pte(my_pte), pde(my_pde), decode(my_decode));
+ * @endcode
+ * @{ */
+/** One #fa_pt_level: `shift(), bits(), entry_log2(), align_log2(), parent(), slot(), sub(s0, s1), pte(), depth()`. */
+#define FA_PT_LEVEL(a1, a2, a3, a4, a5, a6, a7, a8, a9)                                        \
+	{ FA__PT_L1_##a1, FA__PT_L2_##a2, FA__PT_L3_##a3, FA__PT_L4_##a4, FA__PT_L5_##a5,         \
+	  FA__PT_L6_##a6, FA__PT_L7N_##a7, { FA__PT_L7S_##a7 }, FA__PT_L8_##a8, FA__PT_L9_##a9 }
+/** One #fa_pt_page: `shift(), level()`. */
+#define FA_PT_PAGE(a1, a2) { FA__PT_P1_##a1, FA__PT_P2_##a2 }
+/**
+ * A whole #fa_pt_format: `name(), va_bits(), nlevels(), npages(), pa_bits_vid(),
+ * pa_bits_sys(), pte_attr_mask(), pde_attr_mask(), invalid(), sparse_pte(),
+ * sparse_pde(), levels(FA_PT_LEVEL(...), ...), pages(FA_PT_PAGE(...), ...), pte(),
+ * pde(), decode()`.
+ */
+#define FA_PT_FORMAT(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16)   \
+	{ FA__PT_F1_##a1, FA__PT_F2_##a2, FA__PT_F3_##a3, FA__PT_F4_##a4, FA__PT_F5_##a5,         \
+	  FA__PT_F6_##a6, FA__PT_F7_##a7, FA__PT_F8_##a8, FA__PT_F9_##a9, FA__PT_F10_##a10,       \
+	  FA__PT_F11_##a11, FA__PT_F12_##a12, FA__PT_F13_##a13, FA__PT_F14_##a14,                 \
+	  FA__PT_F15_##a15, FA__PT_F16_##a16 }
+/** @} */
+
+/** @cond INTERNAL */
+#define FA__PT_L1_shift(v) (uint8_t)(v)
+#define FA__PT_L2_bits(v) (uint8_t)(v)
+#define FA__PT_L3_entry_log2(v) (uint8_t)(v)
+#define FA__PT_L4_align_log2(v) (uint8_t)(v)
+#define FA__PT_L5_parent(v) (uint8_t)(v)
+#define FA__PT_L6_slot(v) (uint8_t)(v)
+#define FA__PT_L7N_sub(s0, s1) (uint8_t)(((s0) != FA_PT_LEVEL_NONE) + ((s1) != FA_PT_LEVEL_NONE))
+#define FA__PT_L7S_sub(s0, s1) (uint8_t)(s0), (uint8_t)(s1)
+#define FA__PT_L8_pte(v) (uint8_t)(v)
+#define FA__PT_L9_depth(v) (uint8_t)(v)
+#define FA__PT_P1_shift(v) (uint8_t)(v)
+#define FA__PT_P2_level(v) (uint8_t)(v)
+#define FA__PT_F1_name(v) v
+#define FA__PT_F2_va_bits(v) (uint8_t)(v)
+#define FA__PT_F3_nlevels(v) (uint8_t)(v)
+#define FA__PT_F4_npages(v) (uint8_t)(v)
+#define FA__PT_F5_pa_bits_vid(v) (uint8_t)(v)
+#define FA__PT_F6_pa_bits_sys(v) (uint8_t)(v)
+#define FA__PT_F7_pte_attr_mask(v) (uint32_t)(v)
+#define FA__PT_F8_pde_attr_mask(v) (uint32_t)(v)
+#define FA__PT_F9_invalid(v) (uint64_t)(v)
+#define FA__PT_F10_sparse_pte(v) (uint64_t)(v)
+#define FA__PT_F11_sparse_pde(v) (uint64_t)(v)
+#define FA__PT_F12_levels(...) { __VA_ARGS__ }
+#define FA__PT_F13_pages(...) { __VA_ARGS__ }
+#define FA__PT_F14_pte(v) v
+#define FA__PT_F15_pde(v) v
+#define FA__PT_F16_decode(v) v
+/** @endcond */
+
 /** @name Level indices of the built-in formats
  * @{ */
 #define FA_PT_NV2_LVL_PD3 0u      /**< ver2 PD3 (root, 4 entries). */
@@ -386,6 +463,19 @@ static inline int fa_pt_page_index(const struct fa_pt_format *f, uint64_t page_s
 	return -1;
 }
 
+/** @cond INTERNAL */
+/* Whether some page size of @p f has its PTEs in level @p l. */
+static inline bool fa__pt_level_has_page(const struct fa_pt_format *f, unsigned int l)
+{
+	unsigned int i;
+
+	for (i = 0; i < f->npages && i < FA_PT_MAX_PAGES; i++)
+		if (f->page[i].level == l)
+			return true;
+	return false;
+}
+/** @endcond */
+
 /**
  * Check that a format descriptor is self-consistent (a custom format should
  * pass this before use; the tree's init calls it).
@@ -402,7 +492,7 @@ static inline int fa_pt_format_validate(const struct fa_pt_format *f)
 	    f->nlevels > FA_PT_MAX_LEVELS || f->npages == 0 || f->npages > FA_PT_MAX_PAGES ||
 	    f->va_bits > 63)
 		return -FA_EINVAL;
-	if (f->level[0].parent != FA_PT_LEVEL_NONE || f->level[0].depth != 0 ||
+	if (f->level[0].parent != FA_PT_LEVEL_NONE || f->level[0].depth != 0 || f->level[0].slot ||
 	    f->level[0].shift + f->level[0].bits != f->va_bits)
 		return -FA_EINVAL;
 	for (i = 0; i < f->nlevels; i++) {
@@ -428,6 +518,11 @@ static inline int fa_pt_format_validate(const struct fa_pt_format *f)
 				return -FA_EINVAL;
 		if (l->nsub == 0 && !l->pte)
 			return -FA_EINVAL;
+		if (l->nsub != (l->sub[0] != FA_PT_LEVEL_NONE) + (l->sub[1] != FA_PT_LEVEL_NONE) ||
+		    (l->nsub == 1 && l->sub[0] == FA_PT_LEVEL_NONE))
+			return -FA_EINVAL;
+		if (l->pte && !fa__pt_level_has_page(f, i))
+			return -FA_EINVAL; /* a PTE level no page size uses */
 	}
 	for (i = 0; i < f->npages; i++) {
 		if (f->page[i].level >= f->nlevels || !f->level[f->page[i].level].pte ||
@@ -435,6 +530,13 @@ static inline int fa_pt_format_validate(const struct fa_pt_format *f)
 		    (i > 0 && f->page[i].shift <= f->page[i - 1].shift))
 			return -FA_EINVAL;
 	}
+	/* rows past the counts must be empty: nlevels / npages match the rows given */
+	for (i = f->nlevels; i < FA_PT_MAX_LEVELS; i++)
+		if (f->level[i].bits || f->level[i].shift || f->level[i].entry_log2)
+			return -FA_EINVAL;
+	for (i = f->npages; i < FA_PT_MAX_PAGES; i++)
+		if (f->page[i].shift || f->page[i].level)
+			return -FA_EINVAL;
 	return 0;
 }
 
@@ -767,21 +869,27 @@ static inline void fa__pt_x86_decode(const struct fa_pt_format *f, unsigned int 
 /** @cond INTERNAL */
 /* File scope (not a function-local static): sparse duplicates the
  * initialiser of a static inside an inline function when it inlines it. */
-static const struct fa_pt_format fa__pt_fmt_nv_ver2 = {
-	"nv-mmu-ver2-ga10x", 49, 6, 4, 37, 58,
-	FA_PT_APER_MASK | FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_NO_ATOMIC |
-		FA_PT_ENCRYPTED | FA_PT_KIND_MASK | FA_PT_PEER_MASK,
-	FA_PT_APER_MASK | FA_PT_VOL,
-	0, FA_BIT64(3), FA_BIT64(3),
-	{ { 47, 2, 3, 12, FA_PT_LEVEL_NONE, 0, 1, { 1, FA_PT_LEVEL_NONE }, 0, 0 },
-		{ 38, 9, 3, 12, 0, 0, 1, { 2, FA_PT_LEVEL_NONE }, 0, 1 },
-		{ 29, 9, 3, 12, 1, 0, 1, { 3, FA_PT_LEVEL_NONE }, 1, 2 },
-		{ 21, 8, 4, 12, 2, 0, 2, { 4, 5 }, 1, 3 },
-		{ 16, 5, 3, 8, 3, 0, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 4 },
-		{ 12, 9, 3, 12, 3, 1, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 4 } },
-	{ { 12, 5 }, { 16, 4 }, { 21, 3 }, { 29, 2 } },
-	fa__pt_nv2_pte, fa__pt_nv2_pde, fa__pt_nv2_decode,
-};
+static const struct fa_pt_format fa__pt_fmt_nv_ver2 = FA_PT_FORMAT(
+	name("nv-mmu-ver2-ga10x"), va_bits(49), nlevels(6), npages(4), pa_bits_vid(37), pa_bits_sys(58),
+	pte_attr_mask(FA_PT_APER_MASK | FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_NO_ATOMIC |
+		      FA_PT_ENCRYPTED | FA_PT_KIND_MASK | FA_PT_PEER_MASK),
+	pde_attr_mask(FA_PT_APER_MASK | FA_PT_VOL),
+	invalid(0), sparse_pte(FA_BIT64(3)), sparse_pde(FA_BIT64(3)),
+	levels(
+		FA_PT_LEVEL(shift(47), bits(2), entry_log2(3), align_log2(12),
+			    parent(FA_PT_LEVEL_NONE), slot(0), sub(1, FA_PT_LEVEL_NONE), pte(0), depth(0)),
+		FA_PT_LEVEL(shift(38), bits(9), entry_log2(3), align_log2(12),
+			    parent(0), slot(0), sub(2, FA_PT_LEVEL_NONE), pte(0), depth(1)),
+		FA_PT_LEVEL(shift(29), bits(9), entry_log2(3), align_log2(12),
+			    parent(1), slot(0), sub(3, FA_PT_LEVEL_NONE), pte(1), depth(2)),
+		FA_PT_LEVEL(shift(21), bits(8), entry_log2(4), align_log2(12),
+			    parent(2), slot(0), sub(4, 5), pte(1), depth(3)),
+		FA_PT_LEVEL(shift(16), bits(5), entry_log2(3), align_log2(8),
+			    parent(3), slot(0), sub(FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE), pte(1), depth(4)),
+		FA_PT_LEVEL(shift(12), bits(9), entry_log2(3), align_log2(12),
+			    parent(3), slot(1), sub(FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE), pte(1), depth(4))),
+	pages(FA_PT_PAGE(shift(12), level(5)), FA_PT_PAGE(shift(16), level(4)), FA_PT_PAGE(shift(21), level(3)), FA_PT_PAGE(shift(29), level(2))),
+	pte(fa__pt_nv2_pte), pde(fa__pt_nv2_pde), decode(fa__pt_nv2_decode));
 /** @endcond */
 
 /**
@@ -801,21 +909,27 @@ static inline const struct fa_pt_format *fa_pt_format_nv_ver2(void)
 /** @cond INTERNAL */
 /* ver2 as Pascal, Volta and Turing use it: PD1 entries are directory entries
  * only (kgmmuFmtInitLevels_GA10X is what makes PD1 a page-table level). */
-static const struct fa_pt_format fa__pt_fmt_nv_ver2_gp100 = {
-	"nv-mmu-ver2-gp100", 49, 6, 3, 37, 58,
-	FA_PT_APER_MASK | FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_NO_ATOMIC |
-		FA_PT_ENCRYPTED | FA_PT_KIND_MASK | FA_PT_PEER_MASK,
-	FA_PT_APER_MASK | FA_PT_VOL,
-	0, FA_BIT64(3), FA_BIT64(3),
-	{ { 47, 2, 3, 12, FA_PT_LEVEL_NONE, 0, 1, { 1, FA_PT_LEVEL_NONE }, 0, 0 },
-		{ 38, 9, 3, 12, 0, 0, 1, { 2, FA_PT_LEVEL_NONE }, 0, 1 },
-		{ 29, 9, 3, 12, 1, 0, 1, { 3, FA_PT_LEVEL_NONE }, 0, 2 },
-		{ 21, 8, 4, 12, 2, 0, 2, { 4, 5 }, 1, 3 },
-		{ 16, 5, 3, 8, 3, 0, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 4 },
-		{ 12, 9, 3, 12, 3, 1, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 4 } },
-	{ { 12, 5 }, { 16, 4 }, { 21, 3 } },
-	fa__pt_nv2_pte, fa__pt_nv2_pde, fa__pt_nv2_decode,
-};
+static const struct fa_pt_format fa__pt_fmt_nv_ver2_gp100 = FA_PT_FORMAT(
+	name("nv-mmu-ver2-gp100"), va_bits(49), nlevels(6), npages(3), pa_bits_vid(37), pa_bits_sys(58),
+	pte_attr_mask(FA_PT_APER_MASK | FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_NO_ATOMIC |
+		      FA_PT_ENCRYPTED | FA_PT_KIND_MASK | FA_PT_PEER_MASK),
+	pde_attr_mask(FA_PT_APER_MASK | FA_PT_VOL),
+	invalid(0), sparse_pte(FA_BIT64(3)), sparse_pde(FA_BIT64(3)),
+	levels(
+		FA_PT_LEVEL(shift(47), bits(2), entry_log2(3), align_log2(12),
+			    parent(FA_PT_LEVEL_NONE), slot(0), sub(1, FA_PT_LEVEL_NONE), pte(0), depth(0)),
+		FA_PT_LEVEL(shift(38), bits(9), entry_log2(3), align_log2(12),
+			    parent(0), slot(0), sub(2, FA_PT_LEVEL_NONE), pte(0), depth(1)),
+		FA_PT_LEVEL(shift(29), bits(9), entry_log2(3), align_log2(12),
+			    parent(1), slot(0), sub(3, FA_PT_LEVEL_NONE), pte(0), depth(2)),
+		FA_PT_LEVEL(shift(21), bits(8), entry_log2(4), align_log2(12),
+			    parent(2), slot(0), sub(4, 5), pte(1), depth(3)),
+		FA_PT_LEVEL(shift(16), bits(5), entry_log2(3), align_log2(8),
+			    parent(3), slot(0), sub(FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE), pte(1), depth(4)),
+		FA_PT_LEVEL(shift(12), bits(9), entry_log2(3), align_log2(12),
+			    parent(3), slot(1), sub(FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE), pte(1), depth(4))),
+	pages(FA_PT_PAGE(shift(12), level(5)), FA_PT_PAGE(shift(16), level(4)), FA_PT_PAGE(shift(21), level(3))),
+	pte(fa__pt_nv2_pte), pde(fa__pt_nv2_pde), decode(fa__pt_nv2_decode));
 /** @endcond */
 
 /**
@@ -834,22 +948,29 @@ static inline const struct fa_pt_format *fa_pt_format_nv_ver2_gp100(void)
 /** @cond INTERNAL */
 /* File scope (not a function-local static): sparse duplicates the
  * initialiser of a static inside an inline function when it inlines it. */
-static const struct fa_pt_format fa__pt_fmt_nv_ver3 = {
-	"nv-mmu-ver3", 57, 7, 4, 52, 52,
-	FA_PT_APER_MASK | FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_NO_ATOMIC |
-		FA_PT_ACCESS_COUNT | (0xfu << FA_PT_KIND_SHIFT) | FA_PT_PEER_MASK,
-	FA_PT_APER_MASK | FA_PT_VOL,
-	0, FA_BIT64(3), FA_BIT64(3),
-	{ { 56, 1, 3, 12, FA_PT_LEVEL_NONE, 0, 1, { 1, FA_PT_LEVEL_NONE }, 0, 0 },
-		{ 47, 9, 3, 12, 0, 0, 1, { 2, FA_PT_LEVEL_NONE }, 0, 1 },
-		{ 38, 9, 3, 12, 1, 0, 1, { 3, FA_PT_LEVEL_NONE }, 0, 2 },
-		{ 29, 9, 3, 12, 2, 0, 1, { 4, FA_PT_LEVEL_NONE }, 1, 3 },
-		{ 21, 8, 4, 12, 3, 0, 2, { 5, 6 }, 1, 4 },
-		{ 16, 5, 3, 8, 4, 0, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 5 },
-		{ 12, 9, 3, 12, 4, 1, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 5 } },
-	{ { 12, 6 }, { 16, 5 }, { 21, 4 }, { 29, 3 } },
-	fa__pt_nv3_pte, fa__pt_nv3_pde, fa__pt_nv3_decode,
-};
+static const struct fa_pt_format fa__pt_fmt_nv_ver3 = FA_PT_FORMAT(
+	name("nv-mmu-ver3"), va_bits(57), nlevels(7), npages(4), pa_bits_vid(52), pa_bits_sys(52),
+	pte_attr_mask(FA_PT_APER_MASK | FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_NO_ATOMIC |
+		      FA_PT_ACCESS_COUNT | (0xfu << FA_PT_KIND_SHIFT) | FA_PT_PEER_MASK),
+	pde_attr_mask(FA_PT_APER_MASK | FA_PT_VOL),
+	invalid(0), sparse_pte(FA_BIT64(3)), sparse_pde(FA_BIT64(3)),
+	levels(
+		FA_PT_LEVEL(shift(56), bits(1), entry_log2(3), align_log2(12),
+			    parent(FA_PT_LEVEL_NONE), slot(0), sub(1, FA_PT_LEVEL_NONE), pte(0), depth(0)),
+		FA_PT_LEVEL(shift(47), bits(9), entry_log2(3), align_log2(12),
+			    parent(0), slot(0), sub(2, FA_PT_LEVEL_NONE), pte(0), depth(1)),
+		FA_PT_LEVEL(shift(38), bits(9), entry_log2(3), align_log2(12),
+			    parent(1), slot(0), sub(3, FA_PT_LEVEL_NONE), pte(0), depth(2)),
+		FA_PT_LEVEL(shift(29), bits(9), entry_log2(3), align_log2(12),
+			    parent(2), slot(0), sub(4, FA_PT_LEVEL_NONE), pte(1), depth(3)),
+		FA_PT_LEVEL(shift(21), bits(8), entry_log2(4), align_log2(12),
+			    parent(3), slot(0), sub(5, 6), pte(1), depth(4)),
+		FA_PT_LEVEL(shift(16), bits(5), entry_log2(3), align_log2(8),
+			    parent(4), slot(0), sub(FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE), pte(1), depth(5)),
+		FA_PT_LEVEL(shift(12), bits(9), entry_log2(3), align_log2(12),
+			    parent(4), slot(1), sub(FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE), pte(1), depth(5))),
+	pages(FA_PT_PAGE(shift(12), level(6)), FA_PT_PAGE(shift(16), level(5)), FA_PT_PAGE(shift(21), level(4)), FA_PT_PAGE(shift(29), level(3))),
+	pte(fa__pt_nv3_pte), pde(fa__pt_nv3_pde), decode(fa__pt_nv3_decode));
 /** @endcond */
 
 /**
@@ -868,18 +989,22 @@ static inline const struct fa_pt_format *fa_pt_format_nv_ver3(void)
 /** @cond INTERNAL */
 /* File scope (not a function-local static): sparse duplicates the
  * initialiser of a static inside an inline function when it inlines it. */
-static const struct fa_pt_format fa__pt_fmt_x86_64 = {
-	"x86-64-4level", 48, 4, 3, 52, 52,
-	FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_GLOBAL | FA_PT_NO_EXEC,
-	FA_PT_VOL,
-	0, 0, 0,
-	{ { 39, 9, 3, 12, FA_PT_LEVEL_NONE, 0, 1, { 1, FA_PT_LEVEL_NONE }, 0, 0 },
-		{ 30, 9, 3, 12, 0, 0, 1, { 2, FA_PT_LEVEL_NONE }, 1, 1 },
-		{ 21, 9, 3, 12, 1, 0, 1, { 3, FA_PT_LEVEL_NONE }, 1, 2 },
-		{ 12, 9, 3, 12, 2, 0, 0, { FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE }, 1, 3 } },
-	{ { 12, 3 }, { 21, 2 }, { 30, 1 } },
-	fa__pt_x86_pte, fa__pt_x86_pde, fa__pt_x86_decode,
-};
+static const struct fa_pt_format fa__pt_fmt_x86_64 = FA_PT_FORMAT(
+	name("x86-64-4level"), va_bits(48), nlevels(4), npages(3), pa_bits_vid(52), pa_bits_sys(52),
+	pte_attr_mask(FA_PT_RO | FA_PT_VOL | FA_PT_PRIV | FA_PT_GLOBAL | FA_PT_NO_EXEC),
+	pde_attr_mask(FA_PT_VOL),
+	invalid(0), sparse_pte(0), sparse_pde(0),
+	levels(
+		FA_PT_LEVEL(shift(39), bits(9), entry_log2(3), align_log2(12),
+			    parent(FA_PT_LEVEL_NONE), slot(0), sub(1, FA_PT_LEVEL_NONE), pte(0), depth(0)),
+		FA_PT_LEVEL(shift(30), bits(9), entry_log2(3), align_log2(12),
+			    parent(0), slot(0), sub(2, FA_PT_LEVEL_NONE), pte(1), depth(1)),
+		FA_PT_LEVEL(shift(21), bits(9), entry_log2(3), align_log2(12),
+			    parent(1), slot(0), sub(3, FA_PT_LEVEL_NONE), pte(1), depth(2)),
+		FA_PT_LEVEL(shift(12), bits(9), entry_log2(3), align_log2(12),
+			    parent(2), slot(0), sub(FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE), pte(1), depth(3))),
+	pages(FA_PT_PAGE(shift(12), level(3)), FA_PT_PAGE(shift(21), level(2)), FA_PT_PAGE(shift(30), level(1))),
+	pte(fa__pt_x86_pte), pde(fa__pt_x86_pde), decode(fa__pt_x86_decode));
 /** @endcond */
 
 /**

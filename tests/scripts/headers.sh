@@ -160,6 +160,24 @@ for opt in O2 Os; do
 	fi
 done
 
+# A format table written with pt_formats.h's named-field macros must not
+# compile when two fields trade places (C11 and C++17): that is what makes a
+# table row unable to shift silently.
+swap_src="$out/pt-swapped-fields.c"
+printf '%s\n' '#include <fencealloc/pt_formats.h>' \
+	'static const struct fa_pt_level l = FA_PT_LEVEL(bits(9), shift(12), entry_log2(3), align_log2(12),' \
+	'	parent(0), slot(0), sub(FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE), pte(1), depth(1));' \
+	'int get(void) { return l.bits; }' >"$swap_src"
+for lang in c c++; do
+	checks=$((checks + 1))
+	std=c11
+	[ "$lang" = c++ ] && std=c++17
+	if "$CC" -x "$lang" -std=$std -Wall -Werror -pedantic -Iinclude -c "$swap_src" -o /dev/null 2>/dev/null; then
+		failures=$((failures + 1))
+		echo "FAIL pt-swapped-fields ($lang): a format table with two fields swapped compiled"
+	fi
+done
+
 nfn=$(static_inline_functions "$CC" "-std=c11" "$out/all-m32-O2.c" | wc -l)
 echo "headers: $checks checks over $(echo "$headers" | wc -w) headers ($nfn static inline functions), $failures failed"
 [ "$failures" -eq 0 ]

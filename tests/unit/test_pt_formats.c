@@ -365,3 +365,150 @@ Test(pt_formats, table_addr_ok_alignment_and_width)
 	cr_assert(fa_pt_table_addr_ok(v3, FA_PT_NV3_LVL_PT_SMALL, 1ull << 40, FA_PT_APER_VRAM));
 	cr_assert_not(fa_pt_table_addr_ok(v3, FA_PT_NV3_LVL_PT_SMALL, 1ull << 52, FA_PT_APER_VRAM));
 }
+
+/* ------------------------------------------- a wrong table fails */
+
+static void builtins(const struct fa_pt_format *out[4])
+{
+	out[0] = fa_pt_format_nv_ver2();
+	out[1] = fa_pt_format_nv_ver2_gp100();
+	out[2] = fa_pt_format_nv_ver3();
+	out[3] = fa_pt_format_x86_64();
+}
+
+/* Every field of every level of every built-in table, changed by one step,
+ * makes the table fail validation (fa_pt_init() refuses it), except the
+ * alignment, which the hardware-facts test below pins. */
+Test(pt_formats, any_field_off_by_one_fails_validation)
+{
+	const struct fa_pt_format *fm[4];
+	unsigned int k, i, fld;
+	static const char *const names[] = { "shift", "bits", "entry_log2", "parent", "slot",
+					     "nsub", "sub0", "sub1", "pte", "depth" };
+
+	builtins(fm);
+	for (k = 0; k < 4; k++) {
+		for (i = 0; i < fm[k]->nlevels; i++) {
+			for (fld = 0; fld < FA_ARRAY_SIZE(names); fld++) {
+				struct fa_pt_format f;
+				struct fa_pt_level *l;
+
+				memcpy(&f, fm[k], sizeof(f));
+				l = &f.level[i];
+				switch (fld) {
+				case 0: l->shift++; break;
+				case 1: l->bits++; break;
+				case 2: l->entry_log2 = l->entry_log2 == 3 ? 4 : 3; break;
+				case 3: l->parent = l->parent == FA_PT_LEVEL_NONE ? 0 : (uint8_t)(l->parent + 1); break;
+				case 4: l->slot ^= 1; break;
+				case 5: l->nsub = (uint8_t)((l->nsub + 1) % 3); break;
+				case 6: l->sub[0] = l->sub[0] == FA_PT_LEVEL_NONE ? (uint8_t)(i + 1) : FA_PT_LEVEL_NONE; break;
+				case 7: l->sub[1] = l->sub[1] == FA_PT_LEVEL_NONE ? (uint8_t)(i + 1) : FA_PT_LEVEL_NONE; break;
+				case 8: l->pte ^= 1; break;
+				default: l->depth++; break;
+				}
+				cr_assert_eq(fa_pt_format_validate(&f), -FA_EINVAL,
+					     "%s level %u: %s changed and still valid", fm[k]->name, i,
+					     names[fld]);
+			}
+		}
+		/* a count that does not match the rows given */
+		{
+			struct fa_pt_format f;
+
+			memcpy(&f, fm[k], sizeof(f));
+			f.nlevels--;
+			cr_assert_eq(fa_pt_format_validate(&f), -FA_EINVAL, "%s nlevels-1", f.name);
+			memcpy(&f, fm[k], sizeof(f));
+			f.npages--;
+			cr_assert_eq(fa_pt_format_validate(&f), -FA_EINVAL, "%s npages-1", f.name);
+			memcpy(&f, fm[k], sizeof(f));
+			f.page[0].shift++;
+			cr_assert_eq(fa_pt_format_validate(&f), -FA_EINVAL, "%s page shift", f.name);
+		}
+	}
+}
+
+/* The hardware facts the tables encode, level by level: table bytes and
+ * alignment (RM's pool_alloc.c: "PD3..PD0 4 KB, small PT 4 KB, big PT 256
+ * Bytes"; the PDB is 4 KiB aligned), PTE levels and page sizes. */
+Test(pt_formats, tables_match_the_hardware)
+{
+	static const struct { unsigned int bytes, align, pte; } v2[6] = {
+		{ 32, 4096, 0 }, { 4096, 4096, 0 }, { 4096, 4096, 1 },
+		{ 4096, 4096, 1 }, { 256, 256, 1 }, { 4096, 4096, 1 } };
+	static const struct { unsigned int bytes, align, pte; } v3[7] = {
+		{ 16, 4096, 0 }, { 4096, 4096, 0 }, { 4096, 4096, 0 }, { 4096, 4096, 1 },
+		{ 4096, 4096, 1 }, { 256, 256, 1 }, { 4096, 4096, 1 } };
+	const struct fa_pt_format *f;
+	unsigned int i;
+
+	f = fa_pt_format_nv_ver2();
+	for (i = 0; i < 6; i++) {
+		cr_assert_eq(fa_pt_level_bytes(f, i), v2[i].bytes, "ver2 level %u", i);
+		cr_assert_eq(FA_BIT64(f->level[i].align_log2), v2[i].align, "ver2 level %u", i);
+		cr_assert_eq(f->level[i].pte, v2[i].pte, "ver2 level %u", i);
+		cr_assert_eq(fa_pt_format_nv_ver2_gp100()->level[i].pte, i == 2 ? 0 : v2[i].pte);
+		cr_assert_eq(fa_pt_level_bytes(fa_pt_format_nv_ver2_gp100(), i), v2[i].bytes);
+		cr_assert_eq(fa_pt_format_nv_ver2_gp100()->level[i].align_log2, f->level[i].align_log2);
+	}
+	f = fa_pt_format_nv_ver3();
+	for (i = 0; i < 7; i++) {
+		cr_assert_eq(fa_pt_level_bytes(f, i), v3[i].bytes, "ver3 level %u", i);
+		cr_assert_eq(FA_BIT64(f->level[i].align_log2), v3[i].align, "ver3 level %u", i);
+		cr_assert_eq(f->level[i].pte, v3[i].pte, "ver3 level %u", i);
+	}
+	f = fa_pt_format_x86_64();
+	for (i = 0; i < 4; i++) {
+		cr_assert_eq(fa_pt_level_bytes(f, i), 4096);
+		cr_assert_eq(f->level[i].align_log2, 12);
+	}
+	cr_assert_eq(fa_pt_format_nv_ver2()->npages, 4);
+	cr_assert_eq(fa_pt_format_nv_ver2_gp100()->npages, 3);
+	cr_assert_eq(fa_pt_format_nv_ver3()->npages, 4);
+	cr_assert_eq(fa_pt_format_x86_64()->npages, 3);
+}
+
+/* A format written with the named-field macros, as a user would. */
+static uint64_t two_pte(const struct fa_pt_format *f, unsigned int l, uint64_t pa, uint32_t a)
+{
+	(void)f; (void)l; (void)a;
+	return pa | 1;
+}
+
+static void two_pde(const struct fa_pt_format *f, unsigned int l, const uint64_t sub[2],
+		    unsigned int present, uint32_t a, uint64_t out[2])
+{
+	(void)f; (void)l; (void)a;
+	out[0] = (present & 1u) ? sub[0] | 1 : 0;
+	out[1] = 0;
+}
+
+static void two_decode(const struct fa_pt_format *f, unsigned int l, const uint64_t raw[2],
+		       struct fa_pt_entry *e)
+{
+	(void)f; (void)raw;
+	memset(e, 0, sizeof(*e));
+	e->type = l ? FA_PT_ENTRY_PTE : FA_PT_ENTRY_PDE;
+}
+
+static const struct fa_pt_format two_level = FA_PT_FORMAT(
+	name("two-level"), va_bits(32), nlevels(2), npages(1), pa_bits_vid(40), pa_bits_sys(40),
+	pte_attr_mask(FA_PT_RO), pde_attr_mask(0),
+	invalid(0), sparse_pte(0), sparse_pde(0),
+	levels(FA_PT_LEVEL(shift(22), bits(10), entry_log2(3), align_log2(12),
+			   parent(FA_PT_LEVEL_NONE), slot(0), sub(1, FA_PT_LEVEL_NONE), pte(0), depth(0)),
+	       FA_PT_LEVEL(shift(12), bits(10), entry_log2(3), align_log2(12),
+			   parent(0), slot(0), sub(FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE), pte(1), depth(1))),
+	pages(FA_PT_PAGE(shift(12), level(1))),
+	pte(two_pte), pde(two_pde), decode(two_decode));
+
+Test(pt_formats, named_field_macros_build_a_valid_format)
+{
+	cr_assert_eq(fa_pt_format_validate(&two_level), 0);
+	cr_assert_eq(two_level.level[0].nsub, 1); /* computed from sub(...) */
+	cr_assert_eq(two_level.level[1].nsub, 0);
+	cr_assert_eq(two_level.level[0].sub[0], 1);
+	cr_assert_eq(fa_pt_level_bytes(&two_level, 1), 8192);
+	cr_assert_str_eq(two_level.name, "two-level");
+}
