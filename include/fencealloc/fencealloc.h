@@ -14,5 +14,6 @@
 #include "pramin.h"
 #include "pt_formats.h"
 #include "pt.h"
+#include "ptalloc.h"
 
 #endif /* FA_FENCEALLOC_H */

@@ -143,6 +143,14 @@ extern "C" {
 #endif
 
 /**
+ * What a table allocator returns for a successful allocation whose memory
+ * reads as zero (cleared VRAM, e.g. from fa_buddy with #FA_BUDDY_CLEAR or
+ * from fa_ptalloc_alloc_claimed()). When the format's invalid entry is 0
+ * the tree then skips filling the new table (no PRAMIN writes).
+ */
+#define FA_PT_TABLE_ZEROED 1
+
+/**
  * Where table memory comes from: the caller's device-memory allocator (a
  * buddy over VRAM, a pool of pre-reserved tables...). @c alloc is called
  * only by fa_pt_init() and fa_pt_ref(), @c free only by fa_pt_ref() (undoing
@@ -152,8 +160,9 @@ extern "C" {
 struct fa_pt_table_alloc {
 	/**
 	 * Allocate @p size bytes aligned to @p align (both powers of two);
-	 * store the device address in @p *addr. Returns 0 or a negative errno
-	 * (passed back to the caller of fa_pt_ref()). The tree checks the
+	 * store the device address in @p *addr. Returns 0, #FA_PT_TABLE_ZEROED
+	 * (success, and the memory reads as zero) or a negative errno (passed
+	 * back to the caller of fa_pt_ref()). The tree checks the
 	 * address before it writes any PDE (fa_pt_table_addr_ok()): one that is
 	 * misaligned or that the format cannot encode is freed again and the
 	 * call fails with -FA_EFAULT, nothing changed.
@@ -199,7 +208,7 @@ struct fa_pt_node {
 	uint32_t nsparse;              /**< Sparse entries (reserved for sparse support; 0). */
 	uint16_t index;                /**< Entry index in the parent. */
 	uint8_t level;                 /**< Format level of the table. */
-	uint8_t pad;                   /**< Unused. */
+	uint8_t zeroed;                /**< The table memory was handed out zeroed (not yet filled). */
 };
 
 /** Result of an estimate: tables a fa_pt_ref() may allocate. */
@@ -217,6 +226,8 @@ struct fa_pt_stats {
 	uint64_t allocated;                 /**< Tables allocated since init. */
 	uint64_t freed;                     /**< Tables freed since init. */
 	uint64_t ptes_written;              /**< Entries written by map/unmap/sparse since init. */
+	uint64_t tables_filled;             /**< New tables filled with the invalid entry. */
+	uint64_t fills_skipped;             /**< New tables left alone: zeroed memory, invalid entry 0. */
 };
 
 /** A page-table tree. Members are private; use the functions. */
@@ -343,13 +354,20 @@ static inline void fa__pt_unlock(const struct fa_pt *pt)
 		pt->acc_lock.unlock(pt->acc_lock.ctx);
 }
 
-/* Fill a table with the invalid entry. */
-static inline int fa__pt_table_clear(const struct fa_pt *pt, unsigned int l, uint64_t addr)
+/* Fill a new table with the invalid entry, unless its memory is known to be
+ * zero and the invalid entry is 0 (then it already reads as all invalid). */
+static inline int fa__pt_table_clear(struct fa_pt *pt, const struct fa_pt_node *n)
 {
 	const struct fa_pt_format *f = pt->fmt;
+	unsigned int l = n->level;
 	uint64_t words = fa_pt_level_entries(f, l) << (f->level[l].entry_log2 - 3);
 
-	return fa_pramin_fill64(pt->acc, addr, f->invalid, 0, words, FA_PRAMIN_ORDER_ANY);
+	if (n->zeroed && f->invalid == 0) {
+		pt->stats.fills_skipped++;
+		return 0;
+	}
+	pt->stats.tables_filled++;
+	return fa_pramin_fill64(pt->acc, n->addr, f->invalid, 0, words, FA_PRAMIN_ORDER_ANY);
 }
 
 /* Allocate table memory + shadow for level @p l; *out set on success. */
@@ -359,6 +377,7 @@ static inline int fa__pt_node_alloc(struct fa_pt *pt, unsigned int l, fa_gfp_t g
 	const struct fa_pt_format *f = pt->fmt;
 	struct fa_pt_node *n;
 	uint64_t addr = 0;
+	bool zeroed;
 	int err;
 
 	n = (struct fa_pt_node *)fa_reserve_source_alloc(&pt->shadow, fa__pt_node_size(f, l), gfp);
@@ -367,6 +386,9 @@ static inline int fa__pt_node_alloc(struct fa_pt *pt, unsigned int l, fa_gfp_t g
 	fa_signalling_might_alloc(gfp);
 	err = pt->tables.alloc(pt->tables.ctx, fa_pt_level_bytes(f, l),
 			       FA_BIT64(f->level[l].align_log2), gfp, &addr);
+	zeroed = err == FA_PT_TABLE_ZEROED;
+	if (zeroed)
+		err = 0;
 	if (err) {
 		fa_reserve_source_free(&pt->shadow, n, fa__pt_node_size(f, l));
 		return err < 0 ? err : -FA_ENOMEM;
@@ -379,6 +401,7 @@ static inline int fa__pt_node_alloc(struct fa_pt *pt, unsigned int l, fa_gfp_t g
 		return -FA_EFAULT;
 	}
 	fa__pt_node_setup(f, n, l, addr);
+	n->zeroed = zeroed;
 	pt->stats.allocated++;
 	*out = n;
 	return 0;
@@ -659,7 +682,7 @@ static inline int fa__pt_prealloc(struct fa_pt *pt, const struct fa_pt_estimate 
 	for (l = 0; l < pt->fmt->nlevels; l++)
 		for (n = lists[l]; n; n = n->dnode.link.next ?
 		     FA_CONTAINER_OF(n->dnode.link.next, struct fa_pt_node, dnode.link) : NULL) {
-			err = fa__pt_table_clear(pt, l, n->addr);
+			err = fa__pt_table_clear(pt, n);
 			if (err) {
 				fa__pt_unlock(pt);
 				return err;
@@ -883,6 +906,8 @@ static inline void fa__pt_blank(struct fa_pt *pt)
 	pt->stats.allocated = 0;
 	pt->stats.freed = 0;
 	pt->stats.ptes_written = 0;
+	pt->stats.tables_filled = 0;
+	pt->stats.fills_skipped = 0;
 	fa_deferred_init(&pt->dfree);
 }
 
@@ -974,7 +999,7 @@ static inline int fa_pt_init(struct fa_pt *pt, const struct fa_pt_config *cfg, f
 		return err;
 	}
 	fa__pt_lock(pt);
-	err = fa__pt_table_clear(pt, 0, root->addr);
+	err = fa__pt_table_clear(pt, root);
 	fa__pt_unlock(pt);
 	if (err) {
 		fa__pt_node_free(pt, root);

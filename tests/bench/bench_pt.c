@@ -12,8 +12,15 @@
  * - PRAMIN: MMIO writes per PTE of map (target exactly 2) and window moves
  *   of map against a lower bound (distinct 1 MiB regions holding the PTE
  *   tables), counted by the simulated BAR0.
+ * - page-table memory: VRAM bytes per GiB mapped with tables from fa_ptalloc
+ *   (small tables packed into 4 KiB blocks) and with one 4 KiB block per
+ *   table, next to the format's minimum (the exact table sizes);
+ * - MMIO writes through the PRAMIN window for a first bind of 1 GiB in 4 KiB
+ *   pages (ref + map), with every new table filled and with tables on
+ *   known-clear memory left alone (skip-clear).
  * Exits non-zero only on a functional failure (wrong count, failed call);
- * timings are reported, never asserted.
+ * timings are reported, never asserted. `--json FILE` writes the memory
+ * and MMIO figures.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -22,6 +29,7 @@
 #include <time.h>
 
 #include <fencealloc/pt.h>
+#include <fencealloc/ptalloc.h>
 #include <sim/sim_bar0.h>
 
 #include "pt_alloc.h"
@@ -276,10 +284,251 @@ static void report(const char *acc, uint64_t ps, const struct result *s, int pra
 	printf("\n");
 }
 
-int main(void)
+/* ------------------------------------------------ page-table memory, skip-clear */
+
+/* A 4 KiB-chunk buddy over the rig's VRAM as the block source of a fa_ptalloc;
+ * all of it starts cleared (the simulated VRAM is zero-filled). */
+struct blocks {
+	struct fa_buddy buddy;
+	void *storage;
+	struct fa_ptalloc pa;
+	int claimed;  /* tree allocations draw from claims (run-stage path) */
+	int forget_clear; /* report every block dirty: the "before skip-clear" case */
+};
+
+static int blk_alloc(void *ctx, fa_gfp_t gfp, uint64_t *addr, bool *clear)
+{
+	struct blocks *b = (struct blocks *)ctx;
+	struct fa_buddy_req rq;
+
+	(void)gfp;
+	fa_buddy_req_init(&rq, 4096);
+	rq.flags = FA_BUDDY_CLEAR;
+	if (fa_buddy_alloc_req(&b->buddy, &rq, addr, clear))
+		return -FA_ENOSPC;
+	if (b->forget_clear)
+		*clear = false;
+	return 0;
+}
+
+static void blk_free(void *ctx, uint64_t addr)
+{
+	struct blocks *b = (struct blocks *)ctx;
+
+	CHECK(fa_buddy_free(&b->buddy, addr, 4096) == 0);
+}
+
+static void *meta_alloc(void *ctx, size_t size, fa_gfp_t gfp)
+{
+	(void)ctx;
+	(void)gfp;
+	return malloc(size);
+}
+
+static void meta_free(void *ctx, void *p, size_t size)
+{
+	(void)ctx;
+	(void)size;
+	free(p);
+}
+
+static int pa_table_alloc(void *ctx, uint64_t size, uint64_t align, fa_gfp_t gfp, uint64_t *addr)
+{
+	struct blocks *b = (struct blocks *)ctx;
+
+	if (b->claimed)
+		return fa_ptalloc_alloc_claimed(&b->pa, size, align, addr);
+	return fa_ptalloc_alloc(&b->pa, size, align, gfp, addr);
+}
+
+static void pa_table_free(void *ctx, uint64_t addr, uint64_t size)
+{
+	struct blocks *b = (struct blocks *)ctx;
+
+	CHECK(fa_ptalloc_free(&b->pa, addr, size) == 0);
+}
+
+static void blocks_init(struct blocks *b, struct rig *r)
+{
+	struct fa_ptalloc_config cfg;
+	uint64_t need = fa_buddy_storage_size(r->v.size, 4096);
+
+	memset(b, 0, sizeof(*b));
+	b->storage = malloc(need);
+	if (!b->storage || fa_buddy_init(&b->buddy, b->storage, (size_t)need, r->v.base, r->v.size, 4096))
+		exit(1);
+	fa_buddy_reset_clear(&b->buddy, true);
+	cfg.block_size = 4096;
+	cfg.unit_size = 256;
+	cfg.hash_bits = 8;
+	cfg.blocks.alloc = blk_alloc;
+	cfg.blocks.free = blk_free;
+	cfg.blocks.ctx = b;
+	cfg.meta.alloc = meta_alloc;
+	cfg.meta.free = meta_free;
+	cfg.meta.ctx = NULL;
+	if (fa_ptalloc_init(&b->pa, &cfg, FA_GFP_KERNEL))
+		exit(1);
+}
+
+static void blocks_fini(struct blocks *b)
+{
+	fa_ptalloc_trim(&b->pa);
+	CHECK(fa_ptalloc_fini(&b->pa) == 0);
+	fa_buddy_fini(&b->buddy);
+	free(b->storage);
+}
+
+static int tree_init_pa(struct rig *r, struct blocks *b, struct fa_pt *pt)
+{
+	struct fa_pt_table_alloc ta;
+	struct fa_reserve_source rs;
+	struct fa_pt_config cfg;
+
+	ta.alloc = pa_table_alloc;
+	ta.free = pa_table_free;
+	ta.ctx = b;
+	rs.alloc = pt_shadow_alloc_cb;
+	rs.free = pt_shadow_free_cb;
+	rs.ctx = &r->v;
+	fa_pt_config_init(&cfg, fa_pt_format_nv_ver2(), r->pramin ? &r->win_acc : &r->v.acc, &ta,
+			  &rs);
+	return fa_pt_init(pt, &cfg, FA_GFP_KERNEL);
+}
+
+struct memres {
+	uint64_t packed, per_block, minimum, tables;
+	uint64_t mmio_ref, mmio_map, filled, skipped, moves;
+};
+
+/* Reserve exactly what the estimate says (claims per size class), then ref
+ * with the tree drawing from the claims only, as a run stage would. */
+static void first_bind(struct rig *r, struct blocks *b, uint64_t ps, struct memres *m)
+{
+	const struct fa_pt_format *f = fa_pt_format_nv_ver2();
+	struct fa_pt pt;
+	struct fa_pt_estimate est;
+	struct fa_pt_stats st;
+	struct fa_ptalloc_stats ps0, ps1;
+	struct fa_pt_xlate x;
+	uint64_t small, whole, w0 = 0, mv0 = 0;
+
+	CHECK(tree_init_pa(r, b, &pt) == 0);
+	CHECK(fa_pt_estimate(&pt, VA_BASE, GiB, ps, &est) == 0);
+	small = fa_pt_estimate_tables_of_size(f, &est, 256);
+	whole = est.total - small;
+	fa_ptalloc_get_stats(&b->pa, &ps0);
+	CHECK(fa_ptalloc_reserve(&b->pa, whole, small, FA_GFP_KERNEL) == 0);
+	b->claimed = 1;
+	if (r->pramin) {
+		fa_pramin_window_forget(&r->win);
+		w0 = r->bar.stats.aperture_writes;
+		mv0 = r->bar.stats.window_changes;
+	}
+	CHECK(fa_pt_ref(&pt, VA_BASE, GiB, ps, FA_GFP_NOWAIT) == 0);
+	b->claimed = 0;
+	CHECK(pt.fmt->invalid == 0);
+	CHECK(fa_pt_translate(&pt, VA_BASE + GiB / 2, &x) == -FA_ENOENT); /* tables read invalid */
+	if (r->pramin)
+		m->mmio_ref = r->bar.stats.aperture_writes - w0;
+	CHECK(fa_pt_map(&pt, VA_BASE, GiB, ps, 0x100000000ull, FA_PT_APER_VRAM) == 0);
+	if (r->pramin) {
+		m->mmio_map = r->bar.stats.aperture_writes - w0 - m->mmio_ref;
+		m->moves = r->bar.stats.window_changes - mv0;
+		CHECK(r->bar.stats.torn_valid == 0);
+	}
+	CHECK(fa_pt_translate(&pt, VA_BASE + GiB - 1, &x) == 0 && x.pa == 0x100000000ull + GiB - 1);
+	fa_ptalloc_get_stats(&b->pa, &ps1);
+	fa_pt_get_stats(&pt, &st);
+	CHECK(ps1.short_claims == 0);
+	CHECK(ps1.tables - ps0.tables == est.total);
+	m->tables = est.total;
+	m->packed = (ps1.blocks - ps0.blocks) * 4096;
+	m->per_block = est.total * 4096;
+	m->minimum = est.bytes;
+	m->filled = st.tables_filled;
+	m->skipped = st.fills_skipped;
+	CHECK(fa_pt_unmap(&pt, VA_BASE, GiB, ps) == 0);
+	CHECK(fa_pt_unref(&pt, VA_BASE, GiB, ps, 1) == 0);
+	CHECK(fa_pt_reclaim(&pt, 1) == est.total);
+	CHECK(fa_pt_fini(&pt) == 0);
+}
+
+static void memory_section(FILE *json)
 {
 	static const uint64_t sizes[3] = { 1ull << 12, 1ull << 16, 1ull << 21 };
-	int a, i, rep;
+	struct memres m[3], before, after;
+	struct rig r;
+	struct blocks b;
+	int i;
+
+	printf("\npage-table VRAM per GiB mapped (ver2, tables of the mapping; the VM's root excluded)\n");
+	printf("  %9s %8s %14s %16s %14s %7s %9s\n", "page", "tables", "packed (KiB)", "1 block/table", "minimum (KiB)",
+	       "packed/min", "block/min");
+	for (i = 0; i < 3; i++) {
+		memset(&m[i], 0, sizeof(m[i]));
+		rig_init(&r, 0);
+		blocks_init(&b, &r);
+		first_bind(&r, &b, sizes[i], &m[i]);
+		blocks_fini(&b);
+		rig_fini(&r);
+		printf("  %5llu KiB %8llu %14.1f %16.1f %14.1f %6.3fx %8.2fx\n",
+		       (unsigned long long)(sizes[i] >> 10), (unsigned long long)m[i].tables,
+		       m[i].packed / 1024.0, m[i].per_block / 1024.0, m[i].minimum / 1024.0,
+		       (double)m[i].packed / (double)m[i].minimum,
+		       (double)m[i].per_block / (double)m[i].minimum);
+		CHECK(m[i].packed * 10 <= m[i].minimum * 11); /* within 1.1x of the minimum */
+	}
+
+	memset(&before, 0, sizeof(before));
+	memset(&after, 0, sizeof(after));
+	rig_init(&r, 1);
+	blocks_init(&b, &r);
+	b.forget_clear = 1;
+	first_bind(&r, &b, 1ull << 12, &before);
+	blocks_fini(&b);
+	rig_fini(&r);
+	rig_init(&r, 1);
+	blocks_init(&b, &r);
+	first_bind(&r, &b, 1ull << 12, &after);
+	blocks_fini(&b);
+	rig_fini(&r);
+	printf("\nfirst bind of 1 GiB in 4 KiB pages through PRAMIN (ref + map; 262144 PTEs, %llu tables)\n",
+	       (unsigned long long)after.tables);
+	printf("  %-22s %12s %12s %12s %9s %9s %7s\n", "", "MMIO writes", "of ref", "of map", "filled",
+	       "skipped", "moves");
+	printf("  %-22s %12llu %12llu %12llu %9llu %9llu %7llu\n", "fill every new table",
+	       (unsigned long long)(before.mmio_ref + before.mmio_map),
+	       (unsigned long long)before.mmio_ref, (unsigned long long)before.mmio_map,
+	       (unsigned long long)before.filled, (unsigned long long)before.skipped,
+	       (unsigned long long)before.moves);
+	printf("  %-22s %12llu %12llu %12llu %9llu %9llu %7llu\n", "skip-clear",
+	       (unsigned long long)(after.mmio_ref + after.mmio_map),
+	       (unsigned long long)after.mmio_ref, (unsigned long long)after.mmio_map,
+	       (unsigned long long)after.filled, (unsigned long long)after.skipped,
+	       (unsigned long long)after.moves);
+	printf("  skip-clear / fill: %.3f of the MMIO writes\n",
+	       (double)(after.mmio_ref + after.mmio_map) / (double)(before.mmio_ref + before.mmio_map));
+	CHECK(after.skipped == after.tables + 1 && after.filled == 0); /* + the root */
+	CHECK(before.filled == before.tables + 1);
+	CHECK(after.mmio_map == before.mmio_map);
+	if (json) {
+		fprintf(json, "{\"pt_bytes_per_gib\": {");
+		for (i = 0; i < 3; i++)
+			fprintf(json, "%s\"%llu\": {\"packed\": %llu, \"block_per_table\": %llu, \"minimum\": %llu}",
+				i ? ", " : "", (unsigned long long)(sizes[i] >> 10),
+				(unsigned long long)m[i].packed, (unsigned long long)m[i].per_block,
+				(unsigned long long)m[i].minimum);
+		fprintf(json, "}, \"first_bind_1g_4k_mmio_writes\": {\"fill\": %llu, \"skip_clear\": %llu}}\n",
+			(unsigned long long)(before.mmio_ref + before.mmio_map),
+			(unsigned long long)(after.mmio_ref + after.mmio_map));
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const uint64_t sizes[3] = { 1ull << 12, 1ull << 16, 1ull << 21 };
+	int a = 0, i, rep;
 
 	printf("bench_pt: NVIDIA MMU ver2, 1 GiB at VA 0x%llx, tables from fa_buddy, best of %d\n",
 	       (unsigned long long)VA_BASE, REPS);
@@ -290,7 +539,10 @@ int main(void)
 	       "          window moves of ref / fewest positions covering every new table\n");
 	printf("  %-7s %9s %7s %7s %7s %7s %7s | %8s | %6s | %14s | %s\n", "access", "page", "ref",
 	       "map", "unmap", "unref", "reclaim", "cycle", "map/ms", "tables", "PRAMIN");
-	for (a = 0; a < 2; a++) {
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--memory-only"))
+			a = 2; /* skip the timed stages */
+	for (a = a == 2 ? 2 : 0; a < 2; a++) {
 		for (i = 0; i < 3; i++) {
 			struct rig r;
 			struct result res;
@@ -308,6 +560,16 @@ int main(void)
 			report(a ? "pramin" : "direct", sizes[i], &res, a);
 			rig_fini(&r);
 		}
+	}
+	{
+		FILE *json = NULL;
+
+		for (i = 1; i + 1 < argc; i++)
+			if (!strcmp(argv[i], "--json"))
+				json = fopen(argv[i + 1], "w");
+		memory_section(json);
+		if (json)
+			fclose(json);
 	}
 	if (failed)
 		printf("bench_pt: FAILED\n");
