@@ -321,7 +321,7 @@ static inline int fa_ptalloc_init(struct fa_ptalloc *pa, const struct fa_ptalloc
 
 	FA_ASSERT(pa && cfg);
 	if (!fa_is_pow2(cfg->block_size) || !fa_is_pow2(cfg->unit_size) ||
-	    cfg->unit_size > cfg->block_size || cfg->block_size / cfg->unit_size > 64 ||
+	    cfg->unit_size > cfg->block_size || (cfg->block_size >> 6) > cfg->unit_size ||
 	    !cfg->blocks.alloc || !cfg->blocks.free || !cfg->meta.alloc || !cfg->meta.free ||
 	    cfg->hash_bits > 20)
 		return -FA_EINVAL;
