@@ -47,6 +47,7 @@
  * |---|---|---|
  * | fa_ptalloc_init() / fa_ptalloc_fini() | submit / cleanup | hash array / frees everything |
  * | fa_ptalloc_reserve() | submit | VRAM blocks + block records, as needed |
+ * | fa_ptalloc_deficit(), fa_ptalloc_batch_fill(), fa_ptalloc_commit() | submit | the same in two steps: allocate outside the lock, then commit under it |
  * | fa_ptalloc_alloc() | submit | may take a block (no claim) |
  * | fa_ptalloc_alloc_claimed() | run | **never** |
  * | fa_ptalloc_unreserve() | any | no |
@@ -387,6 +388,141 @@ static inline int fa_ptalloc_reserve(struct fa_ptalloc *pa, uint64_t whole, uint
 			fa__ptalloc_shrink_one(pa); /* the ones this call pushed, at the head */
 		return err;
 	}
+	pa->claim_whole += whole;
+	pa->claim_small += small;
+	return 0;
+}
+
+/** Blocks taken from the source outside the allocator's lock, for fa_ptalloc_commit(). */
+struct fa_ptalloc_batch {
+	struct fa_list blocks; /**< Block records (private). */
+	uint64_t n;            /**< Blocks in the batch. */
+};
+
+/**
+ * Blocks a claim of @p whole and @p small tables would need on top of what
+ * is held. Run-stage activity (claimed allocations, frees, unreserves) never
+ * makes this grow, so a count read under the lock stays enough after it is
+ * dropped: the two-step fa_ptalloc_batch_fill() + fa_ptalloc_commit() keeps
+ * the allocation out of the lock the run stage takes.
+ * @stage any
+ * @locking the allocator's lock
+ * @param pa Allocator.
+ * @param whole Whole tables.
+ * @param small Small tables.
+ * @return Blocks to add.
+ */
+static inline uint64_t fa_ptalloc_deficit(const struct fa_ptalloc *pa, uint64_t whole,
+					  uint64_t small)
+{
+	uint64_t k = 0;
+
+	FA_ASSERT(pa);
+	while (!fa__ptalloc_covers(pa, pa->nfree + k, pa->free_units, whole, small))
+		k++;
+	return k;
+}
+
+/**
+ * Take @p n blocks (and their records) from the source into @p batch, without
+ * touching the allocator's shared state.
+ * @stage submit (allocates)
+ * @locking none of the allocator's (its source and record allocator are
+ *          called; the configuration is read only)
+ * @param pa Allocator.
+ * @param batch Batch (initialised here).
+ * @param n Blocks.
+ * @param gfp Allocation context.
+ * @return 0; the source's error or -FA_ENOMEM with the batch empty (nothing held).
+ */
+static inline int fa_ptalloc_batch_fill(const struct fa_ptalloc *pa, struct fa_ptalloc_batch *batch,
+					uint64_t n, fa_gfp_t gfp)
+{
+	struct fa_ptalloc_block *b;
+	bool clear;
+	int err;
+
+	FA_ASSERT(pa && batch);
+	fa_list_init(&batch->blocks);
+	batch->n = 0;
+	while (batch->n < n) {
+		b = (struct fa_ptalloc_block *)fa_reserve_source_alloc(&pa->meta, sizeof(*b), gfp);
+		if (!b)
+			goto fail_nomem;
+		clear = false;
+		err = pa->src.alloc(pa->src.ctx, gfp, &b->addr, &clear);
+		if (!err && FA_WARN(!fa_is_aligned(b->addr, pa->block_size))) {
+			pa->src.free(pa->src.ctx, b->addr);
+			err = -FA_EFAULT;
+		}
+		if (err) {
+			fa_reserve_source_free(&pa->meta, b, sizeof(*b));
+			goto fail;
+		}
+		b->used = 0;
+		b->dirty = clear ? 0 : pa->all_units;
+		b->hnext = NULL;
+		fa_list_add_tail(&b->link, &batch->blocks);
+		batch->n++;
+	}
+	return 0;
+fail_nomem:
+	err = -FA_ENOMEM;
+fail:
+	while (!fa_list_empty(&batch->blocks)) {
+		b = fa_list_first_entry(&batch->blocks, struct fa_ptalloc_block, link);
+		fa_list_del_init(&b->link);
+		pa->src.free(pa->src.ctx, b->addr);
+		fa_reserve_source_free(&pa->meta, b, sizeof(*b));
+	}
+	batch->n = 0;
+	return err < 0 ? err : -FA_ENOMEM;
+}
+
+/**
+ * Give a filled batch back to the source (the submit failed later).
+ * @stage submit or cleanup (frees)
+ * @locking none of the allocator's
+ * @param pa Allocator.
+ * @param batch Batch (empty afterwards).
+ */
+static inline void fa_ptalloc_batch_release(const struct fa_ptalloc *pa, struct fa_ptalloc_batch *batch)
+{
+	struct fa_ptalloc_block *b;
+
+	FA_ASSERT(pa && batch);
+	while (!fa_list_empty(&batch->blocks)) {
+		b = fa_list_first_entry(&batch->blocks, struct fa_ptalloc_block, link);
+		fa_list_del_init(&b->link);
+		pa->src.free(pa->src.ctx, b->addr);
+		fa_reserve_source_free(&pa->meta, b, sizeof(*b));
+	}
+	batch->n = 0;
+}
+
+/**
+ * Add a batch's blocks to the allocator and record the claim: no allocation.
+ * @stage submit (under the lock the run stage takes: allocation-free)
+ * @locking the allocator's lock
+ * @param pa Allocator.
+ * @param batch Blocks from fa_ptalloc_batch_fill() with at least
+ *        fa_ptalloc_deficit() blocks (empty afterwards).
+ * @param whole Whole tables claimed.
+ * @param small Small tables claimed.
+ * @return 0; -FA_ENOSPC with a warning when the blocks do not cover the
+ *         claim (a deficit read without the lock: nothing claimed, the
+ *         blocks stay held as free blocks).
+ */
+static inline int fa_ptalloc_commit(struct fa_ptalloc *pa, struct fa_ptalloc_batch *batch,
+				    uint64_t whole, uint64_t small)
+{
+	FA_ASSERT(pa && batch);
+	pa->nfree += batch->n;
+	pa->stats.blocks += batch->n;
+	fa_list_splice_tail_init(&batch->blocks, &pa->free_blocks);
+	batch->n = 0;
+	if (FA_WARN(!fa__ptalloc_covers(pa, pa->nfree, pa->free_units, whole, small)))
+		return -FA_ENOSPC;
 	pa->claim_whole += whole;
 	pa->claim_small += small;
 	return 0;

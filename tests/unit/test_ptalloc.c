@@ -462,3 +462,57 @@ Test(ptalloc, tree_skips_filling_clear_tables)
 	free(r.storage);
 	pt_vram_destroy(&r.v);
 }
+
+/* The two-step claim: deficit read, blocks taken outside the lock, commit;
+ * claimed allocations in between never make the deficit insufficient. */
+Test(ptalloc, two_step_claim_survives_run_activity)
+{
+	struct fa_ptalloc pa;
+	struct fa_ptalloc_batch batch;
+	struct src s;
+	struct fa_rng r;
+	uint64_t a[64], sz[64], k, n = 0, round;
+
+	fa_rng_seed(&r, fa_test_seed(0x2575));
+	setup(&pa, &s, &r);
+	for (round = 0; round < 2000; round++) {
+		uint64_t w = fa_rng_below(&r, 3), sm = fa_rng_below(&r, 20), d, use;
+
+		d = fa_ptalloc_deficit(&pa, w, sm);
+		cr_assert_eq(fa_ptalloc_batch_fill(&pa, &batch, d, FA_GFP_KERNEL), 0);
+		/* a run stage of an earlier job consumes its claims meanwhile */
+		use = fa_rng_below(&r, 6);
+		s.forbidden = 1;
+		for (k = 0; k < use && n < 64 && (pa.claim_small || pa.claim_whole); k++) {
+			sz[n] = pa.claim_small && (fa_rng_below(&r, 2) || !pa.claim_whole) ? UNIT : BLOCK;
+			cr_assert_geq(fa_ptalloc_alloc_claimed(&pa, sz[n], sz[n], &a[n]), 0);
+			mark(&s, a[n], sz[n], 1, false);
+			n++;
+		}
+		s.forbidden = 0;
+		cr_assert_eq(fa_ptalloc_commit(&pa, &batch, w, sm), 0, "round %llu",
+			     (unsigned long long)round);
+		while (n > 32 || (n && fa_rng_below(&r, 3) == 0)) { /* cleanup */
+			n--;
+			mark(&s, a[n], sz[n], 0, false);
+			cr_assert_eq(fa_ptalloc_free(&pa, a[n], sz[n]), 0);
+		}
+		if (fa_rng_below(&r, 3) == 0)
+			fa_ptalloc_trim(&pa);
+	}
+	while (n) {
+		n--;
+		mark(&s, a[n], sz[n], 0, false);
+		cr_assert_eq(fa_ptalloc_free(&pa, a[n], sz[n]), 0);
+	}
+	fa_ptalloc_unreserve(&pa, pa.claim_whole, pa.claim_small);
+	/* a batch given back leaves nothing */
+	cr_assert_eq(fa_ptalloc_batch_fill(&pa, &batch, 3, FA_GFP_KERNEL), 0);
+	fa_ptalloc_batch_release(&pa, &batch);
+	s.fail_in = 1;
+	cr_assert_eq(fa_ptalloc_batch_fill(&pa, &batch, 3, FA_GFP_KERNEL), -FA_ENOSPC);
+	cr_assert_eq(batch.n, 0);
+	s.fail_in = -1;
+	fa_ptalloc_trim(&pa);
+	teardown(&pa, &s);
+}
