@@ -98,6 +98,7 @@
 #include <fencealloc/buddy.h>
 #include <fencealloc/pramin.h>
 #include <fencealloc/pt.h>
+#include <fencealloc/ptalloc.h>
 
 #include "gpuva.h"
 
@@ -113,8 +114,10 @@ extern "C" {
 #define VMM_OP_UNMAP 2u
 /** Mapping flag: read-only. */
 #define VMM_MAP_READ_ONLY 0x1u
-/** VRAM granule of page-table memory (every table gets one, even a 256-byte big-page table). */
+/** VRAM block of page-table memory (the buddy's chunk); smaller tables share blocks (ptalloc.h). */
 #define VMM_TABLE_BYTES 4096u
+/** Unit tables up to this size are packed by (256 bytes: an NVIDIA big-page table). */
+#define VMM_TABLE_UNIT 256u
 /** Distinct shadow-node sizes a format may have (one reservation pool each). */
 #define VMM_SHADOW_KINDS FA_PT_MAX_LEVELS
 
@@ -164,6 +167,9 @@ struct vmm_hw {
 	const struct fa_pt_format *fmt; /**< Page-table format. */
 	struct vmm_lock *hw_lock;       /**< The driver's MMIO lock (innermost; run-safe). */
 	struct vmm_lock *vram_lock;     /**< The driver's VRAM-allocator lock (submit/cleanup). */
+	/** VRAM reads as zero at init (cleared at boot, or a simulator): the
+	 * buddy starts all clear, and page tables on clear memory are not filled. */
+	bool vram_cleared;
 };
 
 /** Tunables (all zero = defaults). */
@@ -174,6 +180,13 @@ struct vmm_config {
 	 * worst case does not fit: back-pressure instead of unbounded reservations.
 	 */
 	unsigned long node_budget;
+	/**
+	 * Most page-table bytes one VM may pin (0: no limit): the tables it
+	 * holds after every submitted job, plus tables released by those jobs
+	 * and not yet freed (they wait for their TLB invalidate). A submit over
+	 * it fails with -FA_EDQUOT, nothing changed.
+	 */
+	uint64_t pt_budget;
 };
 
 /** Device-wide counters (atomic). */
@@ -184,12 +197,16 @@ struct vmm_stats {
 	unsigned long jobs_cleaned;    /**< Cleanups completed. */
 	unsigned long ops_map;         /**< Map ops run. */
 	unsigned long ops_unmap;       /**< Unmap ops run. */
-	unsigned long nodes_reserved;  /**< Mapping nodes reserved at submit (run-side view). */
+	unsigned long nodes_reserved;  /**< Mapping nodes reserved at submit (the split/merge plan). */
 	unsigned long nodes_used;      /**< Of those, taken by run steps. */
-	unsigned long pt_reserved;     /**< Page tables reserved at submit (static worst case). */
-	unsigned long pt_estimated;    /**< What the tree-aware estimate said at submit (for comparison). */
+	unsigned long pt_reserved;     /**< Page tables reserved at submit (the page-table plan). */
+	unsigned long pt_estimated;    /**< What a tree-aware estimate without the plan said at submit (comparison). */
 	unsigned long pt_estimate_short; /**< Jobs that needed more tables than that estimate said. */
 	unsigned long pt_used;         /**< Of those, created by run steps. */
+	unsigned long pt_static;       /**< What the static worst case (fa_pt_estimate_static()) would have reserved. */
+	unsigned long reserve_short;   /**< Run steps that found a reservation short (tables, shadow or mapping nodes; must stay 0). */
+	unsigned long jobs_inexact;    /**< Jobs whose run used other than exactly what was reserved (must stay 0). */
+	unsigned long pt_budget_rejects; /**< Submits refused by the page-table budget (-FA_EDQUOT). */
 	unsigned long pt_allocated;    /**< Page tables allocated (roots included). */
 	unsigned long pt_freed;        /**< Page tables freed (after their invalidate, or at VM fini). */
 	unsigned long pte_writes;      /**< PTEs written (map) or cleared (unmap). */
@@ -232,6 +249,11 @@ struct vmm_vm {
 	unsigned int shadow_kind[FA_PT_MAX_LEVELS];        /**< Level → index into the pools. */
 	struct fa_reserve_pool shadow_pool[VMM_SHADOW_KINDS]; /**< Page-table shadow nodes (VM lock). */
 	struct fa_pt pt;                /**< Page-table tree (page-table lock). */
+	struct fa_ptalloc ptalloc;      /**< Page-table VRAM, small tables packed (page-table lock). */
+	struct fa_pt plan;              /**< Submit-side plan of the tree: counts only, no VRAM (VM lock). */
+	struct fa_pramin_accessor plan_null; /**< The plan's accessor: writes nothing. */
+	void *plan_stash[VMM_SHADOW_KINDS]; /**< Plan nodes released while a submit is undone (VM lock). */
+	uint64_t pt_unfreed_bytes;      /**< Table bytes released by submitted jobs, not yet freed (VM lock). */
 	struct vmm_job *building;       /**< Job whose reservations fa_pt_ref() draws from (page-table lock). */
 	uint64_t pdb;                   /**< Device address of the root table. */
 	unsigned long tables_live;      /**< Tables allocated and not yet freed (page-table lock). */
@@ -248,10 +270,14 @@ struct vmm_job {
 	struct vmm_op *ops;             /**< Copy of the ops. */
 	struct fa_reserve nodes;        /**< Mapping nodes for the run-side view. */
 	struct fa_reserve shadow[VMM_SHADOW_KINDS]; /**< Page-table shadow nodes per size. */
-	uint64_t *tables;               /**< Reserved page-table VRAM addresses. */
-	unsigned int ntables;           /**< Entries of @ref tables still unused. */
-	unsigned int tables_reserved;   /**< Entries reserved at submit. */
+	uint64_t claim_whole;           /**< Block-sized tables still claimed in the VM's ptalloc. */
+	uint64_t claim_small;           /**< Packed (small) tables still claimed. */
+	unsigned long tables_reserved;  /**< Tables the plan said the run step creates. */
+	unsigned long tables_used;      /**< Tables the run step created. */
+	unsigned int nodes_reserved;    /**< Mapping nodes the plan said the run step takes. */
 	unsigned long tables_estimated; /**< Tree-aware estimate at submit (statistics only). */
+	struct fa_list **last;          /**< Per op, the submit-side retired list before it (submit only). */
+	struct vmm_va **ins;            /**< Submit-side nodes the submit inserted (submit only). */
 	bool ran;                       /**< The run step completed. */
 	struct fa_list retired;         /**< Run-side nodes removed by the run step. */
 	size_t alloc_size;              /**< Bytes of the job allocation. */
@@ -474,47 +500,98 @@ static inline void vmm_bo_put(struct vmm_bo *bo)
 /* ------------------------------------------------- page-table glue (pt.h) */
 
 /** @cond INTERNAL */
-/* Table memory for fa_pt: from the job being built (run step: its reserved
- * VRAM addresses, no allocation), else straight from the buddy (VM init). */
+/* A table of @p size bytes is packed (one unit of a shared block) or whole. */
+static inline bool vmm__table_small(uint64_t size, uint64_t align)
+{
+	return size <= VMM_TABLE_UNIT && align <= VMM_TABLE_UNIT;
+}
+
+/* Table memory for fa_pt, from the VM's ptalloc (page-table lock held): in a
+ * run step against the job's claims (no allocation), else (the root at VM
+ * init) wherever it fits. */
 static inline int vmm__pt_table_alloc(void *ctx, uint64_t size, uint64_t align, fa_gfp_t gfp,
 				      uint64_t *addr)
 {
 	struct vmm_vm *vm = (struct vmm_vm *)ctx;
 	struct vmm_job *job = vm->building;
-	int err;
+	bool small = vmm__table_small(size, align);
+	int ret;
 
-	(void)gfp;
-	if (FA_WARN(size > VMM_TABLE_BYTES || align > VMM_TABLE_BYTES))
-		return -FA_EINVAL;
 	if (job) {
-		if (FA_WARN(job->ntables == 0))
+		if (FA_WARN(small ? job->claim_small == 0 : job->claim_whole == 0)) {
+			vmm__stat_add(&vm->dev->stats.reserve_short, 1);
 			return -FA_ENOSPC;
-		*addr = job->tables[--job->ntables];
+		}
+		ret = fa_ptalloc_alloc_claimed(&vm->ptalloc, size, align, addr);
+		if (ret < 0) {
+			vmm__stat_add(&vm->dev->stats.reserve_short, 1);
+			return ret;
+		}
+		if (small)
+			job->claim_small--;
+		else
+			job->claim_whole--;
+		job->tables_used++;
 		vmm__stat_add(&vm->dev->stats.pt_used, 1);
 	} else {
-		err = vmm_vram_alloc(vm->dev, VMM_TABLE_BYTES, addr);
-		if (err)
-			return err;
+		ret = fa_ptalloc_alloc(&vm->ptalloc, size, align, gfp, addr);
+		if (ret < 0)
+			return ret;
 	}
 	vm->tables_live++;
 	vmm__stat_add(&vm->dev->stats.pt_allocated, 1);
-	return 0;
+	return ret; /* FA_PTALLOC_ZEROED == FA_PT_TABLE_ZEROED: the tree skips the fill */
 }
 
 static inline void vmm__pt_table_free(void *ctx, uint64_t addr, uint64_t size)
 {
 	struct vmm_vm *vm = (struct vmm_vm *)ctx;
+	struct vmm_job *job = vm->building;
+	struct fa_ptalloc_batch none;
 
-	(void)size;
 	vm->tables_live--;
-	if (vm->building) {
-		/* fa_pt_ref() undoing a partial build: back into the reservation. */
-		vm->building->tables[vm->building->ntables++] = addr;
+	(void)FA_WARN(fa_ptalloc_free(&vm->ptalloc, addr, size) != 0);
+	if (job) {
+		/* fa_pt_ref() undoing a partial build: the claim comes back too. */
+		bool small = vmm__table_small(size, size);
+
+		fa_list_init(&none.blocks);
+		none.n = 0;
+		(void)fa_ptalloc_commit(&vm->ptalloc, &none, small ? 0 : 1, small ? 1 : 0);
+		if (small)
+			job->claim_small++;
+		else
+			job->claim_whole++;
+		job->tables_used--;
 		__atomic_fetch_sub(&vm->dev->stats.pt_used, 1, __ATOMIC_RELAXED);
 		return;
 	}
+	vm->pt_unfreed_bytes -= fa_min_u64(vm->pt_unfreed_bytes, size);
 	vmm__stat_add(&vm->dev->stats.pt_freed, 1);
-	vmm_vram_free(vm->dev, addr, VMM_TABLE_BYTES);
+}
+
+/* VRAM blocks for the ptalloc: 4 KiB from the buddy, cleared ones preferred,
+ * with the buddy's word on whether they are clear. Submit (two-step claim,
+ * outside the page-table lock) and VM init only. */
+static inline int vmm__pt_block_alloc(void *ctx, fa_gfp_t gfp, uint64_t *addr, bool *clear)
+{
+	struct vmm_device *dev = ((struct vmm_vm *)ctx)->dev;
+	struct fa_buddy_req rq;
+	int err;
+
+	(void)gfp;
+	fa_buddy_req_init(&rq, VMM_TABLE_BYTES);
+	rq.flags = FA_BUDDY_CLEAR;
+	vmm__lock(dev->hw.vram_lock);
+	err = fa_buddy_alloc_req(&dev->vram, &rq, addr, clear);
+	vmm__unlock(dev->hw.vram_lock);
+	return err;
+}
+
+/* Cleanup (fa_ptalloc_trim() under the page-table lock; the VRAM lock nests inside). */
+static inline void vmm__pt_block_free(void *ctx, uint64_t addr)
+{
+	vmm_vram_free(((struct vmm_vm *)ctx)->dev, addr, VMM_TABLE_BYTES);
 }
 
 static inline int vmm__shadow_kind(const struct vmm_vm *vm, size_t size)
@@ -537,8 +614,12 @@ static inline void *vmm__pt_shadow_alloc(void *ctx, size_t size, fa_gfp_t gfp)
 
 	if (FA_WARN(k < 0))
 		return NULL;
-	if (vm->building)
-		return fa_reserve_take(&vm->building->shadow[k]);
+	if (vm->building) {
+		obj = fa_reserve_take(&vm->building->shadow[k]);
+		if (!obj)
+			vmm__stat_add(&vm->dev->stats.reserve_short, 1);
+		return obj;
+	}
 	if (fa_reserve_pool_get(&vm->shadow_pool[k], gfp, &obj))
 		return NULL;
 	return obj;
@@ -556,6 +637,152 @@ static inline void vmm__pt_shadow_free(void *ctx, void *obj, size_t size)
 		fa_reserve_give_back(&vm->building->shadow[k], obj); /* partial build undone */
 	else
 		fa_reserve_pool_put(&vm->shadow_pool[k], obj);
+}
+
+/* The plan tree: the same fa_pt over counts only. Its tables have no memory
+ * (address 0, "zeroed" so nothing is filled) and its accessor writes nothing. */
+static inline int vmm__null_rd32(void *c, uint64_t a, uint32_t *v)
+{
+	(void)c;
+	(void)a;
+	*v = 0;
+	return 0;
+}
+
+static inline int vmm__null_wr32(void *c, uint64_t a, uint32_t v)
+{
+	(void)c;
+	(void)a;
+	(void)v;
+	return 0;
+}
+
+static inline int vmm__null_rd64(void *c, uint64_t a, uint64_t *v)
+{
+	(void)c;
+	(void)a;
+	*v = 0;
+	return 0;
+}
+
+static inline int vmm__null_wr64(void *c, uint64_t a, uint64_t v, enum fa_pramin_order o)
+{
+	(void)c;
+	(void)a;
+	(void)v;
+	(void)o;
+	return 0;
+}
+
+static inline int vmm__null_fill32(void *c, uint64_t a, uint32_t v, uint64_t n)
+{
+	(void)c;
+	(void)a;
+	(void)v;
+	(void)n;
+	return 0;
+}
+
+static inline int vmm__null_fill64(void *c, uint64_t a, uint64_t v, uint64_t step, uint64_t n,
+				   enum fa_pramin_order o)
+{
+	(void)c;
+	(void)a;
+	(void)v;
+	(void)step;
+	(void)n;
+	(void)o;
+	return 0;
+}
+
+static inline int vmm__null_copy64(void *c, uint64_t a, const uint64_t *src, uint64_t n,
+				   enum fa_pramin_order o)
+{
+	(void)c;
+	(void)a;
+	(void)src;
+	(void)n;
+	(void)o;
+	return 0;
+}
+
+static inline int vmm__null_flush(void *c)
+{
+	(void)c;
+	return 0;
+}
+
+/* File scope: sparse duplicates a static initialiser inside an inline function. */
+static const struct fa_pramin_ops vmm__null_ops = {
+	vmm__null_rd32, vmm__null_wr32, vmm__null_rd64, vmm__null_wr64,
+	vmm__null_fill32, vmm__null_fill64, vmm__null_copy64, vmm__null_flush,
+};
+
+static inline int vmm__plan_table_alloc(void *ctx, uint64_t size, uint64_t align, fa_gfp_t gfp,
+					uint64_t *addr)
+{
+	(void)ctx;
+	(void)size;
+	(void)align;
+	(void)gfp;
+	*addr = 0;
+	return FA_PT_TABLE_ZEROED;
+}
+
+static inline void vmm__plan_table_free(void *ctx, uint64_t addr, uint64_t size)
+{
+	(void)ctx;
+	(void)addr;
+	(void)size;
+}
+
+/* Plan shadow nodes: the stash first (undoing a submit), else the driver's allocator. */
+static inline void *vmm__plan_shadow_alloc(void *ctx, size_t size, fa_gfp_t gfp)
+{
+	struct vmm_vm *vm = (struct vmm_vm *)ctx;
+	int k = vmm__shadow_kind(vm, size);
+	void *obj;
+
+	if (FA_WARN(k < 0))
+		return NULL;
+	obj = vm->plan_stash[k];
+	if (obj) {
+		vm->plan_stash[k] = *(void **)obj;
+		*(void **)obj = NULL;
+		return obj;
+	}
+	return fa_reserve_source_alloc(&vm->dev->src, size, gfp);
+}
+
+static inline void vmm__plan_shadow_free(void *ctx, void *obj, size_t size)
+{
+	struct vmm_vm *vm = (struct vmm_vm *)ctx;
+	int k = vmm__shadow_kind(vm, size);
+
+	if (FA_WARN(k < 0))
+		return;
+	*(void **)obj = vm->plan_stash[k];
+	vm->plan_stash[k] = obj;
+}
+
+/* Give the stash back to the driver's allocator. */
+static inline void vmm__plan_stash_drain(struct vmm_vm *vm)
+{
+	unsigned int k;
+	void *obj;
+
+	for (k = 0; k < vm->nshadow; k++)
+		while ((obj = vm->plan_stash[k]) != NULL) {
+			vm->plan_stash[k] = *(void **)obj;
+			fa_reserve_source_free(&vm->dev->src, obj, vm->shadow_size[k]);
+		}
+}
+
+/* Plan tables released by this submit go to the stash at once (their epoch
+ * is always "completed": a plan table has no memory the GPU could walk). */
+static inline void vmm__plan_settle(struct vmm_vm *vm)
+{
+	fa_pt_reclaim(&vm->plan, 1);
 }
 
 static inline void vmm__hw_lock(void *ctx)
@@ -637,6 +864,8 @@ static inline int vmm_device_init(struct vmm_device *dev, const struct vmm_hw *h
 	if (err) {
 		vmm__free(dev, dev->vram_meta, dev->vram_meta_size);
 		dev->vram_meta = NULL;
+	} else if (hw->vram_cleared) {
+		fa_buddy_reset_clear(&dev->vram, true);
 	}
 	return err;
 }
@@ -716,6 +945,7 @@ static inline int vmm_vm_init(struct vmm_vm *vm, struct vmm_device *dev, uint64_
 	const struct fa_pt_format *f = dev->hw.fmt;
 	struct fa_pt_table_alloc tables;
 	struct fa_reserve_source shadow;
+	struct fa_ptalloc_config pcfg;
 	struct fa_pt_config cfg;
 	uint64_t end;
 	int err;
@@ -736,6 +966,16 @@ static inline int vmm_vm_init(struct vmm_vm *vm, struct vmm_device *dev, uint64_
 	err = vmm__vm_pools_init(vm);
 	if (err)
 		goto fail;
+	pcfg.block_size = VMM_TABLE_BYTES;
+	pcfg.unit_size = VMM_TABLE_UNIT;
+	pcfg.hash_bits = 8;
+	pcfg.blocks.alloc = vmm__pt_block_alloc;
+	pcfg.blocks.free = vmm__pt_block_free;
+	pcfg.blocks.ctx = vm;
+	pcfg.meta = dev->src;
+	err = fa_ptalloc_init(&vm->ptalloc, &pcfg, FA_GFP_KERNEL);
+	if (err)
+		goto fail;
 	tables.alloc = vmm__pt_table_alloc;
 	tables.free = vmm__pt_table_free;
 	tables.ctx = vm;
@@ -748,9 +988,25 @@ static inline int vmm_vm_init(struct vmm_vm *vm, struct vmm_device *dev, uint64_
 	cfg.acc_lock.ctx = dev;
 	err = fa_pt_init(&vm->pt, &cfg, FA_GFP_KERNEL);
 	if (err)
-		goto fail;
+		goto fail_ptalloc;
 	vm->pdb = fa_pt_root_addr(&vm->pt);
+	/* The plan: the same tree over counts only (no VRAM, no MMIO). */
+	tables.alloc = vmm__plan_table_alloc;
+	tables.free = vmm__plan_table_free;
+	shadow.alloc = vmm__plan_shadow_alloc;
+	shadow.free = vmm__plan_shadow_free;
+	vm->plan_null.ops = &vmm__null_ops;
+	vm->plan_null.ctx = NULL;
+	fa_pt_config_init(&cfg, f, &vm->plan_null, &tables, &shadow);
+	err = fa_pt_init(&vm->plan, &cfg, FA_GFP_KERNEL);
+	if (err) {
+		(void)FA_WARN(fa_pt_fini(&vm->pt) != 0);
+		goto fail_ptalloc;
+	}
 	return 0;
+fail_ptalloc:
+	fa_ptalloc_trim(&vm->ptalloc);
+	(void)fa_ptalloc_fini(&vm->ptalloc);
 fail:
 	vmm__vm_pools_fini(vm);
 	return err;
@@ -799,9 +1055,15 @@ static inline int vmm_vm_fini(struct vmm_vm *vm)
 		fa_reserve_pool_put(&vm->node_pool, v);
 	}
 	fa_list_for_each_safe(pos, n, &vm->staged.list) {
-		vmm_va_set_remove(&vm->staged, vmm_va_entry(pos));
-		fa_reserve_pool_put(&vm->staged_pool, vmm_va_entry(pos));
+		struct vmm_va *v = vmm_va_entry(pos);
+
+		(void)FA_WARN(fa_pt_unref(&vm->plan, v->va, v->size, FA_BIT64(v->page_shift), 1) != 0);
+		vmm_va_set_remove(&vm->staged, v);
+		fa_reserve_pool_put(&vm->staged_pool, v);
 	}
+	vmm__plan_settle(vm);
+	(void)FA_WARN(fa_pt_fini(&vm->plan) != 0);
+	vmm__plan_stash_drain(vm);
 	vmm__lock(dev->hw.hw_lock);
 	(void)fa_pramin_flush(&dev->hw.pt_mem);
 	(void)dev->hw.tlb_invalidate(dev->hw.ctx, vm->pdb);
@@ -809,6 +1071,8 @@ static inline int vmm_vm_fini(struct vmm_vm *vm)
 	fa_pt_reclaim(&vm->pt, dev->hw.tlb_epoch(dev->hw.ctx));
 	(void)FA_WARN(fa_pt_fini(&vm->pt) != 0);
 	(void)FA_WARN(vm->tables_live != 0);
+	fa_ptalloc_trim(&vm->ptalloc);
+	(void)FA_WARN(fa_ptalloc_fini(&vm->ptalloc) != 0);
 	vmm__unlock(vm->locks.pt);
 	vmm__vm_pools_fini(vm);
 	return 0;
@@ -916,9 +1180,15 @@ static inline void vmm__op_to_va(const struct vmm_op *op, struct vmm_va *req)
 	req->flags = op->flags;
 }
 
+/* Run step: a node from the job's reservation (exactly what the plan said). */
 static inline struct vmm_va *vmm__take_node(void *ctx)
 {
-	return (struct vmm_va *)fa_reserve_take((struct fa_reserve *)ctx);
+	struct vmm_job *job = (struct vmm_job *)ctx;
+	struct vmm_va *n = (struct vmm_va *)fa_reserve_take(&job->nodes);
+
+	if (!n)
+		vmm__stat_add(&job->vm->dev->stats.reserve_short, 1);
+	return n;
 }
 
 /* Run-side nodes hold a reference on their BO (dropped when freed at cleanup). */
@@ -928,11 +1198,11 @@ static inline void vmm__node_inserted(void *ctx, struct vmm_va *n)
 	vmm_bo_get(n->bo);
 }
 
-static inline void vmm__alloc_of(struct vmm_va_alloc *a, struct fa_reserve *r, bool bo_refs)
+static inline void vmm__alloc_of(struct vmm_va_alloc *a, struct vmm_job *job)
 {
 	a->take = vmm__take_node;
-	a->inserted = bo_refs ? vmm__node_inserted : NULL;
-	a->ctx = r;
+	a->inserted = vmm__node_inserted;
+	a->ctx = job;
 }
 
 /* Submit: check every op against the submit-side view (read-only). */
@@ -958,16 +1228,42 @@ static inline int vmm__ops_check_view(struct vmm_vm *vm, const struct vmm_op *op
 
 /* -------------------------------------------- submit: planning and reservations
  *
- * Everything that decides *how much* a job reserves lives in the functions of
- * this section, apart from the op checks above and the state changes below:
- * the mapping-node plan (vmm__plan_nodes()), the page-table plan
- * (vmm__plan_tables()), and filling / releasing the job's reservations
- * (vmm__job_reserve(), vmm__job_release_reservations()). A tree-exact plan
- * replaces the two plan functions without touching submit, run or cleanup.
+ * Submit reserves exactly what the run step will use. It can, because every
+ * job of a VM runs in submission order and submit sees every job submitted
+ * before: the **plan** is the state after all of them. Two plans, updated
+ * op by op exactly the way the run step will update the real thing:
+ *
+ * - the mapping plan is the submit-side view itself (gpuva.h): applying an op
+ *   to it takes exactly the nodes applying it to the run-side view will take
+ *   when the job runs (same state, same op), so the job reserves that count;
+ * - the page-table plan (vmm_vm::plan) is a second fa_pt tree over counts
+ *   only (no VRAM: its accessor writes nothing). Submit drops and takes the
+ *   same references on it as the run step will on the real tree, in the same
+ *   order; before each reference, fa_pt_estimate() on the plan gives exactly
+ *   the tables (per level) the run step's fa_pt_ref() will create. A table a
+ *   pending job releases is gone from the plan at once, as it is from the
+ *   real tree when that job runs (unlinked, then freed only after its TLB
+ *   invalidate): a later job that needs a table there plans a new one and is
+ *   never promised one still waiting for its invalidate, and the released
+ *   one is not counted twice.
+ *
+ * If anything fails after the plans were updated (the budget, a
+ * reservation), both are undone exactly (the plan by the inverse reference
+ * operations in reverse order, with the shadow nodes it released kept aside
+ * so the undo allocates nothing; the view by removing what was inserted and
+ * re-inserting what was removed): nothing changed.
  */
 
 /** @cond INTERNAL */
-/* Plan: mapping nodes the run-side view may take (worst case per op). */
+/* What a job's run step will create and take, from the plans. */
+struct vmm__plan {
+	unsigned int nodes;                /* mapping nodes of the run-side view */
+	uint64_t tables[FA_PT_MAX_LEVELS]; /* page tables per level */
+	uint64_t whole, small, total;      /* the same by ptalloc class, and in total */
+	uint64_t released_bytes;           /* table bytes the job releases (pinned until freed) */
+};
+
+/* Worst-case mapping nodes (per op), for the submit-side view's own reservation. */
 static inline unsigned int vmm__plan_nodes(const struct vmm_op *ops, unsigned int nops)
 {
 	unsigned int i, need = 0;
@@ -977,36 +1273,26 @@ static inline unsigned int vmm__plan_nodes(const struct vmm_op *ops, unsigned in
 	return need;
 }
 
-/* Plan: worst-case page tables of every map, per shadow kind and in total. */
-static inline int vmm__plan_tables(const struct vmm_vm *vm, const struct vmm_op *ops,
-				   unsigned int nops, uint64_t per_kind[VMM_SHADOW_KINDS],
-				   uint64_t *total)
+/* Statistics only: what the static worst case (every table missing) would reserve. */
+static inline unsigned long vmm__plan_static(const struct vmm_vm *vm, const struct vmm_op *ops,
+					     unsigned int nops)
 {
-	const struct fa_pt_format *f = vm->dev->hw.fmt;
 	struct fa_pt_estimate est;
-	unsigned int i, l;
-	int err;
+	unsigned long n = 0;
+	unsigned int i;
 
-	for (l = 0; l < VMM_SHADOW_KINDS; l++)
-		per_kind[l] = 0;
-	*total = 0;
-	for (i = 0; i < nops; i++) {
-		if (ops[i].kind != VMM_OP_MAP)
-			continue;
-		err = fa_pt_estimate_static(f, ops[i].va, ops[i].size, FA_BIT64(ops[i].page_shift),
-					    &est);
-		if (err)
-			return err;
-		for (l = 0; l < f->nlevels; l++)
-			per_kind[vm->shadow_kind[l]] += est.tables[l];
-		*total += est.total;
-	}
-	return *total > 0xffffffu ? -FA_ENOSPC : 0;
+	for (i = 0; i < nops; i++)
+		if (ops[i].kind == VMM_OP_MAP &&
+		    !fa_pt_estimate_static(vm->dev->hw.fmt, ops[i].va, ops[i].size,
+					   FA_BIT64(ops[i].page_shift), &est))
+			n += (unsigned long)est.total;
+	return n;
 }
 
 /* Statistics only: the tables fa_pt_ref() would allocate if the job ran now
- * (the tree-aware estimate). Too small to reserve: jobs queued before this
- * one, and cleanups, change the tree before it runs. Takes the page-table lock. */
+ * (the tree-aware estimate on the real tree, without the plan). Too small to
+ * reserve: jobs queued before this one change the tree before it runs. Takes
+ * the page-table lock. */
 static inline unsigned long vmm__plan_estimate_now(struct vmm_vm *vm, const struct vmm_op *ops,
 						   unsigned int nops)
 {
@@ -1023,23 +1309,230 @@ static inline unsigned long vmm__plan_estimate_now(struct vmm_vm *vm, const stru
 	return n;
 }
 
-/* Release a job's page-table reservations (VM lock held). */
+/* The submit-side view's node source during planning: records what it inserts. */
+struct vmm__staged_alloc {
+	struct fa_reserve *r;
+	struct vmm_va **ins;
+	unsigned int n, cap;
+};
+
+static inline struct vmm_va *vmm__staged_take(void *ctx)
+{
+	return (struct vmm_va *)fa_reserve_take(((struct vmm__staged_alloc *)ctx)->r);
+}
+
+static inline void vmm__staged_inserted(void *ctx, struct vmm_va *node)
+{
+	struct vmm__staged_alloc *sa = (struct vmm__staged_alloc *)ctx;
+
+	if (!FA_WARN(sa->n >= sa->cap))
+		sa->ins[sa->n++] = node;
+}
+
+/* Whether the reference on a removed node's cut goes before the new range is
+ * referenced (another page size, or an unmap) — the run step's order. */
+static inline bool vmm__cut_first(const struct vmm_op *op, const struct vmm_va *n)
+{
+	return op->kind != VMM_OP_MAP || n->page_shift != op->page_shift;
+}
+
+/* Mirror one op's reference changes on the plan (the run step's steps 1-3);
+ * @p done says how far it got (for the undo). Nodes [from, stop) are the op's. */
+static inline int vmm__plan_op(struct vmm_vm *vm, const struct vmm_op *op, struct fa_list *from,
+			       struct fa_list *stop, struct vmm__plan *p, unsigned int *done)
+{
+	const struct fa_pt_format *f = vm->dev->hw.fmt;
+	struct fa_pt_estimate est;
+	struct fa_list *pos;
+	unsigned int l;
+	int err;
+
+	*done = 0;
+	for (pos = from; pos != stop; pos = pos->next) {
+		const struct vmm_va *n = vmm_va_entry(pos);
+
+		if (n->cut_size && vmm__cut_first(op, n))
+			(void)FA_WARN(fa_pt_unref(&vm->plan, n->cut_va, n->cut_size,
+						  FA_BIT64(n->page_shift), 1) != 0);
+	}
+	*done = 1;
+	if (op->kind != VMM_OP_MAP)
+		return 0;
+	err = fa_pt_estimate(&vm->plan, op->va, op->size, FA_BIT64(op->page_shift), &est);
+	if (!err)
+		err = fa_pt_ref(&vm->plan, op->va, op->size, FA_BIT64(op->page_shift), FA_GFP_KERNEL);
+	if (err)
+		return err;
+	for (l = 0; l < f->nlevels; l++)
+		p->tables[l] += est.tables[l];
+	*done = 2;
+	for (pos = from; pos != stop; pos = pos->next) {
+		const struct vmm_va *n = vmm_va_entry(pos);
+
+		if (n->cut_size && !vmm__cut_first(op, n))
+			(void)FA_WARN(fa_pt_unref(&vm->plan, n->cut_va, n->cut_size,
+						  FA_BIT64(n->page_shift), 1) != 0);
+	}
+	*done = 3;
+	return 0;
+}
+
+/* Undo vmm__plan_op() as far as it got, inverse operations in reverse order. */
+static inline void vmm__plan_op_undo(struct vmm_vm *vm, const struct vmm_op *op,
+				     struct fa_list *from, struct fa_list *stop, unsigned int done)
+{
+	struct fa_list *pos;
+
+	vmm__plan_settle(vm);
+	for (pos = from; done >= 3 && pos != stop; pos = pos->next) {
+		const struct vmm_va *n = vmm_va_entry(pos);
+
+		if (n->cut_size && !vmm__cut_first(op, n))
+			(void)FA_WARN(fa_pt_ref(&vm->plan, n->cut_va, n->cut_size,
+						FA_BIT64(n->page_shift), FA_GFP_KERNEL) != 0);
+	}
+	if (done >= 2)
+		(void)FA_WARN(fa_pt_unref(&vm->plan, op->va, op->size, FA_BIT64(op->page_shift), 1) != 0);
+	vmm__plan_settle(vm); /* released plan nodes to the stash: the refs below take them */
+	for (pos = from; done >= 1 && pos != stop; pos = pos->next) {
+		const struct vmm_va *n = vmm_va_entry(pos);
+
+		if (n->cut_size && vmm__cut_first(op, n))
+			(void)FA_WARN(fa_pt_ref(&vm->plan, n->cut_va, n->cut_size,
+						FA_BIT64(n->page_shift), FA_GFP_KERNEL) != 0);
+	}
+}
+
+/* Undo the submit-side view: drop what this submit inserted, put back what it removed. */
+static inline void vmm__staged_undo(struct vmm_vm *vm, struct vmm__staged_alloc *sa,
+				    struct fa_list *retired)
+{
+	struct fa_list originals, *pos, *n;
+	unsigned int i;
+
+	fa_list_init(&originals);
+	fa_list_for_each_safe(pos, n, retired) {
+		struct vmm_va *v = vmm_va_entry(pos);
+		bool mine = false;
+
+		for (i = 0; i < sa->n; i++)
+			if (sa->ins[i] == v) {
+				sa->ins[i] = NULL; /* inserted, then removed again by a later op */
+				mine = true;
+			}
+		fa_list_del_init(pos);
+		if (mine)
+			fa_reserve_give_back(sa->r, v);
+		else
+			fa_list_add_tail(pos, &originals);
+	}
+	for (i = sa->n; i-- > 0;)
+		if (sa->ins[i]) {
+			vmm_va_set_remove(&vm->staged, sa->ins[i]);
+			fa_reserve_give_back(sa->r, sa->ins[i]);
+		}
+	fa_list_for_each_safe(pos, n, &originals) {
+		fa_list_del_init(pos);
+		vmm__va_insert(&vm->staged, vmm_va_entry(pos));
+	}
+	sa->n = 0;
+}
+
+/* Undo ops [0, k) fully and op k up to @p done_k (k < nops), then the view. */
+static inline void vmm__plan_undo(struct vmm_vm *vm, struct vmm_job *job, unsigned int k,
+				  unsigned int done_k, struct vmm__staged_alloc *sa,
+				  struct fa_list *retired)
+{
+	unsigned int i = k + 1;
+
+	while (i-- > 0) {
+		struct fa_list *stop = i + 1 <= k ? job->last[i + 1]->next : retired;
+
+		vmm__plan_op_undo(vm, &job->ops[i], job->last[i]->next, stop, i == k ? done_k : 3);
+	}
+	vmm__plan_settle(vm);
+	vmm__plan_stash_drain(vm);
+	vmm__staged_undo(vm, sa, retired);
+}
+
+/* Apply a job's ops to the submit-side view and the page-table plan, op by op,
+ * counting what its run step will take. On error both are as they were. */
+static inline int vmm__plan_job(struct vmm_vm *vm, struct vmm_job *job, struct vmm__staged_alloc *sa,
+				struct fa_list *retired, struct vmm__plan *p)
+{
+	const struct fa_pt_format *f = vm->dev->hw.fmt;
+	unsigned int before = fa_reserve_count(sa->r), i, l, done = 0;
+	struct vmm_va_alloc a;
+	struct vmm_va req;
+	int err = 0;
+
+	vmm__zero(p, sizeof(*p));
+	a.take = vmm__staged_take;
+	a.inserted = vmm__staged_inserted;
+	a.ctx = sa;
+	for (i = 0; i < job->nops && !err; i++) {
+		const struct vmm_op *op = &job->ops[i];
+
+		job->last[i] = retired->prev;
+		if (op->kind == VMM_OP_MAP) {
+			vmm__op_to_va(op, &req);
+			(void)vmm_va_set_map(&vm->staged, &req, &a, retired);
+		} else {
+			vmm_va_set_unmap(&vm->staged, op->va, op->size, &a, retired);
+		}
+		err = vmm__plan_op(vm, op, job->last[i]->next, retired, p, &done);
+	}
+	if (err) {
+		vmm__plan_undo(vm, job, i - 1, done, sa, retired);
+		return err;
+	}
+	p->nodes = before - fa_reserve_count(sa->r);
+	for (l = 0; l < f->nlevels; l++) {
+		uint64_t bytes = fa_pt_level_bytes(f, l);
+
+		if (vmm__table_small(bytes, FA_BIT64(f->level[l].align_log2)))
+			p->small += p->tables[l];
+		else
+			p->whole += p->tables[l];
+		p->released_bytes += vm->plan.stats.pending[l] * bytes;
+	}
+	p->total = p->whole + p->small;
+	return 0;
+}
+
+/* Bytes of page tables the VM may pin once this job's plan is in: every table
+ * of the plan, those the job releases (waiting for their invalidate), and
+ * those earlier jobs released that are not freed yet. */
+static inline uint64_t vmm__plan_charge(const struct vmm_vm *vm, const struct vmm__plan *p)
+{
+	const struct fa_pt_format *f = vm->dev->hw.fmt;
+	uint64_t bytes = p->released_bytes + vm->pt_unfreed_bytes;
+	unsigned int l;
+
+	for (l = 0; l < f->nlevels; l++)
+		bytes += vm->plan.stats.live[l] * fa_pt_level_bytes(f, l);
+	return bytes;
+}
+
+/* Release a job's page-table reservations: shadow nodes (VM lock), and
+ * unused table claims with the blocks no claim needs any more (takes the
+ * page-table lock). */
 static inline void vmm__job_release_tables(struct vmm_job *job)
 {
 	struct vmm_vm *vm = job->vm;
-	struct vmm_device *dev = vm->dev;
 	unsigned int k;
 
 	for (k = 0; k < vm->nshadow; k++)
 		if (job->shadow[k].pool)
 			fa_reserve_release(&job->shadow[k]);
-	if (!job->ntables)
-		return;
-	vmm__lock(dev->hw.vram_lock);
-	while (job->ntables)
-		(void)FA_WARN(fa_buddy_free(&dev->vram, job->tables[--job->ntables],
-					    VMM_TABLE_BYTES) != 0);
-	vmm__unlock(dev->hw.vram_lock);
+	if (job->claim_whole || job->claim_small) {
+		vmm__lock(vm->locks.pt);
+		fa_ptalloc_unreserve(&vm->ptalloc, job->claim_whole, job->claim_small);
+		fa_ptalloc_trim(&vm->ptalloc);
+		vmm__unlock(vm->locks.pt);
+		job->claim_whole = 0;
+		job->claim_small = 0;
+	}
 }
 
 /* Release every reservation a job still holds (VM lock held). */
@@ -1050,34 +1543,49 @@ static inline void vmm__job_release_reservations(struct vmm_job *job)
 	vmm__job_release_tables(job);
 }
 
-/* Fill a job's reservations with what the plans said: mapping nodes, shadow
- * nodes and table VRAM (VM lock held; allocates). On failure nothing is held. */
-static inline int vmm__job_reserve(struct vmm_job *job, unsigned int nodes,
-				   const uint64_t per_kind[], uint64_t total)
+/* Fill a job's reservations with what the plan says: mapping nodes, shadow
+ * nodes per size, and a claim on the VM's page-table VRAM (blocks taken from
+ * the buddy outside the page-table lock, committed under it). VM lock held;
+ * allocates. On failure nothing is held. */
+static inline int vmm__job_reserve(struct vmm_job *job, const struct vmm__plan *p)
 {
 	struct vmm_vm *vm = job->vm;
-	struct vmm_device *dev = vm->dev;
-	unsigned int k;
+	const struct fa_pt_format *f = vm->dev->hw.fmt;
+	uint64_t per_kind[VMM_SHADOW_KINDS], deficit;
+	struct fa_ptalloc_batch batch;
+	unsigned int k, l;
 	int err;
 
+	for (k = 0; k < VMM_SHADOW_KINDS; k++)
+		per_kind[k] = 0;
+	for (l = 0; l < f->nlevels; l++)
+		per_kind[vm->shadow_kind[l]] += p->tables[l];
 	fa_reserve_init(&job->nodes, &vm->node_pool);
-	err = fa_reserve_fill(&job->nodes, nodes, FA_GFP_KERNEL);
+	err = fa_reserve_fill(&job->nodes, p->nodes, FA_GFP_KERNEL);
 	for (k = 0; !err && k < vm->nshadow; k++) {
 		fa_reserve_init(&job->shadow[k], &vm->shadow_pool[k]);
-		err = fa_reserve_fill(&job->shadow[k], (unsigned int)per_kind[k], FA_GFP_KERNEL);
+		err = per_kind[k] > 0xffffffu ? -FA_ENOSPC :
+		      fa_reserve_fill(&job->shadow[k], (unsigned int)per_kind[k], FA_GFP_KERNEL);
 	}
 	if (err)
 		goto fail;
-	vmm__lock(dev->hw.vram_lock);
-	for (job->ntables = 0; job->ntables < total && !err; job->ntables++)
-		err = fa_buddy_alloc(&dev->vram, VMM_TABLE_BYTES, VMM_TABLE_BYTES, 0,
-				     &job->tables[job->ntables]);
-	vmm__unlock(dev->hw.vram_lock);
-	if (err) {
-		job->ntables--; /* the failed slot holds nothing */
+	vmm__lock(vm->locks.pt);
+	deficit = fa_ptalloc_deficit(&vm->ptalloc, p->whole, p->small);
+	vmm__unlock(vm->locks.pt);
+	err = fa_ptalloc_batch_fill(&vm->ptalloc, &batch, deficit, FA_GFP_KERNEL);
+	if (err)
 		goto fail;
-	}
-	job->tables_reserved = (unsigned int)total;
+	vmm__lock(vm->locks.pt);
+	err = fa_ptalloc_commit(&vm->ptalloc, &batch, p->whole, p->small);
+	if (err)
+		fa_ptalloc_trim(&vm->ptalloc);
+	vmm__unlock(vm->locks.pt);
+	if (err)
+		goto fail;
+	job->claim_whole = p->whole;
+	job->claim_small = p->small;
+	job->tables_reserved = (unsigned long)p->total;
+	job->nodes_reserved = p->nodes;
 	return 0;
 fail:
 	vmm__job_release_reservations(job);
@@ -1088,43 +1596,11 @@ fail:
 /* ------------------------------------------------------------ submit */
 
 /** @cond INTERNAL */
-/* Apply ops to a view; removed nodes go to @retired. */
-static inline void vmm__apply(struct vmm_va_set *set, const struct vmm_op *ops, unsigned int nops,
-			      struct fa_reserve *r, struct fa_list *retired)
-{
-	struct vmm_va_alloc a;
-	struct vmm_va req;
-	unsigned int i;
-
-	vmm__alloc_of(&a, r, false);
-	for (i = 0; i < nops; i++) {
-		if (ops[i].kind == VMM_OP_MAP) {
-			vmm__op_to_va(&ops[i], &req);
-			(void)vmm_va_set_map(set, &req, &a, retired);
-		} else {
-			vmm_va_set_unmap(set, ops[i].va, ops[i].size, &a, retired);
-		}
-	}
-}
-
-/* Submit, nothing can fail any more: update the submit-side view. */
-static inline void vmm__apply_staged(struct vmm_vm *vm, const struct vmm_op *ops, unsigned int nops,
-				     struct fa_reserve *staged_res)
-{
-	struct fa_list staged_retired, *pos, *n;
-
-	fa_list_init(&staged_retired);
-	vmm__apply(&vm->staged, ops, nops, staged_res, &staged_retired);
-	fa_list_for_each_safe(pos, n, &staged_retired) {
-		fa_list_del_init(pos);
-		fa_reserve_pool_put(&vm->staged_pool, vmm_va_entry(pos));
-	}
-}
-
 static inline struct vmm_job *vmm__job_alloc(struct vmm_vm *vm, const struct vmm_op *ops,
-					     unsigned int nops, uint64_t ntables)
+					     unsigned int nops, unsigned int worst_nodes)
 {
-	size_t sz = sizeof(struct vmm_job) + nops * sizeof(*ops) + (size_t)ntables * sizeof(uint64_t);
+	size_t sz = sizeof(struct vmm_job) + nops * sizeof(*ops) +
+		    nops * sizeof(struct fa_list *) + worst_nodes * sizeof(struct vmm_va *);
 	struct vmm_job *job = (struct vmm_job *)vmm__alloc(vm->dev, sz);
 
 	if (!job)
@@ -1135,24 +1611,41 @@ static inline struct vmm_job *vmm__job_alloc(struct vmm_vm *vm, const struct vmm
 	job->nops = nops;
 	job->ops = (struct vmm_op *)(void *)(job + 1);
 	__builtin_memcpy(job->ops, ops, nops * sizeof(*ops));
-	job->tables = (uint64_t *)(void *)(job->ops + nops);
+	job->last = (struct fa_list **)(void *)(job->ops + nops);
+	job->ins = (struct vmm_va **)(void *)(job->last + nops);
 	fa_list_init(&job->retired);
 	return job;
+}
+
+/* Submit, the plans are in and reserved: keep them. */
+static inline void vmm__plan_commit(struct vmm_vm *vm, const struct vmm__plan *p,
+				    struct fa_list *retired)
+{
+	struct fa_list *pos, *n;
+
+	vm->pt_unfreed_bytes += p->released_bytes;
+	vmm__plan_settle(vm);
+	vmm__plan_stash_drain(vm);
+	fa_list_for_each_safe(pos, n, retired) {
+		fa_list_del_init(pos);
+		fa_reserve_pool_put(&vm->staged_pool, vmm_va_entry(pos));
+	}
 }
 /** @endcond */
 
 /**
  * Submit a VM_BIND job: validate the ops, plan them against the submit-side
- * view, fill the job's reservations through the driver's allocator, update
- * the submit-side view. On any error nothing is changed and nothing is held.
- * The driver then queues the job behind the VM's previous one (its scheduler
- * runs jobs of one VM in submission order) and calls vmm_job_run() and
- * vmm_job_cleanup() exactly once each. Do everything that can fail on the
- * driver side (its job and fence) *before* this call: a submitted job cannot
- * be withdrawn, only run.
+ * view and the page-table plan (the state after every job submitted before),
+ * fill the job's reservations with exactly what the plans say its run step
+ * will take, keep the plans. On any error nothing is changed and nothing is
+ * held. The driver then queues the job behind the VM's previous one (its
+ * scheduler runs jobs of one VM in submission order) and calls vmm_job_run()
+ * and vmm_job_cleanup() exactly once each. Do everything that can fail on
+ * the driver side (its job and fence) *before* this call: a submitted job
+ * cannot be withdrawn, only run.
  * @stage submit (allocates with #FA_GFP_KERNEL, may sleep)
  * @locking the driver's VM lock held (asserted); takes, one at a time, the
- *          page-table lock (a read of the tree) and the VRAM lock
+ *          page-table lock (a read of the tree, the ptalloc claim) and the VRAM lock
  * @param vm VM.
  * @param ops Ops (copied).
  * @param nops Number of ops, 1 .. #VMM_JOB_MAX_OPS.
@@ -1160,16 +1653,19 @@ static inline struct vmm_job *vmm__job_alloc(struct vmm_vm *vm, const struct vmm
  * @return 0; the errors of vmm_ops_check(); -FA_EINVAL (a split at an address
  *         the split mapping's page size cannot express); -FA_ENOMEM;
  *         -FA_ENOSPC (VRAM for page tables, or the VM's node budget: wait for
- *         pending jobs and retry).
+ *         pending jobs and retry); -FA_EDQUOT (the VM's page-table budget,
+ *         vmm_config::pt_budget).
  */
 static inline int vmm_job_submit(struct vmm_vm *vm, const struct vmm_op *ops, unsigned int nops,
 				 struct vmm_job **out)
 {
 	struct vmm_device *dev = vm->dev;
-	uint64_t per_kind[VMM_SHADOW_KINDS], ntables = 0;
+	struct vmm__staged_alloc sa;
 	struct fa_reserve staged_res;
+	struct fa_list retired;
+	struct vmm__plan plan;
 	struct vmm_job *job = NULL;
-	unsigned int need, i;
+	unsigned int worst, i;
 	int err;
 
 	FA_ASSERT(out);
@@ -1177,44 +1673,58 @@ static inline int vmm_job_submit(struct vmm_vm *vm, const struct vmm_op *ops, un
 	err = vmm_ops_check(vm, ops, nops);
 	if (!err)
 		err = vmm__ops_check_view(vm, ops, nops);
-	if (!err)
-		err = vmm__plan_tables(vm, ops, nops, per_kind, &ntables);
 	if (err)
 		goto out_rejected;
-	need = vmm__plan_nodes(ops, nops);
-	job = vmm__job_alloc(vm, ops, nops, ntables);
+	worst = vmm__plan_nodes(ops, nops);
+	job = vmm__job_alloc(vm, ops, nops, worst);
 	if (!job) {
 		err = -FA_ENOMEM;
 		goto out_rejected;
 	}
 	fa_reserve_init(&staged_res, &vm->staged_pool);
-	err = fa_reserve_fill(&staged_res, need, FA_GFP_KERNEL);
-	if (!err) {
-		err = vmm__job_reserve(job, need, per_kind, ntables);
-		if (err)
-			fa_reserve_release(&staged_res);
+	err = fa_reserve_fill(&staged_res, worst, FA_GFP_KERNEL);
+	if (err)
+		goto out_free;
+	sa.r = &staged_res;
+	sa.ins = job->ins;
+	sa.n = 0;
+	sa.cap = worst;
+	fa_list_init(&retired);
+	err = vmm__plan_job(vm, job, &sa, &retired, &plan);
+	if (err)
+		goto out_staged;
+	if (dev->cfg.pt_budget && vmm__plan_charge(vm, &plan) > dev->cfg.pt_budget) {
+		vmm__stat_add(&dev->stats.pt_budget_rejects, 1);
+		err = -FA_EDQUOT;
 	}
+	if (!err)
+		err = vmm__job_reserve(job, &plan);
 	if (err) {
-		vmm__free(dev, job, job->alloc_size);
-		goto out_rejected;
+		vmm__plan_undo(vm, job, job->nops - 1, 3, &sa, &retired);
+		goto out_staged;
 	}
 
 	/* Nothing can fail from here on. */
+	vmm__plan_commit(vm, &plan, &retired);
+	fa_reserve_release(&staged_res);
 	job->tables_estimated = vmm__plan_estimate_now(vm, ops, nops);
 	vmm__stat_add(&dev->stats.pt_estimated, job->tables_estimated);
-	vmm__apply_staged(vm, ops, nops, &staged_res);
-	fa_reserve_release(&staged_res);
+	vmm__stat_add(&dev->stats.pt_static, vmm__plan_static(vm, ops, nops));
 	for (i = 0; i < nops; i++)
 		if (ops[i].kind == VMM_OP_MAP)
 			vmm_bo_get(ops[i].bo); /* the job's own reference until cleanup */
 	job->seq = ++vm->seq_submitted;
 	vm->jobs_pending++;
-	vmm__stat_add(&dev->stats.nodes_reserved, need);
-	vmm__stat_add(&dev->stats.pt_reserved, (unsigned long)ntables);
+	vmm__stat_add(&dev->stats.nodes_reserved, plan.nodes);
+	vmm__stat_add(&dev->stats.pt_reserved, (unsigned long)plan.total);
 	vmm__stat_add(&dev->stats.jobs_submitted, 1);
 	*out = job;
 	return 0;
 
+out_staged:
+	fa_reserve_release(&staged_res);
+out_free:
+	vmm__free(dev, job, job->alloc_size);
 out_rejected:
 	vmm__stat_add(&dev->stats.jobs_rejected, 1);
 	return err;
@@ -1223,6 +1733,24 @@ out_rejected:
 /* ------------------------------------------------------------ run */
 
 /** @cond INTERNAL */
+/* End of a run step (page-table lock held): whatever the plan promised and
+ * the run did not use goes back now (it never should: the job then counts
+ * as inexact). */
+static inline void vmm__run_settle(struct vmm_job *job)
+{
+	struct vmm_vm *vm = job->vm;
+	bool exact = job->tables_used == job->tables_reserved && fa_reserve_count(&job->nodes) == 0;
+	unsigned int k;
+
+	for (k = 0; k < vm->nshadow; k++)
+		exact &= fa_reserve_count(&job->shadow[k]) == 0;
+	if (!exact)
+		vmm__stat_add(&vm->dev->stats.jobs_inexact, 1);
+	fa_ptalloc_unreserve(&vm->ptalloc, job->claim_whole, job->claim_small);
+	job->claim_whole = 0;
+	job->claim_small = 0;
+}
+
 /* Run step: clear the PTEs of a removed node's cut and drop its references
  * now (another page size, or an unmap), or leave the references for after the
  * new range is referenced (same page size: the tables stay). */
@@ -1252,7 +1780,7 @@ static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uin
 	struct vmm_va req, *n;
 	uint64_t t, page = FA_BIT64(op->page_shift);
 
-	vmm__alloc_of(&a, &job->nodes, true);
+	vmm__alloc_of(&a, job);
 	if (op->kind == VMM_OP_MAP) {
 		vmm__op_to_va(op, &req);
 		(void)vmm_va_set_map(&vm->live, &req, &a, &job->retired);
@@ -1322,8 +1850,9 @@ static inline void vmm_job_run(struct vmm_job *job)
 		vmm__run_op(job, &job->ops[i], next_epoch, &pte_ns);
 		maps += job->ops[i].kind == VMM_OP_MAP;
 	}
-	if (job->tables_reserved - job->ntables > job->tables_estimated)
+	if (job->tables_used > job->tables_estimated)
 		vmm__stat_add(&dev->stats.pt_estimate_short, 1);
+	vmm__run_settle(job);
 	vmm__lock(dev->hw.hw_lock);
 	vmm__run_check(dev, fa_pramin_flush(&dev->hw.pt_mem));
 	(void)dev->hw.tlb_invalidate(dev->hw.ctx, vm->pdb);
@@ -1360,6 +1889,7 @@ static inline void vmm_job_cleanup(struct vmm_job *job)
 	vmm__assert_held(vm->locks.vm);
 	vmm__lock(vm->locks.pt);
 	fa_pt_reclaim(&vm->pt, dev->hw.tlb_epoch(dev->hw.ctx));
+	fa_ptalloc_trim(&vm->ptalloc); /* blocks whose every table was freed, no claim needs */
 	vmm__unlock(vm->locks.pt);
 	vmm__job_release_reservations(job);
 	fa_list_for_each_safe(pos, n, &job->retired) {

@@ -99,6 +99,11 @@ extern "C" {
 #define FA_EAGAIN EAGAIN       /**< Try again later (resource temporarily short). */
 #define FA_EALREADY EALREADY   /**< Operation already done (double free, double unref). */
 #define FA_EOPNOTSUPP EOPNOTSUPP /**< Not supported by this format or configuration. */
+#ifdef EDQUOT
+#define FA_EDQUOT EDQUOT       /**< Over a budget (quota) the caller set for one client. */
+#else
+#define FA_EDQUOT 122
+#endif
 #else
 #define FA_EINVAL 22
 #define FA_ENOMEM 12
@@ -112,6 +117,7 @@ extern "C" {
 #define FA_EAGAIN 11
 #define FA_EALREADY 114
 #define FA_EOPNOTSUPP 95
+#define FA_EDQUOT 122
 #endif
 /** @} */
 

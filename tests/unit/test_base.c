@@ -376,7 +376,7 @@ Test(base, error_codes_distinct_positive_and_match_errno)
 {
 	static const int codes[] = { FA_EINVAL, FA_ENOMEM, FA_ENOSPC, FA_EBUSY, FA_EEXIST,
 				     FA_ENOENT, FA_ERANGE, FA_EOVERFLOW, FA_EFAULT, FA_EAGAIN,
-				     FA_EALREADY, FA_EOPNOTSUPP };
+				     FA_EALREADY, FA_EOPNOTSUPP, FA_EDQUOT };
 	size_t i, j;
 
 	for (i = 0; i < FA_ARRAY_SIZE(codes); i++) {
@@ -389,6 +389,7 @@ Test(base, error_codes_distinct_positive_and_match_errno)
 	cr_assert_eq(FA_ENOMEM, ENOMEM);
 	cr_assert_eq(FA_EOVERFLOW, EOVERFLOW);
 	cr_assert_eq(FA_EOPNOTSUPP, EOPNOTSUPP);
+	cr_assert_eq(FA_EDQUOT, EDQUOT);
 }
 
 Test(base, gfp_flags_follow_the_kernel)

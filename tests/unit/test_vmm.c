@@ -421,6 +421,7 @@ static void fx_init_cfg(struct fx *f, uint64_t vram, const struct vmm_host_confi
 	hw.tlb_epoch = demo_tlb_epoch;
 	hw.ctx = f->gpu;
 	hw.vram_size = vram;
+	hw.vram_cleared = true; /* the simulated VRAM starts zero-filled */
 	hw.fmt = f->gpu->fmt;
 	cr_assert_eq(vmm_host_create(&hw, &f->src, cfg, &f->dev), 0);
 	cr_assert_eq(vmm_host_vm_create(f->dev, FX_VA, FX_VA_SIZE, &f->vm), 0);

@@ -804,6 +804,7 @@ static int demo_setup(struct demo *d)
 	hw.tlb_epoch = demo_tlb_epoch;
 	hw.ctx = d->gpu;
 	hw.vram_size = d->gpu->bar.vram_size;
+	hw.vram_cleared = true; /* the simulated VRAM starts zero-filled */
 	hw.fmt = d->gpu->fmt;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.seed_bug = d->o.seed_bug;
@@ -972,16 +973,33 @@ static int vmm_demo_main(int argc, char **argv)
 	       " flushes, %lu torn entries, %" PRIu64 " TLB invalidates\n",
 	       d->gpu->win.stats.moves, d->gpu->win.stats.writes, d->gpu->win.stats.flushes, torn,
 	       d->gpu->stats.invalidates);
-	printf("page tables       %lu created by run stages from %lu reserved at submit (%.1f%%),"
-	       " %lu freed after their invalidate;\n"
-	       "                  a tree-aware estimate at submit would have said %lu (too small for %lu jobs)\n",
-	       s->pt_used, s->pt_reserved, 100.0 * s->pt_used / (s->pt_reserved + 1e-9), s->pt_freed,
-	       s->pt_estimated, s->pt_estimate_short);
-	printf("mapping nodes     %lu used of %lu reserved (%.1f%%; 3 per map, 2 per unmap)",
-	       s->nodes_used, s->nodes_reserved, 100.0 * s->nodes_used / (s->nodes_reserved + 1e-9));
+	{
+		uint64_t blocks = 0, tbytes = 0, filled = 0, skipped = 0;
+
+		for (i = 0; i < d->o.vms; i++) {
+			blocks += d->vm[i]->vm.ptalloc.stats.blocks;
+			tbytes += d->vm[i]->vm.ptalloc.stats.table_bytes;
+			filled += d->vm[i]->vm.pt.stats.tables_filled;
+			skipped += d->vm[i]->vm.pt.stats.fills_skipped;
+		}
+		printf("page tables       reserved %lu, used %lu (%.1f%%; planned at submit against every"
+		       " pending job), %lu freed after their invalidate;\n"
+		       "                  the static worst case would have reserved %lu, a tree-aware"
+		       " estimate without the plan %lu (too small for %lu jobs)\n",
+		       s->pt_reserved, s->pt_used, 100.0 * s->pt_used / (s->pt_reserved + 1e-9),
+		       s->pt_freed, s->pt_static, s->pt_estimated, s->pt_estimate_short);
+		printf("page-table VRAM   %.1f KiB in 4 KiB blocks for %.1f KiB of tables (%.3fx) in the"
+		       " workload's VMs; new tables on clear VRAM not filled: %" PRIu64 " of %" PRIu64 "\n",
+		       blocks * 4.0, tbytes / 1024.0, (double)(blocks * 4096) / ((double)tbytes + 1e-9),
+		       skipped, skipped + filled);
+	}
+	printf("mapping nodes     reserved %lu, used %lu (%.1f%%; the split/merge plan at submit)",
+	       s->nodes_reserved, s->nodes_used, 100.0 * s->nodes_used / (s->nodes_reserved + 1e-9));
 	if (d->o.node_budget)
 		printf("; budget %lu per VM: %lu submits throttled", d->o.node_budget, throttled);
 	printf("\n");
+	printf("reservation short: %lu (run steps that found a reservation short); jobs not"
+	       " exactly as planned: %lu\n", s->reserve_short, s->jobs_inexact);
 	printf("verification      %lu passes, %lu mappings, %lu translations, %lu gaps faulted as"
 	       " expected,\n                  %lu pages against the submitters' own records,"
 	       " %lu mismatches\n",
@@ -1001,6 +1019,10 @@ static int vmm_demo_main(int argc, char **argv)
 		   "the MMU walker agrees with what the submitters mapped");
 	demo_check(d, torn == 0, "no torn PTE observable through PRAMIN");
 	demo_check(d, s->run_errors == 0, "no page-table call failed in a run stage");
+	demo_check(d, s->reserve_short == 0, "no reservation short in a run stage");
+	demo_check(d, s->jobs_inexact == 0 && s->pt_used == s->pt_reserved &&
+		   s->nodes_used == s->nodes_reserved,
+		   "every job used exactly what submit reserved (page tables, mapping nodes)");
 	demo_check(d, rejected == 0, "no submit rejected (the workload only builds valid jobs)");
 	for (i = 0; i < d->o.vms; i++)
 		demo_check(d, vmm_host_vm_check_views(d->vm[i]), "submit-side and run-side views agree");
