@@ -470,8 +470,37 @@ static int fx_run(struct fx *f, const struct vmm_op *ops, unsigned int n)
 /* What "nothing changed" means: views, pools, VRAM, host memory, tables. */
 struct snap {
 	unsigned long staged, live, charged, allocs_minus_frees, tables, cached;
-	uint64_t hash, vram;
+	uint64_t hash, vram, plan, claims;
 };
+
+/* The page-table plan's content: every table's place and per-slot counts
+ * (not node addresses: an undone submit may rebuild a node elsewhere). */
+static uint64_t plan_hash(const struct fa_pt *pt)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	static const struct fa_pt_node *stack[8192];
+	unsigned int sp = 0;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	stack[sp++] = pt->root;
+	while (sp) {
+		const struct fa_pt_node *n = stack[--sp];
+		const struct fa_pt_level *lv = &f->level[n->level];
+		uint64_t entries = FA_BIT64(lv->bits), i;
+
+		h = (h ^ n->va ^ ((uint64_t)n->level << 56) ^ ((uint64_t)n->index << 40) ^ n->used) *
+		    0x100000001b3ull;
+		for (i = 0; lv->pte && i < entries; i++)
+			h = (h ^ n->refs[i] ^ (i << 20)) * 0x100000001b3ull;
+		for (i = 0; i < entries * lv->nsub; i++)
+			if (n->child[i]) {
+				cr_assert_lt(sp, 8192u);
+				stack[sp++] = n->child[i];
+				h = (h ^ i) * 0x100000001b3ull;
+			}
+	}
+	return h;
+}
 
 /* Snapshot without waiting (the caller knows no job can run meanwhile). */
 static void fx_snap_now(struct fx *f, struct snap *s)
@@ -496,6 +525,8 @@ static void fx_snap_now(struct fx *f, struct snap *s)
 		s->cached += fa_reserve_pool_cached(&f->vm->vm.shadow_pool[k]);
 	}
 	s->tables = f->vm->vm.tables_live;
+	s->plan = plan_hash(&f->vm->vm.plan) ^ f->vm->vm.pt_unfreed_bytes;
+	s->claims = f->vm->vm.ptalloc.claim_whole * 1000003u + f->vm->vm.ptalloc.claim_small;
 	vmm__unlock(&f->vm->pt_lock.ops);
 	vmm__unlock(&f->vm->lock.ops);
 	s->vram = vmm_vram_avail(&f->dev->dev);
@@ -523,6 +554,8 @@ static void expect_unchanged_now(struct fx *f, const struct snap *before, const 
 	cr_assert_eq(now.charged, before->charged, "%s: reservation left charged", what);
 	cr_assert_eq(now.vram, before->vram, "%s: VRAM leaked", what);
 	cr_assert_eq(now.tables, before->tables, "%s: page tables changed", what);
+	cr_assert_eq(now.plan, before->plan, "%s: page-table plan changed", what);
+	cr_assert_eq(now.claims, before->claims, "%s: page-table claims changed", what);
 	/* Objects a failed fill obtained may stay cached in their pool: not a leak. */
 	cr_assert_eq(now.allocs_minus_frees - now.cached, before->allocs_minus_frees - before->cached,
 		     "%s: host memory leaked", what);
@@ -698,35 +731,42 @@ Test(vmm_submit, node_budget_back_pressure)
 	struct vmm_host_config cfg;
 	struct fx f;
 	struct snap s;
-	struct vmm_op ops[4];
+	struct vmm_op ops[5];
 	struct vmm_fence_timeline tl;
 	struct vmm_fence gate, *fence;
 	unsigned int i;
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.node_budget = 10;
+	cfg.node_budget = 4;
 	fx_init_cfg(&f, 1ull << 30, &cfg);
 	vmm_fence_timeline_init(&tl);
 	vmm_fence_init(&gate, &tl, NULL, NULL);
 	for (i = 0; i < 3; i++)
 		vmm_op_map(&ops[i], FX_VA + i * M2, 4 * K4, f.bo[i], 0, 12);
-	/* 3 maps reserve 9 nodes of the budget of 10 until the job is cleaned up;
+	/* 3 fresh maps: the plan reserves exactly 3 nodes of the budget of 4;
 	 * the gate keeps the job pending. */
 	cr_assert_eq(vmm_host_submit(f.vm, ops, 3, &gate, &fence), 0);
+	cr_assert_eq(fa_reserve_pool_charged(&f.vm->vm.node_pool), 3ul);
+	/* Unmapping a whole mapping takes no node (its node stays charged until cleanup). */
 	vmm_op_unmap(&ops[3], FX_VA, 4 * K4, 12);
+	cr_assert_eq(vmm_host_submit(f.vm, &ops[3], 1, NULL, NULL), 0);
+	cr_assert_eq(fa_reserve_pool_charged(&f.vm->vm.node_pool), 3ul);
+	/* Unmapping from the middle splits: 2 nodes, 3 + 2 > 4. */
+	vmm_op_unmap(&ops[4], FX_VA + M2 + K4, K4, 12);
 	fx_snap_now(&f, &s);
-	/* Worst case of an unmap is 2 nodes: 9 + 2 > 10. */
-	cr_assert_eq(vmm_host_submit(f.vm, &ops[3], 1, NULL, NULL), -FA_ENOSPC);
+	cr_assert_eq(vmm_host_submit(f.vm, &ops[4], 1, NULL, NULL), -FA_ENOSPC);
 	expect_unchanged_now(&f, &s, "over the node budget", false);
 	vmm_fence_signal(&gate);
 	vmm_fence_wait(fence);
 	vmm_fence_put(fence);
 	vmm_host_wait_idle(f.dev);
-	/* Cleaned up: 3 live nodes charged, the 6 unused reserved ones went back. */
-	cr_assert_eq(fa_reserve_pool_charged(&f.vm->vm.node_pool), 3ul);
-	cr_assert_eq(fx_run(&f, &ops[3], 1), 0, "fits once the first job is cleaned up");
+	/* Cleaned up: the unmapped mapping's node is freed, 2 live nodes charged. */
+	cr_assert_eq(fa_reserve_pool_charged(&f.vm->vm.node_pool), 2ul);
+	cr_assert_eq(fx_run(&f, &ops[4], 1), 0, "fits once the unmap is cleaned up");
 	expect_faults(&f, FX_VA, 4 * K4);
-	expect_maps(&f, FX_VA + M2, 4 * K4, f.bo[1], 0, 12);
+	expect_maps(&f, FX_VA + M2, K4, f.bo[1], 0, 12);
+	expect_faults(&f, FX_VA + M2 + K4, K4);
+	expect_maps(&f, FX_VA + M2 + 2 * K4, 2 * K4, f.bo[1], 2 * K4, 12);
 	fx_fini(&f);
 	vmm_fence_timeline_fini(&tl);
 }
@@ -1052,6 +1092,209 @@ Test(vmm_walker, random_jobs_against_page_model)
 	cr_assert_gt(accepted, iters / 2, "%u of %u jobs accepted", accepted, iters);
 	cr_assert_gt(refused, 0u, "the model predicted some refusals too");
 	fx_fini(&f);
+}
+
+/* ------------------------------------------------------------ exact reservations */
+
+/* A random op valid against @p model (maps of every page size over anything,
+ * unmaps of what is mapped); false when the draw would be refused. */
+static bool pm_draw_op(struct fa_rng *rng, const struct pm_page *model, struct fx *f,
+		       struct vmm_op *op)
+{
+	static const unsigned int shifts[3] = { 12, 16, 21 };
+	unsigned int sh = shifts[fa_rng_below(rng, 3)], step = 1u << (sh - 12), i;
+	unsigned int a = (unsigned int)fa_rng_below(rng, PM_PAGES / step) * step;
+	unsigned int n = (1 + (unsigned int)fa_rng_below(rng, sh == 21 ? 2 : 8)) * step;
+
+	if (a + n > PM_PAGES)
+		n = PM_PAGES - a;
+	if (fa_rng_below(rng, 3)) {
+		struct vmm_bo *bo = f->bo[fa_rng_below(rng, 4)];
+		uint64_t off = fa_rng_below(rng, ((8ull << 20) >> sh) - (n >> (sh - 12)) + 1) << sh;
+
+		vmm_op_map(op, FX_VA + ((uint64_t)a << 12), (uint64_t)n << 12, bo, off, sh);
+		op->flags = fa_rng_below(rng, 4) == 0 ? VMM_MAP_READ_ONLY : 0;
+	} else {
+		unsigned int p = (unsigned int)fa_rng_below(rng, PM_PAGES);
+
+		if (!model[p].bo)
+			return false;
+		sh = model[p].shift;
+		step = 1u << (sh - 12);
+		a = p & ~(step - 1);
+		n = (1 + (unsigned int)fa_rng_below(rng, 3)) * step;
+		if (a + n > PM_PAGES)
+			n = PM_PAGES - a;
+		vmm_op_unmap(op, FX_VA + ((uint64_t)a << 12), (uint64_t)n << 12, sh);
+		for (i = a; i < a + n; i++)
+			if (!model[i].bo)
+				return false;
+	}
+	return !pm_bad_split(model, a, op) && !pm_bad_split(model, a + n, op);
+}
+
+static void pm_apply(struct pm_page *model, const struct vmm_op *op)
+{
+	unsigned int a = (unsigned int)((op->va - FX_VA) >> 12), n = (unsigned int)(op->size >> 12), i;
+
+	for (i = a; i < a + n; i++) {
+		model[i].bo = op->kind == VMM_OP_MAP ? op->bo : NULL;
+		model[i].off = op->bo_offset + ((uint64_t)(i - a) << 12);
+		model[i].shift = op->page_shift;
+		model[i].flags = op->flags;
+	}
+}
+
+static void pm_check_all(struct fx *f, const struct pm_page *model, unsigned int when)
+{
+	unsigned int i;
+
+	vmm_host_vm_lock_tables(f->vm);
+	for (i = 0; i < PM_PAGES; i++) {
+		struct sim_gpu_xlat x;
+		int e = sim_gpu_translate(f->gpu, f->vm->vm.pdb, FX_VA + ((uint64_t)i << 12), &x);
+
+		if (!model[i].bo) {
+			cr_assert_neq(e, 0, "page %u should fault (batch %u)", i, when);
+			continue;
+		}
+		cr_assert_eq(e, 0, "page %u should translate (batch %u)", i, when);
+		cr_assert_eq(x.pa, model[i].bo->pa + model[i].off, "page %u (batch %u)", i, when);
+		cr_assert_eq(x.page_shift, model[i].shift, "page %u page size", i);
+	}
+	vmm_host_vm_unlock_tables(f->vm);
+}
+
+/*
+ * Random streams of multi-op jobs, up to 64 pending on the VM at once (held
+ * by a gate fence on the first), with a page-table budget that refuses some.
+ * Job by job the core counts whether its run step created exactly the tables
+ * and took exactly the mapping and shadow nodes submit reserved
+ * (vmm_stats::jobs_inexact) and whether any reservation was short; both must
+ * stay 0. A refused submit changes nothing (views, plan, claims, VRAM, host
+ * memory), even with jobs pending. After every batch the MMU walker agrees
+ * with the page model.
+ */
+Test(vmm_plan, random_streams_many_pending_reserve_exactly, .timeout = 180)
+{
+	static struct pm_page model[PM_PAGES];
+	struct vmm_host_config cfg;
+	struct vmm_fence_timeline tl;
+	struct fa_rng rng;
+	struct fx f;
+	const struct vmm_stats *st;
+	unsigned int batch, batches = (unsigned int)fa_test_iters(60), max_pending = 0;
+	unsigned long accepted = 0, rejected = 0, multi = 0;
+
+	fa_rng_seed(&rng, fa_test_seed(0x91a7));
+	memset(model, 0, sizeof(model));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.pt_budget = 72u << 10;
+	fx_init_cfg(&f, 1ull << 30, &cfg);
+	st = &f.dev->dev.stats;
+	vmm_fence_timeline_init(&tl);
+	for (batch = 0; batch < batches; batch++) {
+		struct vmm_fence gate;
+		unsigned int want = 1 + (unsigned int)fa_rng_below(&rng, 64), pending = 0, tries;
+		bool gated = false;
+
+		vmm_fence_init(&gate, &tl, NULL, NULL);
+		for (tries = 0; pending < want && tries < 4 * want; tries++) {
+			struct vmm_op ops[4];
+			unsigned int k = 1 + (unsigned int)fa_rng_below(&rng, 4), n = 0, i, j;
+			struct snap s;
+			int err;
+
+			for (i = 0; i < k; i++) {
+				bool ok = pm_draw_op(&rng, model, &f, &ops[n]);
+
+				for (j = 0; ok && j < n; j++)
+					ok = ops[j].va + ops[j].size <= ops[n].va ||
+					     ops[n].va + ops[n].size <= ops[j].va;
+				n += ok;
+			}
+			if (!n)
+				continue;
+			fx_snap_now(&f, &s); /* nothing runs: the gate holds every job */
+			err = vmm_host_submit(f.vm, ops, n, gated ? NULL : &gate, NULL);
+			if (err == -FA_EDQUOT) {
+				expect_unchanged_now(&f, &s, "over the page-table budget", false);
+				rejected++;
+				continue;
+			}
+			cr_assert_eq(err, 0, "batch %u: submit %d", batch, err);
+			gated = true;
+			for (i = 0; i < n; i++)
+				pm_apply(model, &ops[i]);
+			pending++;
+			accepted++;
+			multi += n > 1;
+		}
+		if (pending > max_pending)
+			max_pending = pending;
+		vmm_fence_signal(&gate);
+		vmm_host_wait_idle(f.dev);
+		cr_assert_eq(vmm_stat_get(&st->jobs_inexact), 0ul, "batch %u: a job used other than reserved",
+			     batch);
+		cr_assert_eq(vmm_stat_get(&st->reserve_short), 0ul, "batch %u: a reservation ran short", batch);
+		cr_assert_eq(vmm_stat_get(&st->pt_used), vmm_stat_get(&st->pt_reserved));
+		cr_assert_eq(vmm_stat_get(&st->nodes_used), vmm_stat_get(&st->nodes_reserved));
+		cr_assert_eq(vmm_stat_get(&st->run_errors), 0ul);
+		pm_check_all(&f, model, batch);
+	}
+	fprintf(stderr, "vmm_plan: %lu jobs (%lu multi-op), up to %u pending, %lu refused by the budget;"
+		" %lu tables and %lu nodes reserved = used (static worst case %lu tables)\n",
+		accepted, multi, max_pending, rejected, vmm_stat_get(&st->pt_reserved),
+		vmm_stat_get(&st->nodes_reserved), vmm_stat_get(&st->pt_static));
+	cr_assert_geq(max_pending, 32u);
+	cr_assert_gt(rejected, 0ul, "the budget never refused anything");
+	cr_assert_gt(accepted, 10ul * batches);
+	cr_assert_gt(vmm_stat_get(&st->pt_reserved), 100ul);
+	fx_fini(&f);
+	vmm_fence_timeline_fini(&tl);
+}
+
+/* The budget alone: a submit that would pin more page-table bytes than the
+ * VM may fails with -FA_EDQUOT and changes nothing; tables a pending unmap
+ * releases stay charged until they are freed after their invalidate. */
+Test(vmm_plan, page_table_budget)
+{
+	struct vmm_host_config cfg;
+	struct vmm_fence_timeline tl;
+	struct vmm_fence gate;
+	struct vmm_op op;
+	struct snap s;
+	struct fx f;
+
+	memset(&cfg, 0, sizeof(cfg));
+	/* root 32 B + PD2 + PD1 + PD0 + one small PT = 4 x 4 KiB + 32 */
+	cfg.pt_budget = 4 * 4096 + 32;
+	fx_init_cfg(&f, 1ull << 30, &cfg);
+	vmm_fence_timeline_init(&tl);
+	vmm_fence_init(&gate, &tl, NULL, NULL);
+	vmm_op_map(&op, FX_VA, 2 * M2 - K4, f.bo[0], 0, 12); /* 2 small PTs: 5 tables + root */
+	fx_snap(&f, &s);
+	cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EDQUOT);
+	expect_unchanged(&f, &s, "budget");
+	vmm_op_map(&op, FX_VA, M2, f.bo[0], 0, 12);
+	cr_assert_eq(vmm_host_submit(f.vm, &op, 1, &gate, NULL), 0);
+	/* The pending unmap releases all 4 tables (charged until they are freed
+	 * after their invalidate); a map in the next 2 MiB then needs 4 new
+	 * ones: 8 tables pinned at once, over budget while the unmap is pending. */
+	vmm_op_unmap(&op, FX_VA, M2, 12);
+	cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), 0);
+	vmm_op_map(&op, FX_VA + M2, K4, f.bo[1], 0, 12);
+	fx_snap_now(&f, &s);
+	cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EDQUOT);
+	expect_unchanged_now(&f, &s, "budget with a pending unmap", false);
+	vmm_fence_signal(&gate);
+	vmm_host_wait_idle(f.dev);
+	/* cleaned up: the released tables were freed after their invalidate */
+	cr_assert_eq(fx_run(&f, &op, 1), 0, "fits once the released tables are freed");
+	expect_maps(&f, FX_VA + M2, K4, f.bo[1], 0, 12);
+	cr_assert_eq(f.dev->dev.stats.pt_budget_rejects, 2ul);
+	fx_fini(&f);
+	vmm_fence_timeline_fini(&tl);
 }
 
 /* ------------------------------------------------------------ threads + walker */
