@@ -102,7 +102,7 @@ extern "C" {
 #ifdef EDQUOT
 #define FA_EDQUOT EDQUOT       /**< Over a budget (quota) the caller set for one client. */
 #else
-#define FA_EDQUOT 122
+#define FA_EDQUOT 122          /**< Over a budget (quota) the caller set for one client. */
 #endif
 #else
 #define FA_EINVAL 22
@@ -117,7 +117,7 @@ extern "C" {
 #define FA_EAGAIN 11
 #define FA_EALREADY 114
 #define FA_EOPNOTSUPP 95
-#define FA_EDQUOT 122
+#define FA_EDQUOT 122          /**< Over a budget (quota) the caller set for one client. */
 #endif
 /** @} */
 
