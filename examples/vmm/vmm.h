@@ -174,6 +174,12 @@ struct vmm_config {
 	 * worst case does not fit: back-pressure instead of unbounded reservations.
 	 */
 	unsigned long node_budget;
+	/**
+	 * Merge a map with neighbours it continues (same BO, contiguous offset,
+	 * page size and flags) into one mapping. Default false: neighbours stay
+	 * separate, as with drm_gpuvm.
+	 */
+	bool merge;
 };
 
 /** Device-wide counters (atomic). */
@@ -598,6 +604,20 @@ static inline bool vmm_page_supported(const struct fa_pt_format *fmt, unsigned i
 	       fa_pt_page_index(fmt, FA_BIT64(page_shift)) >= 0;
 }
 
+/** @cond INTERNAL */
+/* The page sizes this VMM maps with the format, as a vmm_va_set mask. */
+static inline uint64_t vmm__page_sizes(const struct fa_pt_format *fmt)
+{
+	uint64_t mask = 0;
+	unsigned int s;
+
+	for (s = 12; s <= 21; s++)
+		if (vmm_page_supported(fmt, s))
+			mask |= FA_BIT64(s);
+	return mask;
+}
+/** @endcond */
+
 /* ------------------------------------------------------------ device */
 
 /**
@@ -733,6 +753,8 @@ static inline int vmm_vm_init(struct vmm_vm *vm, struct vmm_device *dev, uint64_
 	vm->locks = *locks;
 	vmm_va_set_init(&vm->staged);
 	vmm_va_set_init(&vm->live);
+	vmm_va_set_config(&vm->staged, dev->cfg.merge, vmm__page_sizes(f));
+	vmm_va_set_config(&vm->live, dev->cfg.merge, vmm__page_sizes(f));
 	err = vmm__vm_pools_init(vm);
 	if (err)
 		goto fail;
@@ -1158,7 +1180,8 @@ static inline struct vmm_job *vmm__job_alloc(struct vmm_vm *vm, const struct vmm
  * @param nops Number of ops, 1 .. #VMM_JOB_MAX_OPS.
  * @param out The job (owned by the core until vmm_job_cleanup()).
  * @return 0; the errors of vmm_ops_check(); -FA_EINVAL (a split at an address
- *         the split mapping's page size cannot express); -FA_ENOMEM;
+ *         the split mapping's page size cannot express; an unmap over holes is
+ *         not an error: it unmaps what exists); -FA_ENOMEM;
  *         -FA_ENOSPC (VRAM for page tables, or the VM's node budget: wait for
  *         pending jobs and retry).
  */

@@ -173,6 +173,7 @@ Test(vmm_gpuva, adjacent_continuation_merges_other_backing_does_not)
 	struct vmm_va *old;
 
 	vmm_va_set_init(&s);
+	vmm_va_set_config(&s, true, 0);
 	fa_list_init(&ret);
 	set_map(&s, 0, 40 * K4, &bo_a, 0, &ret);
 	set_map(&s, 60 * K4, 40 * K4, &bo_a, 60 * K4, &ret);
@@ -230,8 +231,10 @@ Test(vmm_gpuva, submit_checks)
 	r.page_shift = 21;
 	cr_assert_eq(vmm_va_set_check_map(&s, &r), 0);
 	cr_assert_not_null(vmm_va_set_map(&s, &r, &g_alloc, &ret));
-	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x400000, K4), -FA_ENOENT);
-	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x200000, 0x400000), -FA_ENOENT);
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x400000, K4), 0, "unmap of nothing: a no-op");
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x200000, 0x400000), 0, "holes unmap what exists");
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x10000, 0x400000), -FA_EINVAL,
+		     "a hole after the range does not hide a bad split at its start");
 	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x10000, 0x10000), -FA_EINVAL,
 		     "a 2 MiB page cannot be split at 64 KiB");
 	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x200000, 0x200000), 0);
@@ -241,6 +244,66 @@ Test(vmm_gpuva, submit_checks)
 	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL);
 	r = req_of(0x200000, 0x200000, &bo_b, 0);
 	cr_assert_eq(vmm_va_set_check_map(&s, &r), 0);
+	/* Page sizes: below 2^64 always (no shift by 64 or more), the set's own otherwise. */
+	r = req_of(0x200000, 0x200000, &bo_b, 0);
+	r.page_shift = 64;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL);
+	r.page_shift = 70;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL);
+	r.page_shift = ~0u;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL);
+	vmm_va_set_config(&s, false, FA_BIT64(12) | FA_BIT64(21));
+	r.page_shift = 16;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL, "64 KiB pages not accepted");
+	r.page_shift = 21;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), 0);
+	r = req_of(0x201000, K4, &bo_b, 0);
+	r.page_shift = 21;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL, "range not aligned to its page size");
+}
+
+Test(vmm_gpuva, unmap_over_holes_unmaps_what_exists)
+{
+	struct vmm_va_set s;
+	struct fa_list ret;
+	const uint64_t want[] = { 0, 2 * K4, 0, 98 * K4, 2 * K4, 98 * K4 };
+	struct vmm_bo *const bos[] = { &bo_a, &bo_b };
+
+	vmm_va_set_init(&s);
+	fa_list_init(&ret);
+	set_map(&s, 0, 10 * K4, &bo_a, 0, &ret);
+	set_map(&s, 20 * K4, 10 * K4, &bo_a, 20 * K4, &ret);
+	set_map(&s, 40 * K4, 10 * K4, &bo_b, 0, &ret);
+	set_map(&s, 90 * K4, 10 * K4, &bo_b, 90 * K4, &ret);
+	/* [2, 98) pages: two holes inside, two mappings cut at the ends, two removed whole. */
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 2 * K4, 96 * K4), 0);
+	fa_list_init(&ret);
+	vmm_va_set_unmap(&s, 2 * K4, 96 * K4, &g_alloc, &ret);
+	expect_set(&s, 2, want, bos);
+	cr_assert_eq(retired_count(&ret), 4u);
+	/* Nothing left in the range: unmapping it again is accepted and changes nothing. */
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 2 * K4, 96 * K4), 0);
+	fa_list_init(&ret);
+	vmm_va_set_unmap(&s, 2 * K4, 96 * K4, &g_alloc, &ret);
+	cr_assert_eq(retired_count(&ret), 0u);
+	cr_assert_eq(s.count, 2u);
+}
+
+Test(vmm_gpuva, neighbours_stay_separate_unless_the_set_merges)
+{
+	struct vmm_va_set s;
+	struct fa_list ret;
+	const uint64_t three[] = { 0, 40 * K4, 0, 40 * K4, 20 * K4, 40 * K4, 60 * K4, 40 * K4, 60 * K4 };
+	struct vmm_bo *const bos[] = { &bo_a, &bo_a, &bo_a };
+
+	vmm_va_set_init(&s);
+	fa_list_init(&ret);
+	set_map(&s, 0, 40 * K4, &bo_a, 0, &ret);
+	set_map(&s, 60 * K4, 40 * K4, &bo_a, 60 * K4, &ret);
+	/* The continuation of both neighbours: drm_gpuvm keeps three mappings. */
+	cr_assert_eq(set_map(&s, 40 * K4, 20 * K4, &bo_a, 40 * K4, &ret), 1u);
+	expect_set(&s, 3, three, bos);
+	cr_assert_eq(retired_count(&ret), 0u, "nothing absorbed, nothing split");
 }
 
 struct bump_pool {
@@ -290,6 +353,7 @@ Test(vmm_gpuva, random_against_page_model)
 	cr_assert_not_null(pool.nodes);
 	fa_rng_seed(&rng, fa_test_seed(0x5e7));
 	vmm_va_set_init(&s);
+	vmm_va_set_config(&s, true, 0);
 	memset(model, 0, sizeof(model));
 	for (it = 0; it < iters; it++) {
 		uint64_t a = fa_rng_below(&rng, PAGES), n = 1 + fa_rng_below(&rng, PAGES - a);
@@ -623,10 +687,6 @@ Test(vmm_submit, bad_input_specific_error_nothing_changed)
 	BAD(-FA_EOPNOTSUPP, 1, "1 GiB pages (not in ver2)");
 	vmm_op_map(&ops[0], FX_VA, 1ull << 29, f.bo[2], 0, 29);
 	BAD(-FA_EOPNOTSUPP, 1, "512 MiB pages (not supported by this VMM)");
-	vmm_op_unmap(&ops[0], FX_VA + 8 * M2, 4 * K4, 12);
-	BAD(-FA_ENOENT, 1, "unmap of an unmapped range");
-	vmm_op_unmap(&ops[0], FX_VA + 4 * M2 + 8 * K4, 16 * K4, 12);
-	BAD(-FA_ENOENT, 1, "unmap of a partially mapped range");
 	vmm_op_unmap(&ops[0], FX_VA + K64, K64, 16);
 	BAD(-FA_EINVAL, 1, "unmap splitting a 2 MiB page");
 	vmm_op_map(&ops[0], FX_VA + K4, K4, f.bo[2], 0, 12);
@@ -634,14 +694,14 @@ Test(vmm_submit, bad_input_specific_error_nothing_changed)
 	/* A bad op after good ones: the whole job is refused. */
 	vmm_op_map(&ops[0], FX_VA + 8 * M2, 2 * K4, f.bo[2], 0, 12);
 	vmm_op_unmap(&ops[1], FX_VA + 4 * M2, 16 * K4, 12);
-	vmm_op_unmap(&ops[2], FX_VA + 9 * M2, K4, 12);
-	BAD(-FA_ENOENT, 3, "a job with one bad unmap");
+	vmm_op_unmap(&ops[2], FX_VA + K64, K64, 16);
+	BAD(-FA_EINVAL, 3, "a job with one bad unmap");
 	BAD(-FA_EINVAL, 0, "no ops");
 	for (i = 0; i <= VMM_JOB_MAX_OPS; i++)
 		vmm_op_map(&ops[i], FX_VA + 16 * M2 + i * K4, K4, f.bo[2], 0, 12);
 	BAD(-FA_EINVAL, VMM_JOB_MAX_OPS + 1, "too many ops");
 #undef BAD
-	cr_assert_eq(f.dev->dev.stats.jobs_rejected, 24ul);
+	cr_assert_eq(f.dev->dev.stats.jobs_rejected, 22ul);
 	expect_maps(&f, FX_VA, 2 * M2, f.bo[0], 0, 21);
 	expect_maps(&f, FX_VA + 4 * M2, 16 * K4, f.bo[1], 0, 12);
 	expect_faults(&f, FX_VA + 8 * M2, 4 * K4);
@@ -773,11 +833,14 @@ Test(vmm_submit, fault_injection_every_allocation)
 
 Test(vmm_walker, page_size_changes_split_and_merge)
 {
+	struct vmm_host_config cfg;
 	struct fx f;
 	struct vmm_op ops[2];
 	unsigned long allocated;
 
-	fx_init(&f, 1ull << 30);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.merge = true; /* the driver asks for merged neighbours */
+	fx_init_cfg(&f, 1ull << 30, &cfg);
 	/* 2 MiB pages, then 4 KiB pages over the second 2 MiB (the huge slot gives way). */
 	vmm_op_map(&ops[0], FX_VA, 2 * M2, f.bo[0], 0, 21);
 	cr_assert_eq(fx_run(&f, ops, 1), 0);
@@ -947,22 +1010,16 @@ struct pm_page {
 static bool pm_bad_split(const struct pm_page *m, unsigned int p, const struct vmm_op *op)
 {
 	const struct pm_page *prev;
-	uint64_t want;
 
 	if (p == 0 || p >= PM_PAGES || !m[p - 1].bo)
 		return false;
 	prev = &m[p - 1];
 	if (!(p & ((1u << (prev->shift - 12)) - 1)))
 		return false;
-	if (op->kind != VMM_OP_MAP)
-		return true;
-	/* A map that continues the crossing mapping merges with it instead. */
-	want = op->bo_offset + ((uint64_t)p << 12) - (op->va - FX_VA);
-	if (p == (op->va - FX_VA) >> 12) /* left boundary: prev continues into the op */
-		return !(prev->bo == op->bo && prev->shift == op->page_shift &&
-			 prev->flags == op->flags && prev->off + K4 == op->bo_offset);
-	return !(m[p].bo == op->bo && m[p].shift == op->page_shift && m[p].flags == op->flags &&
-		 m[p].off == want);
+	/* The fixture's VMM keeps neighbours separate (drm_gpuvm): a continuing
+	 * map does not merge, so it may not cut the crossing mapping off its page grid either. */
+	(void)op;
+	return true;
 }
 
 Test(vmm_walker, random_jobs_against_page_model)
@@ -971,7 +1028,8 @@ Test(vmm_walker, random_jobs_against_page_model)
 	static const unsigned int shifts[3] = { 12, 16, 21 };
 	struct fa_rng rng;
 	struct fx f;
-	unsigned int it, i, accepted = 0, refused = 0, iters = (unsigned int)fa_test_iters(3000);
+	unsigned int it, i, accepted = 0, refused = 0, holes = 0;
+	unsigned int iters = (unsigned int)fa_test_iters(3000);
 
 	fa_rng_seed(&rng, fa_test_seed(0xe2e));
 	memset(model, 0, sizeof(model));
@@ -1011,10 +1069,9 @@ Test(vmm_walker, random_jobs_against_page_model)
 				hole |= !model[i].bo;
 		}
 		split = pm_bad_split(model, a, &op) || pm_bad_split(model, a + n, &op);
-		want = hole ? -FA_ENOENT : split ? -FA_EINVAL : 0;
+		want = split ? -FA_EINVAL : 0; /* holes are fine: the unmap removes what exists */
+		holes += hole && !split;
 		err = vmm_host_submit(f.vm, &op, 1, NULL, NULL);
-		if (hole && split && err == -FA_EINVAL)
-			want = err; /* both wrong: either error is right */
 		cr_assert_eq(err, want, "job %u (%s va page %u, %u pages, 2^%u): %d, model says %d",
 			     it, op.kind == VMM_OP_MAP ? "map" : "unmap", a, n, sh, err, want);
 		if (err) {
@@ -1050,6 +1107,7 @@ Test(vmm_walker, random_jobs_against_page_model)
 	}
 	cr_assert_gt(accepted, iters / 2, "%u of %u jobs accepted", accepted, iters);
 	cr_assert_gt(refused, 0u, "the model predicted some refusals too");
+	cr_assert_gt(holes, 0u, "some accepted unmaps covered holes");
 	fx_fini(&f);
 }
 

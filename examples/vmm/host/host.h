@@ -73,6 +73,7 @@ struct vmm_host_config {
 	unsigned int seed_bug;     /**< #vmm_seed_bug (0 for a correct driver). */
 	unsigned long lat_cap;     /**< Latency samples kept per stage (default 1 << 20). */
 	unsigned long node_budget; /**< vmm_config::node_budget of the core. */
+	bool merge;                /**< vmm_config::merge of the core. */
 };
 
 /** A pthread mutex as a core #vmm_lock, annotated for the signalling validator. */
@@ -630,6 +631,7 @@ static inline int vmm_host_create(const struct vmm_hw *hw, const struct fa_reser
 	h.vram_lock = &host->vram_lock.ops;
 	memset(&core_cfg, 0, sizeof(core_cfg));
 	core_cfg.node_budget = host->cfg.node_budget;
+	core_cfg.merge = host->cfg.merge;
 	err = vmm_device_init(&host->dev, &h, src, &core_cfg);
 	if (err)
 		goto fail_locks;
