@@ -117,6 +117,8 @@ extern "C" {
 #define VMM_TABLE_BYTES 4096u
 /** Distinct shadow-node sizes a format may have (one reservation pool each). */
 #define VMM_SHADOW_KINDS FA_PT_MAX_LEVELS
+/** No physical address (vmm_hw::live_begin: the range becomes unmapped). */
+#define VMM_NO_PA (~(uint64_t)0)
 
 /** One operation of a VM_BIND job, as the ioctl hands it over. */
 struct vmm_op {
@@ -159,6 +161,16 @@ struct vmm_hw {
 	uint64_t (*tlb_epoch)(void *ctx);
 	/** Optional: a monotonic clock in ns, for the run-stage time statistics (NULL: not timed). */
 	uint64_t (*now_ns)(void *ctx);
+	/**
+	 * Optional (a simulator's checker): the run step is about to change live
+	 * PTEs of `[va, va + size)`, which will then map @p new_pa onwards
+	 * (#VMM_NO_PA: nothing); @p shift is the smallest page size involved.
+	 * Called under the page-table lock, without the hw lock.
+	 */
+	void (*live_begin)(void *ctx, uint64_t pdb, uint64_t va, uint64_t size, uint64_t new_pa,
+			   unsigned int shift);
+	/** Optional: the change announced by @ref live_begin is complete. */
+	void (*live_end)(void *ctx);
 	void *ctx;                      /**< Argument of the hooks. */
 	uint64_t vram_size;             /**< Bytes of VRAM managed by the buddy. */
 	const struct fa_pt_format *fmt; /**< Page-table format. */
@@ -1263,6 +1275,34 @@ static inline void vmm__run_clear(struct vmm_job *job, const struct vmm_va *n, b
 		vmm__run_check(dev, fa_pt_unref(&vm->pt, n->cut_va, n->cut_size, page, next_epoch));
 }
 
+/* Tell the optional checker hook that live PTEs of the op's range change
+ * (some node removed by the op had PTEs in it). */
+static inline bool vmm__run_live_begin(struct vmm_job *job, const struct vmm_op *op,
+				       struct fa_list *last)
+{
+	struct vmm_device *dev = job->vm->dev;
+	unsigned int shift = op->page_shift;
+	bool live = false;
+	struct fa_list *pos;
+
+	if (!dev->hw.live_begin || !dev->hw.live_end)
+		return false;
+	for (pos = last->next; pos != &job->retired; pos = pos->next) {
+		const struct vmm_va *n = vmm_va_entry(pos);
+
+		if (!n->cut_size)
+			continue;
+		live = true;
+		if (n->page_shift < shift)
+			shift = n->page_shift;
+	}
+	if (live)
+		dev->hw.live_begin(dev->hw.ctx, job->vm->pdb, op->va, op->size,
+				   op->kind == VMM_OP_MAP ? op->bo->pa + op->bo_offset : VMM_NO_PA,
+				   shift);
+	return live;
+}
+
 /* Run step of one op: page-table lock held. */
 static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uint64_t next_epoch,
 			       uint64_t *pte_ns)
@@ -1274,6 +1314,7 @@ static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uin
 	struct vmm_va_alloc a;
 	struct vmm_va req, *n;
 	uint64_t t, page = FA_BIT64(op->page_shift);
+	bool live;
 
 	vmm__alloc_of(&a, &job->nodes, true);
 	if (op->kind == VMM_OP_MAP) {
@@ -1283,15 +1324,23 @@ static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uin
 		vmm_va_set_unmap(&vm->live, op->va, op->size, &a, &job->retired);
 	}
 	vmm__stat_add(&dev->stats.nodes_used, before - fa_reserve_count(&job->nodes));
-	/* 1. Clear every replaced PTE; drop the references of another page size now. */
+	live = vmm__run_live_begin(job, op, last);
+	/* 1. Clear every replaced PTE; drop the references of another page size now.
+	 * Clearing first (VALID off, low half first), then writing the new PTEs
+	 * into invalid entries, means no walker ever sees an entry whose address
+	 * belongs to neither the old nor the new mapping, as an in-place rewrite
+	 * of a live 64-bit PTE in two 32-bit halves could show. */
 	for (pos = last->next; pos != &job->retired; pos = pos->next) {
 		n = vmm_va_entry(pos);
 		if (n->cut_size)
 			vmm__run_clear(job, n, op->kind != VMM_OP_MAP || n->page_shift != op->page_shift,
 				       next_epoch, pte_ns);
 	}
-	if (op->kind != VMM_OP_MAP)
+	if (op->kind != VMM_OP_MAP) {
+		if (live)
+			dev->hw.live_end(dev->hw.ctx);
 		return;
+	}
 	/* 2. Reference the new range: missing tables come from the job's reservation. */
 	vm->building = job;
 	vmm__run_check(dev, fa_pt_ref(&vm->pt, op->va, op->size, page, FA_GFP_NOWAIT));
@@ -1310,6 +1359,8 @@ static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uin
 				      vmm__pte_attr(op->flags)));
 	*pte_ns += vmm__now(dev) - t;
 	vmm__stat_add(&dev->stats.pte_writes, (unsigned long)(op->size >> op->page_shift));
+	if (live)
+		dev->hw.live_end(dev->hw.ctx);
 }
 /** @endcond */
 

@@ -466,7 +466,22 @@ struct fx {
 #define FX_VA (1ull << 32)
 #define FX_VA_SIZE (1ull << 34)
 
+static void fx_demo_live_begin(void *ctx, uint64_t pdb, uint64_t va, uint64_t size,
+			       uint64_t new_pa, unsigned int shift)
+{
+	demo_live_begin(ctx, pdb, va, size, new_pa, shift);
+}
+
+static void fx_init_fmt(struct fx *f, uint64_t vram, const struct vmm_host_config *cfg,
+			const struct fa_pt_format *fmt);
+
 static void fx_init_cfg(struct fx *f, uint64_t vram, const struct vmm_host_config *cfg)
+{
+	fx_init_fmt(f, vram, cfg, fa_pt_format_nv_ver2());
+}
+
+static void fx_init_fmt(struct fx *f, uint64_t vram, const struct vmm_host_config *cfg,
+			const struct fa_pt_format *fmt)
 {
 	struct vmm_hw hw;
 	unsigned int i;
@@ -478,11 +493,14 @@ static void fx_init_cfg(struct fx *f, uint64_t vram, const struct vmm_host_confi
 	f->src.ctx = &f->alloc;
 	f->gpu = (struct sim_gpu *)calloc(1, sizeof(*f->gpu));
 	cr_assert_not_null(f->gpu);
-	cr_assert_eq(sim_gpu_init(f->gpu, vram, fa_pt_format_nv_ver2()), 0);
+	cr_assert_eq(sim_gpu_init(f->gpu, vram, fmt), 0);
+	cr_assert_eq(sim_gpu_watch_enable(f->gpu), 0);
 	memset(&hw, 0, sizeof(hw));
 	hw.pt_mem = f->gpu->acc;
 	hw.tlb_invalidate = demo_tlb_invalidate;
 	hw.tlb_epoch = demo_tlb_epoch;
+	hw.live_begin = fx_demo_live_begin;
+	hw.live_end = demo_live_end;
 	hw.ctx = f->gpu;
 	hw.vram_size = vram;
 	hw.fmt = f->gpu->fmt;
@@ -513,6 +531,10 @@ static void fx_fini(struct fx *f)
 	vmm_host_destroy(f->dev);
 	cr_assert_eq(f->alloc.allocs, f->alloc.frees, "host allocations leaked");
 	cr_assert_eq(f->gpu->bar.stats.torn_valid, 0ull);
+	cr_assert_eq(f->gpu->watch.foreign, 0ull, "foreign PTE at va 0x%llx -> 0x%llx",
+		     (unsigned long long)f->gpu->watch.first_va,
+		     (unsigned long long)f->gpu->watch.first_pa);
+	cr_assert_eq(f->gpu->watch.overflow, 0ull);
 	sim_gpu_fini(f->gpu);
 	free(f->gpu);
 }
@@ -875,6 +897,55 @@ Test(vmm_walker, page_size_changes_split_and_merge)
 	vmm_op_unmap(&ops[0], FX_VA, 2 * M2, 21);
 	cr_assert_eq(fx_run(&f, ops, 1), 0);
 	expect_faults(&f, FX_VA, 2 * M2);
+	fx_fini(&f);
+}
+
+/* The live-range checker: a remap of live PTEs through the VMM shows no
+ * foreign PTE after any MMIO write; an in-place rewrite of a live PTE in two
+ * 32-bit halves (high half first, the order that is right for a fresh map)
+ * does, and the checker catches it. ver3 keeps address bits in both halves. */
+Test(vmm_walker, live_checker_catches_planted_in_place_overwrite)
+{
+	struct sim_gpu_xlat x;
+	struct vmm_op op;
+	struct fx f;
+	uint64_t slot, old, new_pa, val, writes;
+
+	fx_init_fmt(&f, 1ull << 30, NULL, fa_pt_format_nv_ver3());
+	vmm_op_map(&op, FX_VA, 16 * K4, f.bo[0], 0, 12);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	cr_assert_eq(f.gpu->watch.watches, 0ull, "a fresh map changes no live PTE");
+	vmm_op_map(&op, FX_VA, 16 * K4, f.bo[1], 0, 12);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	expect_maps(&f, FX_VA, 16 * K4, f.bo[1], 0, 12);
+	cr_assert_eq(f.gpu->watch.watches, 1ull);
+	cr_assert_gt(f.gpu->watch.checked, 0ull, "the remap's writes were re-walked");
+	cr_assert_eq(f.gpu->watch.foreign, 0ull, "the VMM's remap shows no foreign PTE");
+
+	/* Planted: rewrite the live PTE of FX_VA in place, to an address whose
+	 * halves both differ from the old one's. */
+	vmm_host_vm_lock_tables(f.vm);
+	cr_assert_eq(sim_gpu_walk(f.gpu, f.vm->vm.pdb, FX_VA, &x), 0);
+	slot = x.path[x.npath - 1];
+	old = sim_bar0_peek64(&f.gpu->bar, slot);
+	new_pa = x.pa ^ (1ull << 32) ^ (1ull << 20);
+	val = fa_pt_pte_encode(f.gpu->fmt, x.level, new_pa, x.attr);
+	cr_assert_neq((uint32_t)val, (uint32_t)old);
+	cr_assert_neq((uint32_t)(val >> 32), (uint32_t)(old >> 32));
+	writes = f.gpu->watch.writes;
+	sim_gpu_watch_begin(f.gpu, f.vm->vm.pdb, FX_VA, K4, new_pa, 12);
+	cr_assert_eq(fa_pramin_wr64(&f.gpu->acc, slot, val, FA_PRAMIN_HIGH_FIRST), 0);
+	sim_gpu_watch_end(f.gpu);
+	cr_assert_eq(f.gpu->watch.writes - writes, 2ull, "two 32-bit MMIO writes");
+	cr_assert_eq(f.gpu->watch.foreign, 1ull, "the state between the halves maps a foreign address");
+	cr_assert_eq(f.gpu->watch.first_va, FX_VA);
+	cr_assert_eq(f.gpu->watch.first_pa, x.pa ^ (1ull << 32), "new high half, old low half");
+	/* Undo the plant: invalid first, then the old PTE (no foreign state). */
+	cr_assert_eq(fa_pramin_wr64(&f.gpu->acc, slot, f.gpu->fmt->invalid, FA_PRAMIN_LOW_FIRST), 0);
+	cr_assert_eq(fa_pramin_wr64(&f.gpu->acc, slot, old, FA_PRAMIN_HIGH_FIRST), 0);
+	vmm_host_vm_unlock_tables(f.vm);
+	f.gpu->watch.foreign = 0;       /* both checkers saw the plant; the fixture's */
+	f.gpu->bar.stats.torn_valid = 0; /* end-of-test checks are about the VMM */
 	fx_fini(&f);
 }
 
@@ -1279,6 +1350,8 @@ Test(vmm_demo_mt, short_run_summary_passes)
 	cr_assert_not_null(strstr(out, "leaks             page tables 0 "), "%s", out);
 	cr_assert_not_null(strstr(out, "host allocations 0 (0 bytes)"), "%s", out);
 	cr_assert_not_null(strstr(out, "0 torn entries"), "%s", out);
+	cr_assert_not_null(strstr(out, "live PTEs         0 torn or foreign PTEs observed after "), "%s", out);
+	cr_assert_null(strstr(out, "after 0 MMIO writes"), "the checker ran: %s", out);
 	cr_assert_not_null(strstr(out, "1 GiB bind"), "%s", out);
 	cr_assert_null(strstr(out, "FAILED"), "%s", out);
 	cr_assert_not_null(strstr(out, "  ok      no validator report"), "%s", out);

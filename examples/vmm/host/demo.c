@@ -202,6 +202,20 @@ static uint64_t demo_tlb_epoch(void *ctx)
 	return sim_gpu_tlb_epoch((struct sim_gpu *)ctx);
 }
 
+/* The live-range checker: the walker re-walks a changing live range after
+ * every MMIO write that lands on one of its entries. */
+static void demo_live_begin(void *ctx, uint64_t pdb, uint64_t va, uint64_t size, uint64_t new_pa,
+			    unsigned int shift)
+{
+	sim_gpu_watch_begin((struct sim_gpu *)ctx, pdb, va, size,
+			    new_pa == VMM_NO_PA ? SIM_GPU_NO_PA : new_pa, shift);
+}
+
+static void demo_live_end(void *ctx)
+{
+	sim_gpu_watch_end((struct sim_gpu *)ctx);
+}
+
 /* ------------------------------------------------------------ PRNG (xoshiro256**) */
 
 struct demo_rng {
@@ -802,6 +816,10 @@ static int demo_setup(struct demo *d)
 		return -FA_EINVAL;
 	hw.tlb_invalidate = demo_tlb_invalidate;
 	hw.tlb_epoch = demo_tlb_epoch;
+	hw.live_begin = demo_live_begin;
+	hw.live_end = demo_live_end;
+	if (sim_gpu_watch_enable(d->gpu))
+		return -FA_ENOMEM;
 	hw.ctx = d->gpu;
 	hw.vram_size = d->gpu->bar.vram_size;
 	hw.fmt = d->gpu->fmt;
@@ -972,6 +990,13 @@ static int vmm_demo_main(int argc, char **argv)
 	       " flushes, %lu torn entries, %" PRIu64 " TLB invalidates\n",
 	       d->gpu->win.stats.moves, d->gpu->win.stats.writes, d->gpu->win.stats.flushes, torn,
 	       d->gpu->stats.invalidates);
+	printf("live PTEs         %lu torn or foreign PTEs observed after %" PRIu64 " MMIO writes"
+	       " (%" PRIu64 " changed live ranges, %" PRIu64 " re-walks, %" PRIu64 " untracked)\n",
+	       torn + (unsigned long)d->gpu->watch.foreign, d->gpu->watch.writes,
+	       d->gpu->watch.watches, d->gpu->watch.walks, d->gpu->watch.overflow);
+	if (d->gpu->watch.foreign)
+		printf("                  first foreign PTE: va 0x%" PRIx64 " -> pa 0x%" PRIx64 "\n",
+		       d->gpu->watch.first_va, d->gpu->watch.first_pa);
 	printf("page tables       %lu created by run stages from %lu reserved at submit (%.1f%%),"
 	       " %lu freed after their invalidate;\n"
 	       "                  a tree-aware estimate at submit would have said %lu (too small for %lu jobs)\n",
@@ -1000,6 +1025,8 @@ static int vmm_demo_main(int argc, char **argv)
 	demo_check(d, d->ver.mismatches == model_before,
 		   "the MMU walker agrees with what the submitters mapped");
 	demo_check(d, torn == 0, "no torn PTE observable through PRAMIN");
+	demo_check(d, d->gpu->watch.foreign == 0 && d->gpu->watch.overflow == 0,
+		   "no foreign PTE in a changing live range after any MMIO write (walker)");
 	demo_check(d, s->run_errors == 0, "no page-table call failed in a run stage");
 	demo_check(d, rejected == 0, "no submit rejected (the workload only builds valid jobs)");
 	for (i = 0; i < d->o.vms; i++)

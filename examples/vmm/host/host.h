@@ -532,6 +532,21 @@ static inline uint64_t vmm_host__tlb_epoch(void *ctx)
 	return host->user_hw.tlb_epoch(host->user_hw.ctx);
 }
 
+static inline void vmm_host__live_begin(void *ctx, uint64_t pdb, uint64_t va, uint64_t size,
+					uint64_t new_pa, unsigned int shift)
+{
+	struct vmm_host *host = (struct vmm_host *)ctx;
+
+	host->user_hw.live_begin(host->user_hw.ctx, pdb, va, size, new_pa, shift);
+}
+
+static inline void vmm_host__live_end(void *ctx)
+{
+	struct vmm_host *host = (struct vmm_host *)ctx;
+
+	host->user_hw.live_end(host->user_hw.ctx);
+}
+
 static inline uint64_t vmm_host__now(void *ctx)
 {
 	struct vmm_host *host = (struct vmm_host *)ctx;
@@ -626,6 +641,8 @@ static inline int vmm_host_create(const struct vmm_hw *hw, const struct fa_reser
 	h.tlb_invalidate = vmm_host__tlb_invalidate; /* seeded bug 3 drops run stages' invalidates */
 	h.tlb_epoch = vmm_host__tlb_epoch;
 	h.now_ns = vmm_host__now;
+	h.live_begin = hw->live_begin && hw->live_end ? vmm_host__live_begin : NULL;
+	h.live_end = hw->live_begin && hw->live_end ? vmm_host__live_end : NULL;
 	h.ctx = host;
 	h.hw_lock = &host->hw_lock.ops;
 	h.vram_lock = &host->vram_lock.ops;
