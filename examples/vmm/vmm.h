@@ -109,8 +109,12 @@ extern "C" {
 #define VMM_JOB_MAX_OPS 64u
 /** Op kind: map a BO range. */
 #define VMM_OP_MAP 1u
-/** Op kind: unmap a VA range. */
+/** Op kind: unmap a VA range (parts inside a sparse region become sparse again). */
 #define VMM_OP_UNMAP 2u
+/** Op kind: make a VA range a sparse region: reads return zero, writes are dropped, no fault. */
+#define VMM_OP_SPARSE 3u
+/** Op kind: remove a sparse region (exactly as bound, with no mapping left inside). */
+#define VMM_OP_UNSPARSE 4u
 /** Mapping flag: read-only. */
 #define VMM_MAP_READ_ONLY 0x1u
 /** VRAM granule of page-table memory (every table gets one, even a 256-byte big-page table). */
@@ -122,7 +126,7 @@ extern "C" {
 
 /** One operation of a VM_BIND job, as the ioctl hands it over. */
 struct vmm_op {
-	uint32_t kind;        /**< #VMM_OP_MAP or #VMM_OP_UNMAP. */
+	uint32_t kind;        /**< #VMM_OP_MAP, #VMM_OP_UNMAP, #VMM_OP_SPARSE or #VMM_OP_UNSPARSE. */
 	uint32_t page_shift;  /**< Page size, log2 (12, 16, 21 for NVIDIA ver2). */
 	uint64_t va;          /**< First GPU virtual address. */
 	uint64_t size;        /**< Bytes. */
@@ -243,6 +247,8 @@ struct vmm_vm {
 	struct vmm_vm_locks locks;      /**< The driver's locks. */
 	struct vmm_va_set staged;       /**< Submit-side view (VM lock). */
 	struct vmm_va_set live;         /**< Run-side view (page-table lock). */
+	struct vmm_va_set sparse_staged; /**< Sparse regions, submit side (VM lock; bo NULL). */
+	struct vmm_va_set sparse_live;  /**< Sparse regions, run side (page-table lock). */
 	struct fa_reserve_pool node_pool;   /**< Nodes of the run-side view (VM lock). */
 	struct fa_reserve_pool staged_pool; /**< Nodes of the submit-side view (VM lock). */
 	unsigned int nshadow;           /**< Distinct shadow-node sizes of the format. */
@@ -368,6 +374,29 @@ static inline void vmm_op_unmap(struct vmm_op *op, uint64_t va, uint64_t size,
 {
 	vmm__zero(op, sizeof(*op));
 	op->kind = VMM_OP_UNMAP;
+	op->va = va;
+	op->size = size;
+	op->page_shift = page_shift;
+}
+
+/**
+ * Fill in a sparse-region op: bind (#VMM_OP_SPARSE) or unbind (#VMM_OP_UNSPARSE)
+ * `[va, va + size)` as a region whose unmapped pages read as zero without
+ * faulting (Vulkan sparse residency). Mappings inside it use its page size;
+ * unmapping them makes their pages sparse again.
+ * @stage any
+ * @locking none
+ * @param op Op to fill.
+ * @param kind #VMM_OP_SPARSE or #VMM_OP_UNSPARSE.
+ * @param va First VA.
+ * @param size Bytes.
+ * @param page_shift Page size of the region (its mappings use it too).
+ */
+static inline void vmm_op_sparse(struct vmm_op *op, uint32_t kind, uint64_t va, uint64_t size,
+				 unsigned int page_shift)
+{
+	vmm__zero(op, sizeof(*op));
+	op->kind = kind;
 	op->va = va;
 	op->size = size;
 	op->page_shift = page_shift;
@@ -767,6 +796,8 @@ static inline int vmm_vm_init(struct vmm_vm *vm, struct vmm_device *dev, uint64_
 	vmm_va_set_init(&vm->live);
 	vmm_va_set_config(&vm->staged, dev->cfg.merge, vmm__page_sizes(f));
 	vmm_va_set_config(&vm->live, dev->cfg.merge, vmm__page_sizes(f));
+	vmm_va_set_init(&vm->sparse_staged);
+	vmm_va_set_init(&vm->sparse_live);
 	err = vmm__vm_pools_init(vm);
 	if (err)
 		goto fail;
@@ -832,8 +863,21 @@ static inline int vmm_vm_fini(struct vmm_vm *vm)
 		vmm_bo_put(v->bo);
 		fa_reserve_pool_put(&vm->node_pool, v);
 	}
+	fa_list_for_each_safe(pos, n, &vm->sparse_live.list) {
+		struct vmm_va *v = vmm_va_entry(pos);
+		uint64_t page = FA_BIT64(v->page_shift);
+
+		(void)FA_WARN(fa_pt_unmap(&vm->pt, v->va, v->size, page) != 0);
+		(void)FA_WARN(fa_pt_unref(&vm->pt, v->va, v->size, page, next) != 0);
+		vmm_va_set_remove(&vm->sparse_live, v);
+		fa_reserve_pool_put(&vm->node_pool, v);
+	}
 	fa_list_for_each_safe(pos, n, &vm->staged.list) {
 		vmm_va_set_remove(&vm->staged, vmm_va_entry(pos));
+		fa_reserve_pool_put(&vm->staged_pool, vmm_va_entry(pos));
+	}
+	fa_list_for_each_safe(pos, n, &vm->sparse_staged.list) {
+		vmm_va_set_remove(&vm->sparse_staged, vmm_va_entry(pos));
 		fa_reserve_pool_put(&vm->staged_pool, vmm_va_entry(pos));
 	}
 	vmm__lock(dev->hw.hw_lock);
@@ -863,7 +907,8 @@ static inline bool vmm_vm_views_equal(struct vmm_vm *vm)
 	vmm__assert_held(vm->locks.vm);
 	vmm__assert_held(vm->locks.pt);
 	same = vmm_va_set_valid(&vm->staged) && vmm_va_set_valid(&vm->live) &&
-	       vm->staged.count == vm->live.count;
+	       vm->staged.count == vm->live.count &&
+	       vm->sparse_staged.count == vm->sparse_live.count;
 	for (a = vm->staged.list.next, b = vm->live.list.next;
 	     same && a != &vm->staged.list && b != &vm->live.list; a = a->next, b = b->next) {
 		const struct vmm_va *x = vmm_va_entry(a), *y = vmm_va_entry(b);
@@ -891,8 +936,10 @@ static inline int vmm_op_check(const struct vmm_vm *vm, const struct vmm_op *op)
 {
 	uint64_t end, page, bo_end;
 
-	if (op->kind != VMM_OP_MAP && op->kind != VMM_OP_UNMAP)
+	if (op->kind < VMM_OP_MAP || op->kind > VMM_OP_UNSPARSE)
 		return -FA_EINVAL;
+	if (op->kind >= VMM_OP_SPARSE && !vm->dev->hw.fmt->sparse_pte)
+		return -FA_EOPNOTSUPP;
 	if (!vmm_page_supported(vm->dev->hw.fmt, op->page_shift))
 		return -FA_EOPNOTSUPP;
 	page = FA_BIT64(op->page_shift);
@@ -900,7 +947,7 @@ static inline int vmm_op_check(const struct vmm_vm *vm, const struct vmm_op *op)
 		return -FA_EINVAL;
 	if (fa_add_overflow(op->va, op->size, &end) || op->va < vm->va_start || end > vm->va_end)
 		return -FA_ERANGE;
-	if (op->kind == VMM_OP_UNMAP)
+	if (op->kind != VMM_OP_MAP)
 		return 0;
 	if (!op->bo || !fa_is_aligned(op->bo_offset, page) || (op->flags & ~VMM_MAP_READ_ONLY))
 		return -FA_EINVAL;
@@ -969,6 +1016,43 @@ static inline void vmm__alloc_of(struct vmm_va_alloc *a, struct fa_reserve *r, b
 	a->ctx = r;
 }
 
+/* The first node of @set overlapping [va, va + size), or NULL. */
+static inline struct vmm_va *vmm__overlap(struct vmm_va_set *set, uint64_t va, uint64_t size)
+{
+	struct vmm_va *r = vmm_va_set_first_from(set, va);
+
+	return r && r->va < va + size ? r : NULL;
+}
+
+/* Submit: sparse rules of one op against the submit-side views. A map that
+ * touches a region lies inside it with its page size (the region's table
+ * references then cover it); a region is bound over unmapped, region-free VA
+ * and unbound exactly as bound, empty. */
+static inline int vmm__op_check_sparse(struct vmm_vm *vm, const struct vmm_op *op)
+{
+	struct vmm_va *r = vmm__overlap(&vm->sparse_staged, op->va, op->size);
+
+	switch (op->kind) {
+	case VMM_OP_MAP:
+		if (r && (r->va > op->va || vmm_va_end(r) < op->va + op->size ||
+			  r->page_shift != op->page_shift))
+			return -FA_EINVAL;
+		return 0;
+	case VMM_OP_SPARSE:
+		if (r || vmm__overlap(&vm->staged, op->va, op->size))
+			return -FA_EBUSY;
+		return 0;
+	case VMM_OP_UNSPARSE:
+		if (!r || r->va != op->va || r->size != op->size || r->page_shift != op->page_shift)
+			return -FA_ENOENT;
+		if (vmm__overlap(&vm->staged, op->va, op->size))
+			return -FA_EBUSY;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 /* Submit: check every op against the submit-side view (read-only). */
 static inline int vmm__ops_check_view(struct vmm_vm *vm, const struct vmm_op *ops, unsigned int nops)
 {
@@ -977,10 +1061,13 @@ static inline int vmm__ops_check_view(struct vmm_vm *vm, const struct vmm_op *op
 	int err;
 
 	for (i = 0; i < nops; i++) {
+		err = vmm__op_check_sparse(vm, &ops[i]);
+		if (err)
+			return err;
 		if (ops[i].kind == VMM_OP_MAP) {
 			vmm__op_to_va(&ops[i], &req);
 			err = vmm_va_set_check_map(&vm->staged, &req);
-		} else {
+		} else if (ops[i].kind == VMM_OP_UNMAP) {
 			err = vmm_va_set_check_unmap(&vm->staged, ops[i].va, ops[i].size);
 		}
 		if (err)
@@ -1007,7 +1094,8 @@ static inline unsigned int vmm__plan_nodes(const struct vmm_op *ops, unsigned in
 	unsigned int i, need = 0;
 
 	for (i = 0; i < nops; i++)
-		need += ops[i].kind == VMM_OP_MAP ? VMM_VA_NODES_PER_MAP : VMM_VA_NODES_PER_UNMAP;
+		need += ops[i].kind == VMM_OP_MAP ? VMM_VA_NODES_PER_MAP :
+			ops[i].kind == VMM_OP_UNMAP ? VMM_VA_NODES_PER_UNMAP : 1u;
 	return need;
 }
 
@@ -1025,7 +1113,7 @@ static inline int vmm__plan_tables(const struct vmm_vm *vm, const struct vmm_op 
 		per_kind[l] = 0;
 	*total = 0;
 	for (i = 0; i < nops; i++) {
-		if (ops[i].kind != VMM_OP_MAP)
+		if (ops[i].kind != VMM_OP_MAP && ops[i].kind != VMM_OP_SPARSE)
 			continue;
 		err = fa_pt_estimate_static(f, ops[i].va, ops[i].size, FA_BIT64(ops[i].page_shift),
 					    &est);
@@ -1123,8 +1211,9 @@ fail:
 
 /** @cond INTERNAL */
 /* Apply ops to a view; removed nodes go to @retired. */
-static inline void vmm__apply(struct vmm_va_set *set, const struct vmm_op *ops, unsigned int nops,
-			      struct fa_reserve *r, struct fa_list *retired)
+static inline void vmm__apply(struct vmm_va_set *set, struct vmm_va_set *sparse,
+			      const struct vmm_op *ops, unsigned int nops, struct fa_reserve *r,
+			      struct fa_list *retired)
 {
 	struct vmm_va_alloc a;
 	struct vmm_va req;
@@ -1132,12 +1221,15 @@ static inline void vmm__apply(struct vmm_va_set *set, const struct vmm_op *ops, 
 
 	vmm__alloc_of(&a, r, false);
 	for (i = 0; i < nops; i++) {
-		if (ops[i].kind == VMM_OP_MAP) {
-			vmm__op_to_va(&ops[i], &req);
+		vmm__op_to_va(&ops[i], &req);
+		if (ops[i].kind == VMM_OP_MAP)
 			(void)vmm_va_set_map(set, &req, &a, retired);
-		} else {
+		else if (ops[i].kind == VMM_OP_UNMAP)
 			vmm_va_set_unmap(set, ops[i].va, ops[i].size, &a, retired);
-		}
+		else if (ops[i].kind == VMM_OP_SPARSE)
+			(void)vmm_va_set_map(sparse, &req, &a, retired);
+		else
+			vmm_va_set_unmap(sparse, ops[i].va, ops[i].size, &a, retired);
 	}
 }
 
@@ -1148,7 +1240,7 @@ static inline void vmm__apply_staged(struct vmm_vm *vm, const struct vmm_op *ops
 	struct fa_list staged_retired, *pos, *n;
 
 	fa_list_init(&staged_retired);
-	vmm__apply(&vm->staged, ops, nops, staged_res, &staged_retired);
+	vmm__apply(&vm->staged, &vm->sparse_staged, ops, nops, staged_res, &staged_retired);
 	fa_list_for_each_safe(pos, n, &staged_retired) {
 		fa_list_del_init(pos);
 		fa_reserve_pool_put(&vm->staged_pool, vmm_va_entry(pos));
@@ -1192,8 +1284,12 @@ static inline struct vmm_job *vmm__job_alloc(struct vmm_vm *vm, const struct vmm
  * @param nops Number of ops, 1 .. #VMM_JOB_MAX_OPS.
  * @param out The job (owned by the core until vmm_job_cleanup()).
  * @return 0; the errors of vmm_ops_check(); -FA_EINVAL (a split at an address
- *         the split mapping's page size cannot express; an unmap over holes is
- *         not an error: it unmaps what exists); -FA_ENOMEM;
+ *         the split mapping's page size cannot express, or a map that reaches
+ *         out of a sparse region or uses another page size; an unmap over
+ *         holes is not an error: it unmaps what exists); -FA_EBUSY (a sparse
+ *         bind over mapped VA or another region, a sparse unbind with mappings
+ *         left inside); -FA_ENOENT (a sparse unbind that matches no region);
+ *         -FA_ENOMEM;
  *         -FA_ENOSPC (VRAM for page tables, or the VM's node budget: wait for
  *         pending jobs and retry).
  */
@@ -1303,6 +1399,48 @@ static inline bool vmm__run_live_begin(struct vmm_job *job, const struct vmm_op 
 	return live;
 }
 
+/* Run step of a sparse-region op: the region holds its own table
+ * references over its range, and its free pages hold sparse PTEs. */
+static inline void vmm__run_sparse_op(struct vmm_job *job, const struct vmm_op *op,
+				      uint64_t next_epoch)
+{
+	struct vmm_vm *vm = job->vm;
+	struct vmm_device *dev = vm->dev;
+	uint64_t page = FA_BIT64(op->page_shift);
+	struct vmm_va_alloc a;
+	struct vmm_va req;
+
+	vmm__alloc_of(&a, &job->nodes, false);
+	if (op->kind == VMM_OP_SPARSE) {
+		vmm__op_to_va(op, &req);
+		(void)vmm_va_set_map(&vm->sparse_live, &req, &a, &job->retired);
+		vm->building = job;
+		vmm__run_check(dev, fa_pt_ref(&vm->pt, op->va, op->size, page, FA_GFP_NOWAIT));
+		vm->building = NULL;
+		vmm__run_check(dev, fa_pt_sparse(&vm->pt, op->va, op->size, page));
+	} else {
+		vmm_va_set_unmap(&vm->sparse_live, op->va, op->size, &a, &job->retired);
+		vmm__run_check(dev, fa_pt_unmap(&vm->pt, op->va, op->size, page));
+		vmm__run_check(dev, fa_pt_unref(&vm->pt, op->va, op->size, page, next_epoch));
+	}
+	vmm__stat_add(&dev->stats.pte_writes, (unsigned long)(op->size >> op->page_shift));
+}
+
+/* Run step of an unmap: what lies inside a sparse region reads as zero again. */
+static inline void vmm__run_resparse(struct vmm_job *job, const struct vmm_op *op)
+{
+	struct vmm_vm *vm = job->vm;
+	uint64_t end = op->va + op->size, lo, hi;
+	struct vmm_va *r;
+
+	for (r = vmm_va_set_first_from(&vm->sparse_live, op->va); r && r->va < end;
+	     r = vmm_va_set_next(&vm->sparse_live, r)) {
+		lo = fa_max_u64(r->va, op->va);
+		hi = fa_min_u64(vmm_va_end(r), end);
+		vmm__run_check(vm->dev, fa_pt_sparse(&vm->pt, lo, hi - lo, FA_BIT64(r->page_shift)));
+	}
+}
+
 /* Run step of one op: page-table lock held. */
 static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uint64_t next_epoch,
 			       uint64_t *pte_ns)
@@ -1316,6 +1454,10 @@ static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uin
 	uint64_t t, page = FA_BIT64(op->page_shift);
 	bool live;
 
+	if (op->kind == VMM_OP_SPARSE || op->kind == VMM_OP_UNSPARSE) {
+		vmm__run_sparse_op(job, op, next_epoch);
+		return;
+	}
 	vmm__alloc_of(&a, &job->nodes, true);
 	if (op->kind == VMM_OP_MAP) {
 		vmm__op_to_va(op, &req);
@@ -1337,6 +1479,7 @@ static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uin
 				       next_epoch, pte_ns);
 	}
 	if (op->kind != VMM_OP_MAP) {
+		vmm__run_resparse(job, op);
 		if (live)
 			dev->hw.live_end(dev->hw.ctx);
 		return;
@@ -1394,7 +1537,7 @@ static inline void vmm_job_run(struct vmm_job *job)
 	next_epoch = dev->hw.tlb_epoch(dev->hw.ctx) + 1;
 	for (i = 0; i < job->nops; i++) {
 		vmm__run_op(job, &job->ops[i], next_epoch, &pte_ns);
-		maps += job->ops[i].kind == VMM_OP_MAP;
+		maps += job->ops[i].kind == VMM_OP_MAP || job->ops[i].kind == VMM_OP_SPARSE;
 	}
 	if (job->tables_reserved - job->ntables > job->tables_estimated)
 		vmm__stat_add(&dev->stats.pt_estimate_short, 1);

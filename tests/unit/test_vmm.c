@@ -949,6 +949,96 @@ Test(vmm_walker, live_checker_catches_planted_in_place_overwrite)
 	fx_fini(&f);
 }
 
+/* Every page of [va, va + size) reads as sparse (zero, no fault) through the walker. */
+static void expect_sparse(struct fx *f, uint64_t va, uint64_t size, uint64_t step)
+{
+	struct sim_gpu_xlat x;
+	uint64_t i;
+
+	vmm_host_vm_lock_tables(f->vm);
+	for (i = 0; i < size; i += step) {
+		cr_assert_neq(sim_gpu_walk(f->gpu, f->vm->vm.pdb, va + i, &x), 0);
+		cr_assert_eq(x.type, FA_PT_ENTRY_SPARSE, "va 0x%llx: entry type %d, want sparse",
+			     (unsigned long long)(va + i), (int)x.type);
+	}
+	vmm_host_vm_unlock_tables(f->vm);
+}
+
+static void expect_invalid(struct fx *f, uint64_t va, uint64_t size, uint64_t step)
+{
+	struct sim_gpu_xlat x;
+	uint64_t i;
+
+	vmm_host_vm_lock_tables(f->vm);
+	for (i = 0; i < size; i += step) {
+		cr_assert_neq(sim_gpu_walk(f->gpu, f->vm->vm.pdb, va + i, &x), 0);
+		cr_assert_eq(x.type, FA_PT_ENTRY_INVALID, "va 0x%llx: entry type %d, want invalid",
+			     (unsigned long long)(va + i), (int)x.type);
+	}
+	vmm_host_vm_unlock_tables(f->vm);
+}
+
+/* Vulkan sparse residency: a sparse region reads as zero without faulting;
+ * maps inside it bind pages, unmaps make them sparse again; unbinding the
+ * empty region makes it fault. 64 KiB (big tables) and 4 KiB (small tables). */
+Test(vmm_walker, sparse_bind_map_unmap_unbind)
+{
+	const uint64_t r = FX_VA + 8 * M2, rs = 4 * M2;
+	const unsigned int shifts[2] = { 16, 12 };
+	struct vmm_op op;
+	struct snap before;
+	struct fx f;
+	unsigned int k;
+
+	fx_init(&f, 1ull << 30);
+	for (k = 0; k < 2; k++) {
+		unsigned int sh = shifts[k];
+		uint64_t pg = FA_BIT64(sh);
+
+		/* An unmap of nothing first: the VM then holds a last fence in both snapshots. */
+		vmm_op_unmap(&op, r, rs, 12);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		fx_snap(&f, &before);
+		vmm_op_sparse(&op, VMM_OP_SPARSE, r, rs, sh);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		expect_sparse(&f, r, rs, pg);
+		expect_invalid(&f, r - M2, M2, K4);
+		/* A map inside the region with its page size binds pages. */
+		vmm_op_map(&op, r + 4 * pg, 8 * pg, f.bo[0], 0, sh);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		expect_maps(&f, r + 4 * pg, 8 * pg, f.bo[0], 0, sh);
+		expect_sparse(&f, r, 4 * pg, pg);
+		expect_sparse(&f, r + 12 * pg, rs - 12 * pg, pg);
+		/* Refused, nothing changed: another page size, reaching out of the
+		 * region, a second region over it, unbinding it while mapped. */
+		vmm_op_map(&op, r, M2, f.bo[1], 0, 21);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EINVAL);
+		vmm_op_map(&op, r - pg, 2 * pg, f.bo[1], 0, sh);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EINVAL);
+		vmm_op_sparse(&op, VMM_OP_SPARSE, r + M2, M2, sh);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EBUSY);
+		vmm_op_sparse(&op, VMM_OP_UNSPARSE, r, rs, sh);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EBUSY);
+		vmm_op_sparse(&op, VMM_OP_UNSPARSE, r, M2, sh);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_ENOENT);
+		/* Unmap over the whole region (holes included): sparse again. */
+		vmm_op_unmap(&op, r, rs, sh);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		expect_sparse(&f, r, rs, pg);
+		/* Unbind the empty region: the range faults, the tables go. */
+		vmm_op_sparse(&op, VMM_OP_UNSPARSE, r, rs, sh);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		expect_invalid(&f, r, rs, pg);
+		expect_unchanged(&f, &before, "sparse bind, map, unmap, unbind");
+	}
+	/* A sparse bind over mapped VA is refused. */
+	vmm_op_map(&op, r, 2 * K4, f.bo[0], 0, 12);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	vmm_op_sparse(&op, VMM_OP_SPARSE, r, M2, 12);
+	cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EBUSY);
+	fx_fini(&f);
+}
+
 Test(vmm_walker, tlb_invalidated_after_every_job)
 {
 	struct fx f;
