@@ -1183,6 +1183,115 @@ Test(signalling, held_stack_full_reports_once_and_disables)
 	cr_assert_eq(ncap, 1);
 }
 
+/* Overflowing the held stack through sections and contexts: one report, and
+ * a clean state after the reset (unprimed, so nothing here closes a cycle). */
+Test(signalling_unprimed, held_stack_full_through_sections_and_contexts_reports_once)
+{
+	fa_signalling_cookie_t outer, inner;
+	unsigned int i, round, n = FA_SIGNALLING_MAX_HELD - 3;
+
+	many_init(n);
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < n; i++)
+			fa_signalling_acquire(&many_map[i]);
+		outer = fa_signalling_begin();          /* entry n */
+		fa_signalling_reclaim_enter();          /* n + 1 */
+		inner = fa_signalling_begin();          /* nested: no entry */
+		fa_signalling_mmu_notifier_enter();     /* n + 2: the last one */
+		fa_signalling_fault_enter();            /* overflow */
+		fa_signalling_mmu_notifier_enter();     /* past it: switched off */
+		fa_signalling_fault_leave();
+		fa_signalling_mmu_notifier_leave();
+		fa_signalling_mmu_notifier_leave();
+		fa_signalling_end(inner);
+		fa_signalling_reclaim_leave();
+		fa_signalling_end(outer);
+		for (i = n; i-- > 0;)
+			fa_signalling_release(&many_map[i]);
+		fa_signalling_assert_none_held();
+		cr_assert_eq(ncap, round + 1, "one report per overflow, got %u", ncap);
+		cr_assert_eq(cap[round].kind, FA_SIGNALLING_REPORT_TABLE_FULL);
+		assert_has(cap[round].text, "FA_SIGNALLING_MAX_HELD too low");
+		fa_signalling_reset_unprimed();
+		/* the reset leaves nothing behind: a clean round reports nothing */
+		outer = fa_signalling_begin();
+		fa_signalling_reclaim_enter();
+		fa_signalling_reclaim_leave();
+		fa_signalling_end(outer);
+		fa_signalling_assert_none_held();
+		cr_assert_eq(fa_signalling_report_count(), 0);
+		fa_signalling_reset_unprimed();
+	}
+}
+
+/*
+ * The generation tag stored in a class wraps after 65,535 or 65,536 resets;
+ * a class numbered that many resets ago must not alias the class numbered
+ * first after the last one (same tag, same node number).
+ */
+FA_SIGNALLING_DEFINE_STATIC_CLASS(wrap_p);
+FA_SIGNALLING_DEFINE_STATIC_CLASS(wrap_q);
+
+Test(signalling, reset_wrap_never_aliases_classes)
+{
+	static const unsigned long periods[] = { 65535UL, 65536UL };
+	struct fa_signalling_map p, q;
+	unsigned int k;
+	unsigned long i;
+
+	fa_signalling_map_init(&p, &wrap_p);
+	fa_signalling_map_init(&q, &wrap_q);
+	for (k = 0; k < FA_ARRAY_SIZE(periods); k++) {
+		memset(wrap_p.node, 0, sizeof(wrap_p.node));
+		memset(wrap_q.node, 0, sizeof(wrap_q.node));
+		fa_signalling_reset();
+		fa_signalling_acquire(&p);          /* first user class: numbered first */
+		fa_signalling_release(&p);
+		for (i = 0; i < periods[k]; i++)
+			fa_signalling_reset();
+		fa_signalling_set_report_fn(capture, NULL);
+		ncap = 0;
+		fa_signalling_acquire(&q);          /* first user class of this generation */
+		fa_signalling_acquire(&p);          /* aliased, this would be recursion */
+		fa_signalling_release(&p);
+		fa_signalling_release(&q);
+		cr_assert_eq(ncap, 0, "after %lu resets: %s", periods[k], ncap ? cap[0].text : "");
+		/* and they are two classes of the graph: the inversion is a cycle */
+		fa_signalling_acquire(&p);
+		fa_signalling_acquire(&q);
+		fa_signalling_release(&q);
+		fa_signalling_release(&p);
+		cr_assert_str_eq(chain_line(only_report(FA_SIGNALLING_REPORT_CYCLE)),
+				 "wrap_q --> wrap_p --> wrap_q");
+		cr_assert_eq(ncap, 1);
+	}
+}
+
+/* Re-initialising a held map is reported (lockdep: "held lock freed!") and
+ * refused, so the held stack and the map keep agreeing. */
+Test(signalling, map_init_of_held_map_reports)
+{
+	const char *r;
+
+	fa_signalling_acquire(&map_b); int taken = __LINE__;
+	fa_signalling_map_init(&map_b, &lock_c); int init = __LINE__;
+	r = only_report(FA_SIGNALLING_REPORT_HELD);
+	assert_has(r, "held lock re-initialised");
+	assert_has(r, site(taken));
+	assert_has(r, site(init));
+	assert_has(r, "lock_c");
+	cr_assert_eq(map_b.cls, &lock_b, "the held map keeps its class");
+	fa_signalling_release(&map_b);
+	fa_signalling_assert_none_held();
+	cr_assert_eq(ncap, 1);
+	/* not held: binding is fine, and binding again to the same class too */
+	fa_signalling_map_init(&map_b, &lock_b);
+	fa_signalling_acquire_shared(&map_c);
+	fa_signalling_map_init(&map_b, &lock_b);
+	fa_signalling_release(&map_c);
+	cr_assert_eq(ncap, 1);
+}
+
 Test(signalling, edge_table_full_reports_once_and_disables)
 {
 	unsigned int a, b, n = FA_SIGNALLING_MAX_CLASSES - 8;
