@@ -30,6 +30,8 @@
 
 #include <fencealloc/signalling.h>
 
+#include "fa_rng.h"
+
 /* ----------------------------------------------------------- the locks */
 
 FA_SIGNALLING_DEFINE_STATIC_CLASS(A);
@@ -508,4 +510,165 @@ Test(signalling_lockdep, selftest_families_agree)
 		if (singles[i].diff)
 			assert_documented(singles[i].diff);
 	cr_assert_eq(t.agree + t.differ, t.total);
+}
+
+/* ------------------------- randomized readers: against a strong-path reference */
+
+/*
+ * Random lock sequences over a few classes, each acquisition exclusive, a
+ * non-recursive reader, a recursive reader or a trylock, against a reference
+ * that keeps the typed dependency graph itself and decides each new
+ * dependency by the definition: it closes a cycle iff some walk back from the
+ * new lock to the held one, together with the new dependency, never has a
+ * -(*R)-> followed by a -(S*)->. The reference finds that walk with a
+ * transitive closure over (class, "last step ends in a recursive reader")
+ * states, not with the validator's search. Both start each trial empty and
+ * leave rejected dependencies out, so the first report must come at exactly
+ * the acquisition where the reference first rejects one.
+ */
+#define RK 6
+#define RSTATES (2 * RK)
+
+enum rmode { RM_EXCL, RM_READ, RM_RECURSIVE, RM_TRY, RM_NMODES };
+
+struct rref {
+	unsigned char dep[4][RK][RK];   /* dependency types: index E + 2 * N */
+	unsigned char known[4][RK][RK]; /* added or rejected */
+};
+
+static unsigned int rdep_type(enum rmode prev, enum rmode next)
+{
+	unsigned int excl = prev == RM_EXCL || prev == RM_TRY;
+	unsigned int nonrec = next != RM_RECURSIVE;
+
+	return excl + 2 * nonrec;
+}
+
+/* Would held @p -(@type)-> new @c close a strong cycle? */
+static int rref_closes(const struct rref *g, unsigned int c, int c_rec, unsigned int p,
+		       int p_excl)
+{
+	unsigned char reach[RSTATES][RSTATES];
+	unsigned int n, m, k, t, xr;
+
+	memset(reach, 0, sizeof(reach));
+	for (n = 0; n < RK; n++)
+		for (xr = 0; xr < 2; xr++)
+			for (m = 0; m < RK; m++)
+				for (t = 0; t < 4; t++) {
+					int starts_shared = !(t & 1u), ends_rec = !(t & 2u);
+
+					if (!g->dep[t][n][m] || (xr && starts_shared))
+						continue;
+					reach[2 * n + xr][2 * m + (unsigned int)ends_rec] = 1;
+				}
+	for (k = 0; k < RSTATES; k++)
+		for (n = 0; n < RSTATES; n++)
+			if (reach[n][k])
+				for (m = 0; m < RSTATES; m++)
+					reach[n][m] |= reach[k][m];
+	n = 2 * c + (unsigned int)!!c_rec;
+	/* the new dependency starts shared unless the held lock is exclusive,
+	 * so the walk must then end in a non-recursive step */
+	return reach[n][2 * p] || (p_excl && reach[n][2 * p + 1]);
+}
+
+static struct fa_signalling_class rcls[RK];
+static struct fa_signalling_map rmap[RK];
+static char rname[RK][8];
+
+static void racquire(unsigned int k, enum rmode m)
+{
+	switch (m) {
+	case RM_EXCL:
+		fa_signalling_acquire(&rmap[k]);
+		break;
+	case RM_READ:
+		fa_signalling_acquire_shared(&rmap[k]);
+		break;
+	case RM_RECURSIVE:
+		fa_signalling_acquire_shared_recursive(&rmap[k]);
+		break;
+	default:
+		fa_signalling_trylock(&rmap[k]);
+		break;
+	}
+}
+
+Test(signalling_lockdep, random_readers_match_strong_path_reference)
+{
+	static struct rref g;
+	struct fa_rng rng;
+	uint64_t seed = fa_test_seed(0x1ead5);
+	unsigned int trial, trials = (unsigned int)fa_test_iters(3000), k;
+	unsigned int reported = 0, clean = 0, steps_total = 0;
+
+	fa_rng_seed(&rng, seed);
+	for (k = 0; k < RK; k++) {
+		snprintf(rname[k], sizeof(rname[k]), "r%u", k);
+		rcls[k].name = rname[k];
+		fa_signalling_map_init(&rmap[k], &rcls[k]);
+	}
+	for (trial = 0; trial < trials; trial++) {
+		unsigned int round, step = 0, first_reject = 0, first_report = 0;
+
+		memset(&g, 0, sizeof(g));
+		fa_signalling_reset_unprimed();
+		for (round = 0; round < 12 && !first_reject && !first_report; round++) {
+			unsigned int held[4], depth = 1 + (unsigned int)fa_rng_below(&rng, 4), i, j;
+			enum rmode mode[4];
+
+			for (i = 0; i < depth; i++) {
+				held[i] = (unsigned int)fa_rng_below(&rng, RK);
+				for (j = 0; j < i; j++)
+					if (held[j] == held[i])
+						break;
+				if (j < i) {
+					i--;
+					continue;
+				}
+				mode[i] = (enum rmode)fa_rng_below(&rng, RM_NMODES);
+			}
+			for (i = 0; i < depth; i++) {
+				unsigned long before = fa_signalling_report_count();
+
+				step++;
+				/* lockdep's check_prevs_add(): trylocks from the top, then
+				 * the nearest held lock that is not one */
+				for (j = i; mode[i] != RM_TRY && j-- > 0;) {
+					unsigned int t = rdep_type(mode[j], mode[i]);
+					unsigned int p = held[j], c = held[i];
+
+					if (!g.known[t][p][c]) {
+						g.known[t][p][c] = 1;
+						if (rref_closes(&g, c, mode[i] == RM_RECURSIVE, p,
+								mode[j] == RM_EXCL || mode[j] == RM_TRY)) {
+							if (!first_reject)
+								first_reject = step;
+						} else {
+							g.dep[t][p][c] = 1;
+						}
+					}
+					if (mode[j] != RM_TRY)
+						break;
+				}
+				racquire(held[i], mode[i]);
+				if (fa_signalling_report_count() != before && !first_report)
+					first_report = step;
+			}
+			for (i = depth; i-- > 0;)
+				fa_signalling_release(&rmap[held[i]]);
+		}
+		cr_assert_eq(first_report, first_reject,
+			     "trial %u (seed 0x%llx): first report at step %u, reference rejects "
+			     "first at step %u", trial, (unsigned long long)seed, first_report,
+			     first_reject);
+		reported += first_report != 0;
+		clean += first_report == 0;
+		steps_total += step;
+	}
+	fprintf(stderr, "random readers (seed 0x%llx): %u trials, %u steps, %u with a cycle, "
+		"%u clean\n", (unsigned long long)seed, trials, steps_total, reported, clean);
+	cr_assert_gt(reported, trials / 20, "too few cycles to mean anything");
+	cr_assert_gt(clean, trials / 20, "too few clean trials to mean anything");
 }
