@@ -1105,17 +1105,20 @@ static inline unsigned int fa__sig_dep_type(unsigned int prev_how, unsigned int 
 	       ((unsigned int)!(how & FA__SIGNALLING_RECURSIVE) << 1);
 }
 
-/* Visit search state @s, reached from @from; true if newly visited. */
-static int fa__sig_visit(uint32_t s, uint32_t from, unsigned int *tail)
+/* Visited bits of search states (n, xr): one bitset of nodes per xr. */
+static uint32_t *fa__sig_visited(unsigned int xr)
 {
-	uint32_t bit = (uint32_t)1 << (s & 31);
+	return &fa__sig.visited[xr * FA__SIG_WORDS];
+}
 
-	if (fa__sig.visited[s >> 5] & bit)
-		return 0;
-	fa__sig.visited[s >> 5] |= bit;
+/* Visit search state @s, reached from @from: mark it and queue it. */
+static void fa__sig_visit(uint32_t s, uint32_t from, unsigned int *tail)
+{
+	uint32_t n = s >> 1;
+
+	fa__sig_visited(s & 1u)[n >> 5] |= (uint32_t)1 << (n & 31);
 	fa__sig.parent[s] = from;
 	fa__sig.queue[(*tail)++] = s;
-	return 1;
 }
 
 /*
@@ -1123,7 +1126,9 @@ static int fa__sig_visit(uint32_t s, uint32_t from, unsigned int *tail)
  * lock)? A path is strong when no dependency ending in a recursive reader
  * (-(*R)->) is followed by one starting from a held reader (-(S*)->): only
  * such paths can deadlock (lockdep's rule). The search is over states (node,
- * "the path so far ends in -(*R)->"), iterative, and visits each state once.
+ * "the path so far ends in -(*R)->"), iterative, and queues each state at
+ * most once; a node reached by a -(*N)-> step needs no -(*R)-> visit, which
+ * could only continue along fewer dependencies.
  * @from_xr: the new lock is a recursive reader (the first step may not be S*).
  * @target_excl: the held lock is exclusive, so any path to it closes a cycle
  * (the new dependency is -(E*)->); else the path must end -(*N)->.
@@ -1133,8 +1138,10 @@ static int fa__sig_visit(uint32_t s, uint32_t from, unsigned int *tail)
 static int fa__sig_reaches(uint32_t from, int from_xr, uint32_t target, int target_excl,
 			   uint32_t *found)
 {
-	unsigned int head = 0, tail = 0, w;
+	/* only numbered nodes have dependencies: skip the words beyond them */
+	unsigned int head = 0, tail = 0, w, words = (fa__sig.nnodes + 31u) / 32u;
 	uint32_t root = from * 2u + (uint32_t)!!from_xr;
+	const uint32_t *seen_n = fa__sig_visited(0), *seen_r = fa__sig_visited(1);
 
 	memset(fa__sig.visited, 0, sizeof(fa__sig.visited));
 	fa__sig_visit(root, root, &tail);
@@ -1142,12 +1149,12 @@ static int fa__sig_reaches(uint32_t from, int from_xr, uint32_t target, int targ
 		uint32_t s = fa__sig.queue[head++], n = s >> 1;
 		int xr = (int)(s & 1u);
 
-		for (w = 0; w < FA__SIG_WORDS; w++) {
+		for (w = 0; w < words; w++) {
 			uint32_t n_ends =
 				__atomic_load_n(&fa__sig.dep[FA__SIG_DEP_EN][n][w], __ATOMIC_RELAXED);
 			uint32_t r_ends =
 				__atomic_load_n(&fa__sig.dep[FA__SIG_DEP_ER][n][w], __ATOMIC_RELAXED);
-			uint32_t bits;
+			unsigned int pass;
 
 			if (!xr) {
 				n_ends |= __atomic_load_n(&fa__sig.dep[FA__SIG_DEP_SN][n][w],
@@ -1155,22 +1162,21 @@ static int fa__sig_reaches(uint32_t from, int from_xr, uint32_t target, int targ
 				r_ends |= __atomic_load_n(&fa__sig.dep[FA__SIG_DEP_SR][n][w],
 							  __ATOMIC_RELAXED);
 			}
-			bits = n_ends | r_ends;
-			while (bits) {
-				uint32_t m = (uint32_t)(w * 32u + (unsigned int)__builtin_ctz(bits));
-				uint32_t bit = bits & (0u - bits);
-				/* a -(*N)-> step dominates: everything -(*R)-> allows, and more */
-				int m_xr = !(n_ends & bit);
-				uint32_t ms = m * 2u + (uint32_t)m_xr;
+			n_ends &= ~seen_n[w];
+			r_ends &= ~n_ends & ~seen_n[w] & ~seen_r[w];
+			for (pass = 0; pass < 2; pass++) {
+				uint32_t bits = pass ? r_ends : n_ends;
 
-				bits &= bits - 1;
-				if (m_xr && (fa__sig.visited[(m * 2u) >> 5] >> ((m * 2u) & 31) & 1u))
-					continue;
-				if (!fa__sig_visit(ms, s, &tail))
-					continue;
-				if (m == target && (target_excl || !m_xr)) {
-					*found = ms;
-					return 1;
+				while (bits) {
+					uint32_t m = (uint32_t)(w * 32u +
+								(unsigned int)__builtin_ctz(bits));
+
+					bits &= bits - 1;
+					fa__sig_visit(m * 2u + pass, s, &tail);
+					if (m == target && (target_excl || !pass)) {
+						*found = m * 2u + pass;
+						return 1;
+					}
 				}
 			}
 		}
@@ -1332,7 +1338,11 @@ static int fa__sig_add_edge_locked(struct fa__sig_thread *t, const struct fa__si
 		fa__sig_set(fa__sig.known[type], h->node, to);
 		return 0;
 	}
-	if (!fa__sig_find_edge(h->node, to)) {
+	/* one history record per pair, kept from its first dependency of any type */
+	if (!fa__sig_test(fa__sig.dep[FA__SIG_DEP_SR], h->node, to) &&
+	    !fa__sig_test(fa__sig.dep[FA__SIG_DEP_ER], h->node, to) &&
+	    !fa__sig_test(fa__sig.dep[FA__SIG_DEP_SN], h->node, to) &&
+	    !fa__sig_test(fa__sig.dep[FA__SIG_DEP_EN], h->node, to)) {
 		if (fa__sig.nedges == FA_SIGNALLING_MAX_EDGES) {
 			fa__sig_table_full("FA_SIGNALLING_MAX_EDGES", t);
 			return -1;
