@@ -45,6 +45,15 @@
  * locks taken only outside sections and never across waits or reclaiming
  * allocations. docs/annotating.md is the step-by-step guide.
  *
+ * The rules are lockdep's, so a run under the validator and a run under
+ * lockdep agree: a new lock depends on the nearest held lock that is not a
+ * trylock; dependencies are typed by reader kind (shared or exclusive holder,
+ * recursive reader or not) and only a *strong* cycle is reported; a class
+ * serialised by a nest lock gains no dependency. The kernel's locking
+ * self-test families are checked against lockdep's verdicts in
+ * tests/unit/test_signalling_lockdep.c; the two deliberate differences are
+ * listed in docs/annotating.md.
+ *
  * A report of a cycle prints the whole chain, each edge with the thread and the
  * file:line where it was first seen, in the shape of lockdep's "possible
  * circular locking dependency detected". Direct rules give clearer messages
