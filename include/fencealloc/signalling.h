@@ -913,13 +913,17 @@ static void fa__sig_table_full(const char *limit, const struct fa__sig_thread *t
 }
 
 /*
- * Remember a report signature; false when it was already reported (under the
- * state lock). A full table switches the validator off.
+ * Remember a report signature; false when it was already reported, or when
+ * the validator is switched off (under the state lock): after a full table's
+ * one report, an annotation call still under way reports nothing more. A
+ * full signature table switches the validator off.
  */
 static int fa__sig_first_time(uint64_t sig, const struct fa__sig_thread *t)
 {
 	unsigned int i;
 
+	if (fa__sig_disabled())
+		return 0;
 	for (i = 0; i < fa__sig.nsigs; i++)
 		if (fa__sig.sigs[i] == sig)
 			return 0;
@@ -1508,6 +1512,9 @@ static int fa__sig_acquire(struct fa__sig_thread *t, uint32_t node, unsigned int
 	struct fa__sig_held *top = t->depth ? &t->held[t->depth - 1] : NULL;
 	int ret = 1;
 
+	/* switched off by an earlier step of the same annotation (a full table) */
+	if (fa__sig_disabled())
+		return 0;
 	/* another lock of the class on top, under its nest lock: one entry, counted */
 	if (nest && top && top->node == node && !(how & FA__SIGNALLING_CHECK) &&
 	    top->refs < 0xffffu) {

@@ -1224,6 +1224,27 @@ Test(signalling_unprimed, held_stack_full_through_sections_and_contexts_reports_
 	}
 }
 
+/* The overflow inside an annotation that acquires twice (might_alloc takes
+ * fs_reclaim, then touches mmu_notifier): the second step, which here would be
+ * recursion on the held notifier, must stay silent once the validator is off. */
+Test(signalling_unprimed, held_stack_full_inside_might_alloc_reports_once)
+{
+	unsigned int i, n = FA_SIGNALLING_MAX_HELD - 1;
+
+	many_init(n);
+	for (i = 0; i < n; i++)
+		fa_signalling_acquire(&many_map[i]);
+	fa_signalling_mmu_notifier_enter();       /* the last entry */
+	cr_assert_eq(ncap, 0);
+	fa_signalling_might_alloc(FA_GFP_KERNEL); /* fs_reclaim overflows */
+	fa_signalling_mmu_notifier_leave();
+	for (i = n; i-- > 0;)
+		fa_signalling_release(&many_map[i]);
+	cr_assert_eq(ncap, 1, "one report, got %u; the second: %s", ncap,
+		     ncap > 1 ? cap[1].text : "");
+	assert_has(only_report(FA_SIGNALLING_REPORT_TABLE_FULL), "FA_SIGNALLING_MAX_HELD too low");
+}
+
 /*
  * The generation tag stored in a class wraps after 65,535 or 65,536 resets;
  * a class numbered that many resets ago must not alias the class numbered
