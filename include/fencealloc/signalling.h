@@ -85,7 +85,10 @@
  * `FA_SIGNALLING_IMPLEMENTATION` before including this header: that unit holds
  * the validator's single copy of its state (class table, dependency graph,
  * edge history) and its functions, which use libc and pthreads (it is a
- * debugging tool). Limits are set in that unit: `FA_SIGNALLING_MAX_CLASSES`,
+ * debugging tool). Defining `FA_SIGNALLING_STATIC` there too makes that copy
+ * private to the unit, for a test program that links several units each with
+ * its own validator (each must then annotate only through its own copy).
+ * Limits are set in that unit: `FA_SIGNALLING_MAX_CLASSES`,
  * `FA_SIGNALLING_MAX_EDGES`, `FA_SIGNALLING_MAX_HELD`, `FA_SIGNALLING_MAX_REPORTS`.
  * All storage is static; a full table reports once and switches the validator
  * off cleanly. Each thread keeps its held stack in thread-local storage; an
@@ -594,27 +597,33 @@ typedef void (*fa_signalling_report_fn)(const struct fa_signalling_report *repor
 #define FA__SIGNALLING_RECURSIVE 16u
 
 #if FA__SIGNALLING_ON
-void fa__signalling_map_init(struct fa_signalling_map *map, struct fa_signalling_class *cls,
+/* FA_SIGNALLING_STATIC: the validator private to its implementation unit. */
+#if defined(FA_SIGNALLING_STATIC)
+#define FA__SIGNALLING_API static __attribute__((unused))
+#else
+#define FA__SIGNALLING_API
+#endif
+FA__SIGNALLING_API void fa__signalling_map_init(struct fa_signalling_map *map, struct fa_signalling_class *cls,
 			     const char *file, int line);
-void fa__signalling_lock(struct fa_signalling_map *map, unsigned int sub, unsigned int how,
+FA__SIGNALLING_API void fa__signalling_lock(struct fa_signalling_map *map, unsigned int sub, unsigned int how,
 			 const char *file, int line);
-void fa__signalling_unlock(struct fa_signalling_map *map, const char *file, int line);
-void fa__signalling_lock_nest(struct fa_signalling_map *map, struct fa_signalling_map *nest,
+FA__SIGNALLING_API void fa__signalling_unlock(struct fa_signalling_map *map, const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_lock_nest(struct fa_signalling_map *map, struct fa_signalling_map *nest,
 			      const char *file, int line);
-void fa__signalling_assert_held(struct fa_signalling_map *map, const char *file, int line);
-fa_signalling_cookie_t fa__signalling_begin(const char *file, int line);
-void fa__signalling_end(fa_signalling_cookie_t cookie, const char *file, int line);
-void fa__signalling_fence_wait(const char *file, int line);
-void fa__signalling_might_alloc(fa_gfp_t gfp, const char *file, int line);
-void fa__signalling_might_fault(const char *file, int line);
-void fa__signalling_ctx(unsigned int node, int enter, const char *file, int line);
-void fa__signalling_prime(void);
-void fa__signalling_prime_in(unsigned int node, struct fa_signalling_map *map,
+FA__SIGNALLING_API void fa__signalling_assert_held(struct fa_signalling_map *map, const char *file, int line);
+FA__SIGNALLING_API fa_signalling_cookie_t fa__signalling_begin(const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_end(fa_signalling_cookie_t cookie, const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_fence_wait(const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_might_alloc(fa_gfp_t gfp, const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_might_fault(const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_ctx(unsigned int node, int enter, const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_prime(void);
+FA__SIGNALLING_API void fa__signalling_prime_in(unsigned int node, struct fa_signalling_map *map,
 			     const char *file, int line);
-void fa__signalling_set_report_fn(fa_signalling_report_fn fn, void *arg);
-unsigned long fa__signalling_report_count(void);
-void fa__signalling_assert_none_held(const char *file, int line);
-void fa__signalling_reset(int prime);
+FA__SIGNALLING_API void fa__signalling_set_report_fn(fa_signalling_report_fn fn, void *arg);
+FA__SIGNALLING_API unsigned long fa__signalling_report_count(void);
+FA__SIGNALLING_API void fa__signalling_assert_none_held(const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_reset(int prime);
 
 #define FA__SIGNALLING_MAP_INIT(map, c) fa__signalling_map_init(map, c, __FILE__, __LINE__)
 #define FA__SIGNALLING_LOCK(map, sub, how) fa__signalling_lock(map, sub, how, __FILE__, __LINE__)

@@ -22,6 +22,7 @@
  */
 #define FA_VALIDATE
 #define FA_SIGNALLING_IMPLEMENTATION
+#define FA_SIGNALLING_STATIC /* its own validator: linked with test_signalling.c by make check */
 #include "fa_test.h"
 
 #include <criterion/criterion.h>
