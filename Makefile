@@ -40,7 +40,7 @@ help:
 	@echo '  make unit T=<name>   build and run tests/unit/test_<name>.c alone'
 	@echo '  make headers         each header alone: C11/C17/C++17, gcc/clang, freestanding, -m32'
 	@echo '  make kmod            compile tests/kernel/ as a Linux kernel module (+ W=1, sparse)'
-	@echo '  make docs            Doxygen HTML in $(BUILD)/docs/html, warnings are errors'
+	@echo '  make docs            Doxygen HTML in $(BUILD)/docs/html, warnings and rendering errors fail'
 	@echo '  make bench           build and run tests/bench/bench_*.c'
 	@echo '  make fuzz            run every tests/fuzz/fuzz_*.c for FUZZ_SECONDS (300) each'
 	@echo '  make install         headers + fencealloc.pc (PREFIX=$(PREFIX), DESTDIR)'
@@ -64,16 +64,11 @@ unit:
 	$(BUILD)/unit-$(T)/test_$(T) --jobs=2 $(ARGS)
 
 # ------------------------------------------------------------ documentation
-# WARN_LOGFILE is left empty in the Doxyfile so every warning reaches the
-# terminal; WARN_AS_ERROR=FAIL_ON_WARNINGS prints them all, then fails.
+# Doxygen with warnings as errors (WARN_LOGFILE is empty so every warning
+# reaches the terminal), then rendering checks and browser screenshots: see
+# tests/scripts/docs.sh.
 docs:
-	@mkdir -p $(BUILD)/docs
-	@exec 9>$(BUILD)/.docs.lock; flock 9; rm -rf $(BUILD)/docs/html; \
-	echo "FA_VERSION='$(VERSION)' FA_DOCS_OUT='$(BUILD)/docs' doxygen docs/Doxyfile"; \
-	FA_VERSION='$(VERSION)' FA_DOCS_OUT='$(BUILD)/docs' doxygen docs/Doxyfile || exit 1; \
-	missing=$$(grep -L '@file' $(HEADERS)); \
-	if [ -n "$$missing" ]; then echo "docs: header without a @file block (Doxygen would skip it silently): $$missing"; exit 1; fi
-	@echo 'docs: OK -> $(BUILD)/docs/html/index.html'
+	@BUILD='$(BUILD)' VERSION='$(VERSION)' bash tests/scripts/docs.sh
 
 # ------------------------------------------------------- header self-checks
 headers:

@@ -136,7 +136,9 @@ struct fa_buddy {
 	uint64_t clear_avail;   /**< Free chunks known to be cleared. */
 	uint64_t free_mask[2];  /**< Bit k set: some free block of order k (dirty, clear). */
 	uint64_t nfree[FA_BUDDY_MAX_ORDER + 1][2]; /**< Free blocks per order (dirty, clear). */
+	/** @cond INTERNAL */
 	struct fa__buddy_order *ord; /**< Per-order bitmaps (in storage). */
+	/** @endcond */
 	void *storage;          /**< The caller's storage. */
 	size_t storage_size;    /**< Its size in bytes. */
 	unsigned int chunk_shift; /**< log2(chunk_size). */
