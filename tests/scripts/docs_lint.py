@@ -16,6 +16,7 @@ and fails when a reader would see Doxygen's plumbing instead of the text:
   abs path     the build machine's checkout path or home directory in a
                page, a file name or an anchor (deep links must not depend
                on where the repository was cloned)
+  no {#label}  a docs/*.md page named after its path (md_docs_x.html)
   fa__ symbol  an internal fa__* / FA__* name published as API (outside the
                verbatim header listings *_source.html, and a macro's
                replacement text, which shows how it expands, not an API)
@@ -121,6 +122,8 @@ def main():
 
     names = sorted(os.listdir(out))
     for name in names:
+        if name.startswith("md_") and name.endswith(".html"):
+            report(name, "page without a {#label}", "its name comes from its path")
         for p in bad_paths:
             if p in name:
                 report(name, "absolute path in a file name", p)
