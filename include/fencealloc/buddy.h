@@ -48,19 +48,25 @@
  *   is O(n) and fa_buddy_reset_clear() O(n / 64).
  *
  * @code
- * struct fa_buddy vram;
- * uint64_t need = fa_buddy_storage_size(16ull << 30, 4096);    // ~3 MiB
- * void *meta = kvmalloc(need, GFP_KERNEL);                     // submit/init time
- * uint64_t pt;
+ * int vram_demo(void)
+ * {
+ *         struct fa_buddy vram;
+ *         uint64_t need = fa_buddy_storage_size(16ull << 30, 4096);   // ~3 MiB
+ *         void *meta = kvmalloc(need, GFP_KERNEL);                    // init time
+ *         uint64_t pt;
+ *         int err;
  *
- * fa_buddy_init(&vram, meta, need, 0, 16ull << 30, 4096);
- * // later, even inside a fence-signalling section, under the caller's lock:
- * if (fa_buddy_alloc(&vram, 4096, 0, 0, &pt) == 0) {
- *         ...
- *         fa_buddy_free(&vram, pt, 4096);
+ *         if (!meta)
+ *                 return -FA_ENOMEM;
+ *         err = fa_buddy_init(&vram, meta, need, 0, 16ull << 30, 4096);
+ *         // later, even inside a fence-signalling section, under the caller's lock:
+ *         if (!err && fa_buddy_alloc(&vram, 4096, 0, 0, &pt) == 0)
+ *                 fa_buddy_free(&vram, pt, 4096);
+ *         if (!err)
+ *                 fa_buddy_fini(&vram);
+ *         kvfree(meta);
+ *         return err;
  * }
- * fa_buddy_fini(&vram);
- * kvfree(meta);
  * @endcode
  */
 #ifndef FA_BUDDY_H
