@@ -13,6 +13,7 @@ PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(PREFIX)/share/pkgconfig
+CMAKEDIR ?= $(PREFIX)/share/cmake/fencealloc
 
 HEADERS := $(sort $(wildcard include/fencealloc/*.h))
 BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
@@ -43,7 +44,7 @@ help:
 	@echo '  make docs            Doxygen HTML in $(BUILD)/docs/html, warnings and rendering errors fail'
 	@echo '  make bench           build and run tests/bench/bench_*.c'
 	@echo '  make fuzz            run every tests/fuzz/fuzz_*.c for FUZZ_SECONDS (300) each'
-	@echo '  make install         headers + fencealloc.pc (PREFIX=$(PREFIX), DESTDIR)'
+	@echo '  make install         headers, fencealloc{,-validate}.pc, CMake package (PREFIX=$(PREFIX), DESTDIR)'
 	@echo '  make uninstall       remove what install put there'
 	@echo '  make clean           remove $(BUILD)/ and kernel-module outputs'
 
@@ -107,21 +108,36 @@ fuzz:
 	@BUILD='$(BUILD)' CLANG='$(CLANG)' FUZZ_SECONDS='$(FUZZ_SECONDS)' bash tests/scripts/fuzz.sh
 
 # ---------------------------------------------------------- installation
-$(BUILD)/fencealloc.pc: pkgconfig/fencealloc.pc.in FORCE
-	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' \
-	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' $< > $@
+# Paths inside the installed files are relative to the prefix (${prefix} in
+# the .pc files, the config file's own location for CMake), so a DESTDIR
+# staging tree or a relocated prefix still works.
+fa_subst = sed -e 's|@PREFIX@|$(PREFIX)|g' \
+	-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))|g' \
+	-e 's|@VERSION@|$(VERSION)|g' -e 's|@VERSION_MAJOR@|$(call version_part,MAJOR)|g' \
+	-e 's|@PREFIX_FROM_CONFIG@|$(if $(filter $(PREFIX)/share/cmake/fencealloc,$(CMAKEDIR)),../../..,$(shell realpath -m --relative-to=$(CMAKEDIR) $(PREFIX)))|g' \
+	-e 's|@INCLUDEDIR_FOR_CMAKE@|$(patsubst $(PREFIX)%,$${_fencealloc_prefix}%,$(INCLUDEDIR))|g'
+INSTALL_GEN := $(BUILD)/install/fencealloc.pc $(BUILD)/install/fencealloc-validate.pc \
+	$(BUILD)/install/fencealloc-config.cmake $(BUILD)/install/fencealloc-config-version.cmake
 
-install: $(BUILD)/fencealloc.pc
-	install -d $(DESTDIR)$(INCLUDEDIR)/fencealloc $(DESTDIR)$(PKGCONFIGDIR)
+$(BUILD)/install/%.pc: pkgconfig/%.pc.in FORCE
+	@mkdir -p $(@D)
+	$(fa_subst) $< > $@
+
+$(BUILD)/install/%.cmake: cmake/%.cmake.in FORCE
+	@mkdir -p $(@D)
+	$(fa_subst) $< > $@
+
+install: $(INSTALL_GEN)
+	install -d $(DESTDIR)$(INCLUDEDIR)/fencealloc $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(CMAKEDIR)
 	install -m 0644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/fencealloc/
-	install -m 0644 $(BUILD)/fencealloc.pc $(DESTDIR)$(PKGCONFIGDIR)/fencealloc.pc
+	install -m 0644 $(filter %.pc,$(INSTALL_GEN)) $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 0644 $(filter %.cmake,$(INSTALL_GEN)) $(DESTDIR)$(CMAKEDIR)/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/fencealloc/,$(notdir $(HEADERS)))
-	rm -f $(DESTDIR)$(PKGCONFIGDIR)/fencealloc.pc
-	rmdir $(DESTDIR)$(INCLUDEDIR)/fencealloc 2>/dev/null || true
+	rm -f $(addprefix $(DESTDIR)$(PKGCONFIGDIR)/,$(notdir $(filter %.pc,$(INSTALL_GEN))))
+	rm -f $(addprefix $(DESTDIR)$(CMAKEDIR)/,$(notdir $(filter %.cmake,$(INSTALL_GEN))))
+	rmdir $(DESTDIR)$(INCLUDEDIR)/fencealloc $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
 
 FORCE:
 
