@@ -30,7 +30,7 @@ DEMO_SRC := $(if $(wildcard examples/vmm/demo.c),examples/vmm/demo.c,examples/ba
 DEMO_ARGS ?=
 FUZZ_SECONDS ?= 300
 
-.PHONY: all help print-version check unit docs headers kmod demo bench fuzz install uninstall clean FORCE
+.PHONY: all help print-version check unit docs plots headers kmod demo bench fuzz install uninstall clean FORCE
 
 all: help
 
@@ -43,6 +43,7 @@ help:
 	@echo '  make kmod            compile tests/kernel/ as a Linux kernel module (+ W=1, sparse)'
 	@echo '  make docs            Doxygen HTML in $(BUILD)/docs/html, warnings and rendering errors fail'
 	@echo '  make bench           build and run tests/bench/bench_*.c'
+	@echo '  make plots           redraw docs/img/*.svg from a demo --trace run and bench_buddy --json'
 	@echo '  make fuzz            run every tests/fuzz/fuzz_*.c for FUZZ_SECONDS (300) each'
 	@echo '  make install         headers, fencealloc{,-validate}.pc, CMake package (PREFIX=$(PREFIX), DESTDIR)'
 	@echo '  make uninstall       remove what install put there'
@@ -70,6 +71,12 @@ unit:
 # tests/scripts/docs.sh.
 docs:
 	@BUILD='$(BUILD)' VERSION='$(VERSION)' bash tests/scripts/docs.sh
+
+# The pictures in docs/img/, drawn from a real demo run and a real benchmark run.
+PLOTS_DEMO_ARGS ?= --seconds=3
+plots:
+	@BUILD='$(BUILD)' CC='$(CC)' DEMO_SRC='$(DEMO_SRC)' PLOTS_DEMO_ARGS='$(PLOTS_DEMO_ARGS)' \
+		BENCH_JSON_FILE='$(BENCH_JSON_FILE)' bash docs/plots/make_plots.sh
 
 # ------------------------------------------------------- header self-checks
 headers:

@@ -46,6 +46,7 @@ run at-tag 'unexpanded Doxygen command' "page 'Escaped, so printed: \\@param x i
 run abs-path 'absolute path' "sed -i 's/^STRIP_FROM_PATH .*/STRIP_FROM_PATH = include/' docs/Doxyfile"
 run no-label 'page without a {#label}' "sed -i '1s/ {#annotating}//' docs/annotating.md"
 run internal 'internal symbol published' "page 'Calls fa__pramin_win_move() to slide the window.'"
+run picture 'missing picture' "page '![A picture nobody drew](img/nothing.svg)'"
 run stage-table 'stage table missing' "sed -i '/^| .@stage /d' docs/design.md"
 echo "check_docs_render: $n cases"
 exit $fail

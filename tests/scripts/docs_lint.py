@@ -16,6 +16,7 @@ and fails when a reader would see Doxygen's plumbing instead of the text:
   abs path     the build machine's checkout path or home directory in a
                page, a file name or an anchor (deep links must not depend
                on where the repository was cloned)
+  picture      an <img>/<object> whose file is not in the output
   no {#label}  a docs/*.md page named after its path (md_docs_x.html)
   fa__ symbol  an internal fa__* / FA__* name published as API (outside the
                verbatim header listings *_source.html, and a macro's
@@ -143,6 +144,9 @@ def main():
                    html.unescape(raw[max(0, i - 80):i + 40]))
         if not name.endswith(".html"):
             continue
+        for ref in re.findall(r'<(?:img|object)\b[^>]*?(?:src|data)="([^"#?:]+)"', raw):
+            if not os.path.exists(os.path.join(out, ref)):
+                report(name, "missing picture", ref)
         page = Page()
         page.feed(raw)
         prose = "".join(page.prose)
