@@ -98,19 +98,31 @@
  * (and each direct-rule violation site) once.
  *
  * @code
+ * #include <fencealloc/reserve.h>
+ *
  * FA_SIGNALLING_DEFINE_STATIC_CLASS(vm_map_lock_class);
  * struct vm { pthread_mutex_t map_lock; FA_SIGNALLING_MAP_MEMBER(map_dep) };
  *
- * fa_signalling_map_init(&vm->map_dep, &vm_map_lock_class);      // once
+ * void vm_init(struct vm *vm)
+ * {
+ *         pthread_mutex_init(&vm->map_lock, NULL);
+ *         fa_signalling_map_init(&vm->map_dep, &vm_map_lock_class);     // once
+ * }
  *
  * // run stage: the job's fence is public
- * fa_signalling_cookie_t c = fa_signalling_begin();
- * pthread_mutex_lock(&vm->map_lock);
- * fa_signalling_acquire(&vm->map_dep);
- * pte = fa_reserve_take(&job->pts);          // never allocates
- * fa_signalling_release(&vm->map_dep);
- * pthread_mutex_unlock(&vm->map_lock);
- * fa_signalling_end(c);
+ * void *vm_run_take(struct vm *vm, struct fa_reserve *pts)
+ * {
+ *         fa_signalling_cookie_t c = fa_signalling_begin();
+ *         void *pte;
+ *
+ *         pthread_mutex_lock(&vm->map_lock);
+ *         fa_signalling_acquire(&vm->map_dep);
+ *         pte = fa_reserve_take(pts);               // never allocates
+ *         fa_signalling_release(&vm->map_dep);
+ *         pthread_mutex_unlock(&vm->map_lock);
+ *         fa_signalling_end(c);
+ *         return pte;
+ * }
  * @endcode
  */
 #ifndef FA_SIGNALLING_H
