@@ -110,8 +110,12 @@ extern "C" {
 #define VMM_JOB_MAX_OPS 64u
 /** Op kind: map a BO range. */
 #define VMM_OP_MAP 1u
-/** Op kind: unmap a VA range. */
+/** Op kind: unmap a VA range (parts inside a sparse region become sparse again). */
 #define VMM_OP_UNMAP 2u
+/** Op kind: make a VA range a sparse region: reads return zero, writes are dropped, no fault. */
+#define VMM_OP_SPARSE 3u
+/** Op kind: remove a sparse region (exactly as bound, with no mapping left inside). */
+#define VMM_OP_UNSPARSE 4u
 /** Mapping flag: read-only. */
 #define VMM_MAP_READ_ONLY 0x1u
 /** VRAM block of page-table memory (the buddy's chunk); smaller tables share blocks (ptalloc.h). */
@@ -120,10 +124,12 @@ extern "C" {
 #define VMM_TABLE_UNIT 256u
 /** Distinct shadow-node sizes a format may have (one reservation pool each). */
 #define VMM_SHADOW_KINDS FA_PT_MAX_LEVELS
+/** No physical address (vmm_hw::live_begin: the range becomes unmapped). */
+#define VMM_NO_PA (~(uint64_t)0)
 
 /** One operation of a VM_BIND job, as the ioctl hands it over. */
 struct vmm_op {
-	uint32_t kind;        /**< #VMM_OP_MAP or #VMM_OP_UNMAP. */
+	uint32_t kind;        /**< #VMM_OP_MAP, #VMM_OP_UNMAP, #VMM_OP_SPARSE or #VMM_OP_UNSPARSE. */
 	uint32_t page_shift;  /**< Page size, log2 (12, 16, 21 for NVIDIA ver2). */
 	uint64_t va;          /**< First GPU virtual address. */
 	uint64_t size;        /**< Bytes. */
@@ -162,6 +168,16 @@ struct vmm_hw {
 	uint64_t (*tlb_epoch)(void *ctx);
 	/** Optional: a monotonic clock in ns, for the run-stage time statistics (NULL: not timed). */
 	uint64_t (*now_ns)(void *ctx);
+	/**
+	 * Optional (a simulator's checker): the run step is about to change live
+	 * PTEs of `[va, va + size)`, which will then map @p new_pa onwards
+	 * (#VMM_NO_PA: nothing); @p shift is the smallest page size involved.
+	 * Called under the page-table lock, without the hw lock.
+	 */
+	void (*live_begin)(void *ctx, uint64_t pdb, uint64_t va, uint64_t size, uint64_t new_pa,
+			   unsigned int shift);
+	/** Optional: the change announced by @ref live_begin is complete. */
+	void (*live_end)(void *ctx);
 	void *ctx;                      /**< Argument of the hooks. */
 	uint64_t vram_size;             /**< Bytes of VRAM managed by the buddy. */
 	const struct fa_pt_format *fmt; /**< Page-table format. */
@@ -187,6 +203,12 @@ struct vmm_config {
 	 * it fails with -FA_EDQUOT, nothing changed.
 	 */
 	uint64_t pt_budget;
+	/**
+	 * Merge a map with neighbours it continues (same BO, contiguous offset,
+	 * page size and flags) into one mapping. Default false: neighbours stay
+	 * separate, as with drm_gpuvm.
+	 */
+	bool merge;
 };
 
 /** Device-wide counters (atomic). */
@@ -242,6 +264,8 @@ struct vmm_vm {
 	struct vmm_vm_locks locks;      /**< The driver's locks. */
 	struct vmm_va_set staged;       /**< Submit-side view (VM lock). */
 	struct vmm_va_set live;         /**< Run-side view (page-table lock). */
+	struct vmm_va_set sparse_staged; /**< Sparse regions, submit side (VM lock; bo NULL). */
+	struct vmm_va_set sparse_live;  /**< Sparse regions, run side (page-table lock). */
 	struct fa_reserve_pool node_pool;   /**< Nodes of the run-side view (VM lock). */
 	struct fa_reserve_pool staged_pool; /**< Nodes of the submit-side view (VM lock). */
 	unsigned int nshadow;           /**< Distinct shadow-node sizes of the format. */
@@ -278,6 +302,7 @@ struct vmm_job {
 	unsigned long tables_estimated; /**< Tree-aware estimate at submit (statistics only). */
 	struct fa_list **last;          /**< Per op, the submit-side retired list before it (submit only). */
 	struct vmm_va **ins;            /**< Submit-side nodes the submit inserted (submit only). */
+	struct vmm_va_set **ins_set;    /**< The view each went into (submit only). */
 	bool ran;                       /**< The run step completed. */
 	struct fa_list retired;         /**< Run-side nodes removed by the run step. */
 	size_t alloc_size;              /**< Bytes of the job allocation. */
@@ -376,6 +401,29 @@ static inline void vmm_op_unmap(struct vmm_op *op, uint64_t va, uint64_t size,
 {
 	vmm__zero(op, sizeof(*op));
 	op->kind = VMM_OP_UNMAP;
+	op->va = va;
+	op->size = size;
+	op->page_shift = page_shift;
+}
+
+/**
+ * Fill in a sparse-region op: bind (#VMM_OP_SPARSE) or unbind (#VMM_OP_UNSPARSE)
+ * `[va, va + size)` as a region whose unmapped pages read as zero without
+ * faulting (Vulkan sparse residency). Mappings inside it use its page size;
+ * unmapping them makes their pages sparse again.
+ * @stage any
+ * @locking none
+ * @param op Op to fill.
+ * @param kind #VMM_OP_SPARSE or #VMM_OP_UNSPARSE.
+ * @param va First VA.
+ * @param size Bytes.
+ * @param page_shift Page size of the region (its mappings use it too).
+ */
+static inline void vmm_op_sparse(struct vmm_op *op, uint32_t kind, uint64_t va, uint64_t size,
+				 unsigned int page_shift)
+{
+	vmm__zero(op, sizeof(*op));
+	op->kind = kind;
 	op->va = va;
 	op->size = size;
 	op->page_shift = page_shift;
@@ -825,6 +873,20 @@ static inline bool vmm_page_supported(const struct fa_pt_format *fmt, unsigned i
 	       fa_pt_page_index(fmt, FA_BIT64(page_shift)) >= 0;
 }
 
+/** @cond INTERNAL */
+/* The page sizes this VMM maps with the format, as a vmm_va_set mask. */
+static inline uint64_t vmm__page_sizes(const struct fa_pt_format *fmt)
+{
+	uint64_t mask = 0;
+	unsigned int s;
+
+	for (s = 12; s <= 21; s++)
+		if (vmm_page_supported(fmt, s))
+			mask |= FA_BIT64(s);
+	return mask;
+}
+/** @endcond */
+
 /* ------------------------------------------------------------ device */
 
 /**
@@ -963,6 +1025,10 @@ static inline int vmm_vm_init(struct vmm_vm *vm, struct vmm_device *dev, uint64_
 	vm->locks = *locks;
 	vmm_va_set_init(&vm->staged);
 	vmm_va_set_init(&vm->live);
+	vmm_va_set_config(&vm->staged, dev->cfg.merge, vmm__page_sizes(f));
+	vmm_va_set_config(&vm->live, dev->cfg.merge, vmm__page_sizes(f));
+	vmm_va_set_init(&vm->sparse_staged);
+	vmm_va_set_init(&vm->sparse_live);
 	err = vmm__vm_pools_init(vm);
 	if (err)
 		goto fail;
@@ -1054,6 +1120,15 @@ static inline int vmm_vm_fini(struct vmm_vm *vm)
 		vmm_bo_put(v->bo);
 		fa_reserve_pool_put(&vm->node_pool, v);
 	}
+	fa_list_for_each_safe(pos, n, &vm->sparse_live.list) {
+		struct vmm_va *v = vmm_va_entry(pos);
+		uint64_t page = FA_BIT64(v->page_shift);
+
+		(void)FA_WARN(fa_pt_unmap(&vm->pt, v->va, v->size, page) != 0);
+		(void)FA_WARN(fa_pt_unref(&vm->pt, v->va, v->size, page, next) != 0);
+		vmm_va_set_remove(&vm->sparse_live, v);
+		fa_reserve_pool_put(&vm->node_pool, v);
+	}
 	fa_list_for_each_safe(pos, n, &vm->staged.list) {
 		struct vmm_va *v = vmm_va_entry(pos);
 
@@ -1064,6 +1139,10 @@ static inline int vmm_vm_fini(struct vmm_vm *vm)
 	vmm__plan_settle(vm);
 	(void)FA_WARN(fa_pt_fini(&vm->plan) != 0);
 	vmm__plan_stash_drain(vm);
+	fa_list_for_each_safe(pos, n, &vm->sparse_staged.list) {
+		vmm_va_set_remove(&vm->sparse_staged, vmm_va_entry(pos));
+		fa_reserve_pool_put(&vm->staged_pool, vmm_va_entry(pos));
+	}
 	vmm__lock(dev->hw.hw_lock);
 	(void)fa_pramin_flush(&dev->hw.pt_mem);
 	(void)dev->hw.tlb_invalidate(dev->hw.ctx, vm->pdb);
@@ -1093,7 +1172,8 @@ static inline bool vmm_vm_views_equal(struct vmm_vm *vm)
 	vmm__assert_held(vm->locks.vm);
 	vmm__assert_held(vm->locks.pt);
 	same = vmm_va_set_valid(&vm->staged) && vmm_va_set_valid(&vm->live) &&
-	       vm->staged.count == vm->live.count;
+	       vm->staged.count == vm->live.count &&
+	       vm->sparse_staged.count == vm->sparse_live.count;
 	for (a = vm->staged.list.next, b = vm->live.list.next;
 	     same && a != &vm->staged.list && b != &vm->live.list; a = a->next, b = b->next) {
 		const struct vmm_va *x = vmm_va_entry(a), *y = vmm_va_entry(b);
@@ -1121,8 +1201,10 @@ static inline int vmm_op_check(const struct vmm_vm *vm, const struct vmm_op *op)
 {
 	uint64_t end, page, bo_end;
 
-	if (op->kind != VMM_OP_MAP && op->kind != VMM_OP_UNMAP)
+	if (op->kind < VMM_OP_MAP || op->kind > VMM_OP_UNSPARSE)
 		return -FA_EINVAL;
+	if (op->kind >= VMM_OP_SPARSE && !vm->dev->hw.fmt->sparse_pte)
+		return -FA_EOPNOTSUPP;
 	if (!vmm_page_supported(vm->dev->hw.fmt, op->page_shift))
 		return -FA_EOPNOTSUPP;
 	page = FA_BIT64(op->page_shift);
@@ -1130,7 +1212,7 @@ static inline int vmm_op_check(const struct vmm_vm *vm, const struct vmm_op *op)
 		return -FA_EINVAL;
 	if (fa_add_overflow(op->va, op->size, &end) || op->va < vm->va_start || end > vm->va_end)
 		return -FA_ERANGE;
-	if (op->kind == VMM_OP_UNMAP)
+	if (op->kind != VMM_OP_MAP)
 		return 0;
 	if (!op->bo || !fa_is_aligned(op->bo_offset, page) || (op->flags & ~VMM_MAP_READ_ONLY))
 		return -FA_EINVAL;
@@ -1198,11 +1280,48 @@ static inline void vmm__node_inserted(void *ctx, struct vmm_va *n)
 	vmm_bo_get(n->bo);
 }
 
-static inline void vmm__alloc_of(struct vmm_va_alloc *a, struct vmm_job *job)
+static inline void vmm__alloc_of(struct vmm_va_alloc *a, struct vmm_job *job, bool bo_refs)
 {
 	a->take = vmm__take_node;
-	a->inserted = vmm__node_inserted;
+	a->inserted = bo_refs ? vmm__node_inserted : NULL;
 	a->ctx = job;
+}
+
+/* The first node of @set overlapping [va, va + size), or NULL. */
+static inline struct vmm_va *vmm__overlap(struct vmm_va_set *set, uint64_t va, uint64_t size)
+{
+	struct vmm_va *r = vmm_va_set_first_from(set, va);
+
+	return r && r->va < va + size ? r : NULL;
+}
+
+/* Submit: sparse rules of one op against the submit-side views. A map that
+ * touches a region lies inside it with its page size (the region's table
+ * references then cover it); a region is bound over unmapped, region-free VA
+ * and unbound exactly as bound, empty. */
+static inline int vmm__op_check_sparse(struct vmm_vm *vm, const struct vmm_op *op)
+{
+	struct vmm_va *r = vmm__overlap(&vm->sparse_staged, op->va, op->size);
+
+	switch (op->kind) {
+	case VMM_OP_MAP:
+		if (r && (r->va > op->va || vmm_va_end(r) < op->va + op->size ||
+			  r->page_shift != op->page_shift))
+			return -FA_EINVAL;
+		return 0;
+	case VMM_OP_SPARSE:
+		if (r || vmm__overlap(&vm->staged, op->va, op->size))
+			return -FA_EBUSY;
+		return 0;
+	case VMM_OP_UNSPARSE:
+		if (!r || r->va != op->va || r->size != op->size || r->page_shift != op->page_shift)
+			return -FA_ENOENT;
+		if (vmm__overlap(&vm->staged, op->va, op->size))
+			return -FA_EBUSY;
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 /* Submit: check every op against the submit-side view (read-only). */
@@ -1213,10 +1332,13 @@ static inline int vmm__ops_check_view(struct vmm_vm *vm, const struct vmm_op *op
 	int err;
 
 	for (i = 0; i < nops; i++) {
+		err = vmm__op_check_sparse(vm, &ops[i]);
+		if (err)
+			return err;
 		if (ops[i].kind == VMM_OP_MAP) {
 			vmm__op_to_va(&ops[i], &req);
 			err = vmm_va_set_check_map(&vm->staged, &req);
-		} else {
+		} else if (ops[i].kind == VMM_OP_UNMAP) {
 			err = vmm_va_set_check_unmap(&vm->staged, ops[i].va, ops[i].size);
 		}
 		if (err)
@@ -1269,7 +1391,8 @@ static inline unsigned int vmm__plan_nodes(const struct vmm_op *ops, unsigned in
 	unsigned int i, need = 0;
 
 	for (i = 0; i < nops; i++)
-		need += ops[i].kind == VMM_OP_MAP ? VMM_VA_NODES_PER_MAP : VMM_VA_NODES_PER_UNMAP;
+		need += ops[i].kind == VMM_OP_MAP ? VMM_VA_NODES_PER_MAP :
+			ops[i].kind == VMM_OP_UNMAP ? VMM_VA_NODES_PER_UNMAP : 1u;
 	return need;
 }
 
@@ -1282,7 +1405,7 @@ static inline unsigned long vmm__plan_static(const struct vmm_vm *vm, const stru
 	unsigned int i;
 
 	for (i = 0; i < nops; i++)
-		if (ops[i].kind == VMM_OP_MAP &&
+		if ((ops[i].kind == VMM_OP_MAP || ops[i].kind == VMM_OP_SPARSE) &&
 		    !fa_pt_estimate_static(vm->dev->hw.fmt, ops[i].va, ops[i].size,
 					   FA_BIT64(ops[i].page_shift), &est))
 			n += (unsigned long)est.total;
@@ -1313,6 +1436,8 @@ static inline unsigned long vmm__plan_estimate_now(struct vmm_vm *vm, const stru
 struct vmm__staged_alloc {
 	struct fa_reserve *r;
 	struct vmm_va **ins;
+	struct vmm_va_set **ins_set; /* the set each one went into */
+	struct vmm_va_set *cur;      /* the set the current op changes */
 	unsigned int n, cap;
 };
 
@@ -1325,8 +1450,10 @@ static inline void vmm__staged_inserted(void *ctx, struct vmm_va *node)
 {
 	struct vmm__staged_alloc *sa = (struct vmm__staged_alloc *)ctx;
 
-	if (!FA_WARN(sa->n >= sa->cap))
+	if (!FA_WARN(sa->n >= sa->cap)) {
+		sa->ins_set[sa->n] = sa->cur;
 		sa->ins[sa->n++] = node;
+	}
 }
 
 /* Whether the reference on a removed node's cut goes before the new range is
@@ -1334,6 +1461,33 @@ static inline void vmm__staged_inserted(void *ctx, struct vmm_va *node)
 static inline bool vmm__cut_first(const struct vmm_op *op, const struct vmm_va *n)
 {
 	return op->kind != VMM_OP_MAP || n->page_shift != op->page_shift;
+}
+
+/* A sparse region holds its own table references over its range (the run
+ * step's vmm__run_sparse_op()): bind references it, unbind drops them. */
+static inline int vmm__plan_sparse_op(struct vmm_vm *vm, const struct vmm_op *op,
+				      struct vmm__plan *p, unsigned int *done)
+{
+	const struct fa_pt_format *f = vm->dev->hw.fmt;
+	uint64_t page = FA_BIT64(op->page_shift);
+	struct fa_pt_estimate est;
+	unsigned int l;
+	int err;
+
+	if (op->kind == VMM_OP_UNSPARSE) {
+		(void)FA_WARN(fa_pt_unref(&vm->plan, op->va, op->size, page, 1) != 0);
+		*done = 3;
+		return 0;
+	}
+	err = fa_pt_estimate(&vm->plan, op->va, op->size, page, &est);
+	if (!err)
+		err = fa_pt_ref(&vm->plan, op->va, op->size, page, FA_GFP_KERNEL);
+	if (err)
+		return err;
+	for (l = 0; l < f->nlevels; l++)
+		p->tables[l] += est.tables[l];
+	*done = 3;
+	return 0;
 }
 
 /* Mirror one op's reference changes on the plan (the run step's steps 1-3);
@@ -1348,6 +1502,8 @@ static inline int vmm__plan_op(struct vmm_vm *vm, const struct vmm_op *op, struc
 	int err;
 
 	*done = 0;
+	if (op->kind == VMM_OP_SPARSE || op->kind == VMM_OP_UNSPARSE)
+		return vmm__plan_sparse_op(vm, op, p, done);
 	for (pos = from; pos != stop; pos = pos->next) {
 		const struct vmm_va *n = vmm_va_entry(pos);
 
@@ -1384,6 +1540,17 @@ static inline void vmm__plan_op_undo(struct vmm_vm *vm, const struct vmm_op *op,
 	struct fa_list *pos;
 
 	vmm__plan_settle(vm);
+	if (op->kind == VMM_OP_SPARSE || op->kind == VMM_OP_UNSPARSE) {
+		if (done < 3)
+			return; /* a failed bind changed nothing */
+		if (op->kind == VMM_OP_SPARSE)
+			(void)FA_WARN(fa_pt_unref(&vm->plan, op->va, op->size,
+						  FA_BIT64(op->page_shift), 1) != 0);
+		else
+			(void)FA_WARN(fa_pt_ref(&vm->plan, op->va, op->size,
+						FA_BIT64(op->page_shift), FA_GFP_KERNEL) != 0);
+		return;
+	}
 	for (pos = from; done >= 3 && pos != stop; pos = pos->next) {
 		const struct vmm_va *n = vmm_va_entry(pos);
 
@@ -1403,37 +1570,51 @@ static inline void vmm__plan_op_undo(struct vmm_vm *vm, const struct vmm_op *op,
 	}
 }
 
-/* Undo the submit-side view: drop what this submit inserted, put back what it removed. */
-static inline void vmm__staged_undo(struct vmm_vm *vm, struct vmm__staged_alloc *sa,
-				    struct fa_list *retired)
+/* Undo the submit-side views (mappings and sparse regions) after ops
+ * [0, k]: drop what this submit inserted, put back what it removed. */
+static inline void vmm__staged_undo(struct vmm_vm *vm, struct vmm_job *job, unsigned int k,
+				    struct vmm__staged_alloc *sa, struct fa_list *retired)
 {
-	struct fa_list originals, *pos, *n;
-	unsigned int i;
+	struct fa_list orig_main, orig_sparse, *pos, *n;
+	unsigned int i, q;
 
-	fa_list_init(&originals);
-	fa_list_for_each_safe(pos, n, retired) {
-		struct vmm_va *v = vmm_va_entry(pos);
-		bool mine = false;
+	fa_list_init(&orig_main);
+	fa_list_init(&orig_sparse);
+	for (i = 0; i <= k; i++)
+		job->last[i] = job->last[i]->next; /* first node of op i (or the head) */
+	for (i = 0; i <= k; i++) {
+		struct fa_list *stop = i < k ? job->last[i + 1] : retired;
+		bool sparse = job->ops[i].kind == VMM_OP_SPARSE || job->ops[i].kind == VMM_OP_UNSPARSE;
 
-		for (i = 0; i < sa->n; i++)
-			if (sa->ins[i] == v) {
-				sa->ins[i] = NULL; /* inserted, then removed again by a later op */
-				mine = true;
-			}
-		fa_list_del_init(pos);
-		if (mine)
-			fa_reserve_give_back(sa->r, v);
-		else
-			fa_list_add_tail(pos, &originals);
-	}
-	for (i = sa->n; i-- > 0;)
-		if (sa->ins[i]) {
-			vmm_va_set_remove(&vm->staged, sa->ins[i]);
-			fa_reserve_give_back(sa->r, sa->ins[i]);
+		for (pos = job->last[i]; pos != stop; pos = n) {
+			struct vmm_va *v = vmm_va_entry(pos);
+			bool mine = false;
+
+			n = pos->next;
+			for (q = 0; q < sa->n; q++)
+				if (sa->ins[q] == v) {
+					sa->ins[q] = NULL; /* inserted, then removed by a later op */
+					mine = true;
+				}
+			fa_list_del_init(pos);
+			if (mine)
+				fa_reserve_give_back(sa->r, v);
+			else
+				fa_list_add_tail(pos, sparse ? &orig_sparse : &orig_main);
 		}
-	fa_list_for_each_safe(pos, n, &originals) {
+	}
+	for (q = sa->n; q-- > 0;)
+		if (sa->ins[q]) {
+			vmm_va_set_remove(sa->ins_set[q], sa->ins[q]);
+			fa_reserve_give_back(sa->r, sa->ins[q]);
+		}
+	fa_list_for_each_safe(pos, n, &orig_main) {
 		fa_list_del_init(pos);
 		vmm__va_insert(&vm->staged, vmm_va_entry(pos));
+	}
+	fa_list_for_each_safe(pos, n, &orig_sparse) {
+		fa_list_del_init(pos);
+		vmm__va_insert(&vm->sparse_staged, vmm_va_entry(pos));
 	}
 	sa->n = 0;
 }
@@ -1452,7 +1633,7 @@ static inline void vmm__plan_undo(struct vmm_vm *vm, struct vmm_job *job, unsign
 	}
 	vmm__plan_settle(vm);
 	vmm__plan_stash_drain(vm);
-	vmm__staged_undo(vm, sa, retired);
+	vmm__staged_undo(vm, job, k, sa, retired);
 }
 
 /* Apply a job's ops to the submit-side view and the page-table plan, op by op,
@@ -1474,12 +1655,13 @@ static inline int vmm__plan_job(struct vmm_vm *vm, struct vmm_job *job, struct v
 		const struct vmm_op *op = &job->ops[i];
 
 		job->last[i] = retired->prev;
-		if (op->kind == VMM_OP_MAP) {
-			vmm__op_to_va(op, &req);
-			(void)vmm_va_set_map(&vm->staged, &req, &a, retired);
-		} else {
-			vmm_va_set_unmap(&vm->staged, op->va, op->size, &a, retired);
-		}
+		vmm__op_to_va(op, &req);
+		sa->cur = op->kind == VMM_OP_MAP || op->kind == VMM_OP_UNMAP ? &vm->staged :
+								      &vm->sparse_staged;
+		if (op->kind == VMM_OP_MAP || op->kind == VMM_OP_SPARSE)
+			(void)vmm_va_set_map(sa->cur, &req, &a, retired);
+		else
+			vmm_va_set_unmap(sa->cur, op->va, op->size, &a, retired);
 		err = vmm__plan_op(vm, op, job->last[i]->next, retired, p, &done);
 	}
 	if (err) {
@@ -1600,7 +1782,8 @@ static inline struct vmm_job *vmm__job_alloc(struct vmm_vm *vm, const struct vmm
 					     unsigned int nops, unsigned int worst_nodes)
 {
 	size_t sz = sizeof(struct vmm_job) + nops * sizeof(*ops) +
-		    nops * sizeof(struct fa_list *) + worst_nodes * sizeof(struct vmm_va *);
+		    nops * sizeof(struct fa_list *) + worst_nodes * sizeof(struct vmm_va *) +
+		    worst_nodes * sizeof(struct vmm_va_set *);
 	struct vmm_job *job = (struct vmm_job *)vmm__alloc(vm->dev, sz);
 
 	if (!job)
@@ -1613,6 +1796,7 @@ static inline struct vmm_job *vmm__job_alloc(struct vmm_vm *vm, const struct vmm
 	__builtin_memcpy(job->ops, ops, nops * sizeof(*ops));
 	job->last = (struct fa_list **)(void *)(job->ops + nops);
 	job->ins = (struct vmm_va **)(void *)(job->last + nops);
+	job->ins_set = (struct vmm_va_set **)(void *)(job->ins + worst_nodes);
 	fa_list_init(&job->retired);
 	return job;
 }
@@ -1651,7 +1835,12 @@ static inline void vmm__plan_commit(struct vmm_vm *vm, const struct vmm__plan *p
  * @param nops Number of ops, 1 .. #VMM_JOB_MAX_OPS.
  * @param out The job (owned by the core until vmm_job_cleanup()).
  * @return 0; the errors of vmm_ops_check(); -FA_EINVAL (a split at an address
- *         the split mapping's page size cannot express); -FA_ENOMEM;
+ *         the split mapping's page size cannot express, or a map that reaches
+ *         out of a sparse region or uses another page size; an unmap over
+ *         holes is not an error: it unmaps what exists); -FA_EBUSY (a sparse
+ *         bind over mapped VA or another region, a sparse unbind with mappings
+ *         left inside); -FA_ENOENT (a sparse unbind that matches no region);
+ *         -FA_ENOMEM;
  *         -FA_ENOSPC (VRAM for page tables, or the VM's node budget: wait for
  *         pending jobs and retry); -FA_EDQUOT (the VM's page-table budget,
  *         vmm_config::pt_budget).
@@ -1687,6 +1876,8 @@ static inline int vmm_job_submit(struct vmm_vm *vm, const struct vmm_op *ops, un
 		goto out_free;
 	sa.r = &staged_res;
 	sa.ins = job->ins;
+	sa.ins_set = job->ins_set;
+	sa.cur = &vm->staged;
 	sa.n = 0;
 	sa.cap = worst;
 	fa_list_init(&retired);
@@ -1768,6 +1959,76 @@ static inline void vmm__run_clear(struct vmm_job *job, const struct vmm_va *n, b
 		vmm__run_check(dev, fa_pt_unref(&vm->pt, n->cut_va, n->cut_size, page, next_epoch));
 }
 
+/* Tell the optional checker hook that live PTEs of the op's range change
+ * (some node removed by the op had PTEs in it). */
+static inline bool vmm__run_live_begin(struct vmm_job *job, const struct vmm_op *op,
+				       struct fa_list *last)
+{
+	struct vmm_device *dev = job->vm->dev;
+	unsigned int shift = op->page_shift;
+	bool live = false;
+	struct fa_list *pos;
+
+	if (!dev->hw.live_begin || !dev->hw.live_end)
+		return false;
+	for (pos = last->next; pos != &job->retired; pos = pos->next) {
+		const struct vmm_va *n = vmm_va_entry(pos);
+
+		if (!n->cut_size)
+			continue;
+		live = true;
+		if (n->page_shift < shift)
+			shift = n->page_shift;
+	}
+	if (live)
+		dev->hw.live_begin(dev->hw.ctx, job->vm->pdb, op->va, op->size,
+				   op->kind == VMM_OP_MAP ? op->bo->pa + op->bo_offset : VMM_NO_PA,
+				   shift);
+	return live;
+}
+
+/* Run step of a sparse-region op: the region holds its own table
+ * references over its range, and its free pages hold sparse PTEs. */
+static inline void vmm__run_sparse_op(struct vmm_job *job, const struct vmm_op *op,
+				      uint64_t next_epoch)
+{
+	struct vmm_vm *vm = job->vm;
+	struct vmm_device *dev = vm->dev;
+	uint64_t page = FA_BIT64(op->page_shift);
+	struct vmm_va_alloc a;
+	struct vmm_va req;
+
+	vmm__alloc_of(&a, job, false);
+	if (op->kind == VMM_OP_SPARSE) {
+		vmm__op_to_va(op, &req);
+		(void)vmm_va_set_map(&vm->sparse_live, &req, &a, &job->retired);
+		vm->building = job;
+		vmm__run_check(dev, fa_pt_ref(&vm->pt, op->va, op->size, page, FA_GFP_NOWAIT));
+		vm->building = NULL;
+		vmm__run_check(dev, fa_pt_sparse(&vm->pt, op->va, op->size, page));
+	} else {
+		vmm_va_set_unmap(&vm->sparse_live, op->va, op->size, &a, &job->retired);
+		vmm__run_check(dev, fa_pt_unmap(&vm->pt, op->va, op->size, page));
+		vmm__run_check(dev, fa_pt_unref(&vm->pt, op->va, op->size, page, next_epoch));
+	}
+	vmm__stat_add(&dev->stats.pte_writes, (unsigned long)(op->size >> op->page_shift));
+}
+
+/* Run step of an unmap: what lies inside a sparse region reads as zero again. */
+static inline void vmm__run_resparse(struct vmm_job *job, const struct vmm_op *op)
+{
+	struct vmm_vm *vm = job->vm;
+	uint64_t end = op->va + op->size, lo, hi;
+	struct vmm_va *r;
+
+	for (r = vmm_va_set_first_from(&vm->sparse_live, op->va); r && r->va < end;
+	     r = vmm_va_set_next(&vm->sparse_live, r)) {
+		lo = fa_max_u64(r->va, op->va);
+		hi = fa_min_u64(vmm_va_end(r), end);
+		vmm__run_check(vm->dev, fa_pt_sparse(&vm->pt, lo, hi - lo, FA_BIT64(r->page_shift)));
+	}
+}
+
 /* Run step of one op: page-table lock held. */
 static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uint64_t next_epoch,
 			       uint64_t *pte_ns)
@@ -1779,8 +2040,13 @@ static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uin
 	struct vmm_va_alloc a;
 	struct vmm_va req, *n;
 	uint64_t t, page = FA_BIT64(op->page_shift);
+	bool live;
 
-	vmm__alloc_of(&a, job);
+	if (op->kind == VMM_OP_SPARSE || op->kind == VMM_OP_UNSPARSE) {
+		vmm__run_sparse_op(job, op, next_epoch);
+		return;
+	}
+	vmm__alloc_of(&a, job, true);
 	if (op->kind == VMM_OP_MAP) {
 		vmm__op_to_va(op, &req);
 		(void)vmm_va_set_map(&vm->live, &req, &a, &job->retired);
@@ -1788,15 +2054,24 @@ static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uin
 		vmm_va_set_unmap(&vm->live, op->va, op->size, &a, &job->retired);
 	}
 	vmm__stat_add(&dev->stats.nodes_used, before - fa_reserve_count(&job->nodes));
-	/* 1. Clear every replaced PTE; drop the references of another page size now. */
+	live = vmm__run_live_begin(job, op, last);
+	/* 1. Clear every replaced PTE; drop the references of another page size now.
+	 * Clearing first (VALID off, low half first), then writing the new PTEs
+	 * into invalid entries, means no walker ever sees an entry whose address
+	 * belongs to neither the old nor the new mapping, as an in-place rewrite
+	 * of a live 64-bit PTE in two 32-bit halves could show. */
 	for (pos = last->next; pos != &job->retired; pos = pos->next) {
 		n = vmm_va_entry(pos);
 		if (n->cut_size)
 			vmm__run_clear(job, n, op->kind != VMM_OP_MAP || n->page_shift != op->page_shift,
 				       next_epoch, pte_ns);
 	}
-	if (op->kind != VMM_OP_MAP)
+	if (op->kind != VMM_OP_MAP) {
+		vmm__run_resparse(job, op);
+		if (live)
+			dev->hw.live_end(dev->hw.ctx);
 		return;
+	}
 	/* 2. Reference the new range: missing tables come from the job's reservation. */
 	vm->building = job;
 	vmm__run_check(dev, fa_pt_ref(&vm->pt, op->va, op->size, page, FA_GFP_NOWAIT));
@@ -1815,6 +2090,8 @@ static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uin
 				      vmm__pte_attr(op->flags)));
 	*pte_ns += vmm__now(dev) - t;
 	vmm__stat_add(&dev->stats.pte_writes, (unsigned long)(op->size >> op->page_shift));
+	if (live)
+		dev->hw.live_end(dev->hw.ctx);
 }
 /** @endcond */
 
@@ -1848,7 +2125,7 @@ static inline void vmm_job_run(struct vmm_job *job)
 	next_epoch = dev->hw.tlb_epoch(dev->hw.ctx) + 1;
 	for (i = 0; i < job->nops; i++) {
 		vmm__run_op(job, &job->ops[i], next_epoch, &pte_ns);
-		maps += job->ops[i].kind == VMM_OP_MAP;
+		maps += job->ops[i].kind == VMM_OP_MAP || job->ops[i].kind == VMM_OP_SPARSE;
 	}
 	if (job->tables_used > job->tables_estimated)
 		vmm__stat_add(&dev->stats.pt_estimate_short, 1);

@@ -173,6 +173,7 @@ Test(vmm_gpuva, adjacent_continuation_merges_other_backing_does_not)
 	struct vmm_va *old;
 
 	vmm_va_set_init(&s);
+	vmm_va_set_config(&s, true, 0);
 	fa_list_init(&ret);
 	set_map(&s, 0, 40 * K4, &bo_a, 0, &ret);
 	set_map(&s, 60 * K4, 40 * K4, &bo_a, 60 * K4, &ret);
@@ -230,8 +231,10 @@ Test(vmm_gpuva, submit_checks)
 	r.page_shift = 21;
 	cr_assert_eq(vmm_va_set_check_map(&s, &r), 0);
 	cr_assert_not_null(vmm_va_set_map(&s, &r, &g_alloc, &ret));
-	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x400000, K4), -FA_ENOENT);
-	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x200000, 0x400000), -FA_ENOENT);
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x400000, K4), 0, "unmap of nothing: a no-op");
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x200000, 0x400000), 0, "holes unmap what exists");
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x10000, 0x400000), -FA_EINVAL,
+		     "a hole after the range does not hide a bad split at its start");
 	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x10000, 0x10000), -FA_EINVAL,
 		     "a 2 MiB page cannot be split at 64 KiB");
 	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x200000, 0x200000), 0);
@@ -241,6 +244,66 @@ Test(vmm_gpuva, submit_checks)
 	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL);
 	r = req_of(0x200000, 0x200000, &bo_b, 0);
 	cr_assert_eq(vmm_va_set_check_map(&s, &r), 0);
+	/* Page sizes: below 2^64 always (no shift by 64 or more), the set's own otherwise. */
+	r = req_of(0x200000, 0x200000, &bo_b, 0);
+	r.page_shift = 64;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL);
+	r.page_shift = 70;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL);
+	r.page_shift = ~0u;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL);
+	vmm_va_set_config(&s, false, FA_BIT64(12) | FA_BIT64(21));
+	r.page_shift = 16;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL, "64 KiB pages not accepted");
+	r.page_shift = 21;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), 0);
+	r = req_of(0x201000, K4, &bo_b, 0);
+	r.page_shift = 21;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL, "range not aligned to its page size");
+}
+
+Test(vmm_gpuva, unmap_over_holes_unmaps_what_exists)
+{
+	struct vmm_va_set s;
+	struct fa_list ret;
+	const uint64_t want[] = { 0, 2 * K4, 0, 98 * K4, 2 * K4, 98 * K4 };
+	struct vmm_bo *const bos[] = { &bo_a, &bo_b };
+
+	vmm_va_set_init(&s);
+	fa_list_init(&ret);
+	set_map(&s, 0, 10 * K4, &bo_a, 0, &ret);
+	set_map(&s, 20 * K4, 10 * K4, &bo_a, 20 * K4, &ret);
+	set_map(&s, 40 * K4, 10 * K4, &bo_b, 0, &ret);
+	set_map(&s, 90 * K4, 10 * K4, &bo_b, 90 * K4, &ret);
+	/* [2, 98) pages: two holes inside, two mappings cut at the ends, two removed whole. */
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 2 * K4, 96 * K4), 0);
+	fa_list_init(&ret);
+	vmm_va_set_unmap(&s, 2 * K4, 96 * K4, &g_alloc, &ret);
+	expect_set(&s, 2, want, bos);
+	cr_assert_eq(retired_count(&ret), 4u);
+	/* Nothing left in the range: unmapping it again is accepted and changes nothing. */
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 2 * K4, 96 * K4), 0);
+	fa_list_init(&ret);
+	vmm_va_set_unmap(&s, 2 * K4, 96 * K4, &g_alloc, &ret);
+	cr_assert_eq(retired_count(&ret), 0u);
+	cr_assert_eq(s.count, 2u);
+}
+
+Test(vmm_gpuva, neighbours_stay_separate_unless_the_set_merges)
+{
+	struct vmm_va_set s;
+	struct fa_list ret;
+	const uint64_t three[] = { 0, 40 * K4, 0, 40 * K4, 20 * K4, 40 * K4, 60 * K4, 40 * K4, 60 * K4 };
+	struct vmm_bo *const bos[] = { &bo_a, &bo_a, &bo_a };
+
+	vmm_va_set_init(&s);
+	fa_list_init(&ret);
+	set_map(&s, 0, 40 * K4, &bo_a, 0, &ret);
+	set_map(&s, 60 * K4, 40 * K4, &bo_a, 60 * K4, &ret);
+	/* The continuation of both neighbours: drm_gpuvm keeps three mappings. */
+	cr_assert_eq(set_map(&s, 40 * K4, 20 * K4, &bo_a, 40 * K4, &ret), 1u);
+	expect_set(&s, 3, three, bos);
+	cr_assert_eq(retired_count(&ret), 0u, "nothing absorbed, nothing split");
 }
 
 struct bump_pool {
@@ -290,6 +353,7 @@ Test(vmm_gpuva, random_against_page_model)
 	cr_assert_not_null(pool.nodes);
 	fa_rng_seed(&rng, fa_test_seed(0x5e7));
 	vmm_va_set_init(&s);
+	vmm_va_set_config(&s, true, 0);
 	memset(model, 0, sizeof(model));
 	for (it = 0; it < iters; it++) {
 		uint64_t a = fa_rng_below(&rng, PAGES), n = 1 + fa_rng_below(&rng, PAGES - a);
@@ -402,7 +466,22 @@ struct fx {
 #define FX_VA (1ull << 32)
 #define FX_VA_SIZE (1ull << 34)
 
+static void fx_demo_live_begin(void *ctx, uint64_t pdb, uint64_t va, uint64_t size,
+			       uint64_t new_pa, unsigned int shift)
+{
+	demo_live_begin(ctx, pdb, va, size, new_pa, shift);
+}
+
+static void fx_init_fmt(struct fx *f, uint64_t vram, const struct vmm_host_config *cfg,
+			const struct fa_pt_format *fmt);
+
 static void fx_init_cfg(struct fx *f, uint64_t vram, const struct vmm_host_config *cfg)
+{
+	fx_init_fmt(f, vram, cfg, fa_pt_format_nv_ver2());
+}
+
+static void fx_init_fmt(struct fx *f, uint64_t vram, const struct vmm_host_config *cfg,
+			const struct fa_pt_format *fmt)
 {
 	struct vmm_hw hw;
 	unsigned int i;
@@ -414,11 +493,14 @@ static void fx_init_cfg(struct fx *f, uint64_t vram, const struct vmm_host_confi
 	f->src.ctx = &f->alloc;
 	f->gpu = (struct sim_gpu *)calloc(1, sizeof(*f->gpu));
 	cr_assert_not_null(f->gpu);
-	cr_assert_eq(sim_gpu_init(f->gpu, vram, fa_pt_format_nv_ver2()), 0);
+	cr_assert_eq(sim_gpu_init(f->gpu, vram, fmt), 0);
+	cr_assert_eq(sim_gpu_watch_enable(f->gpu), 0);
 	memset(&hw, 0, sizeof(hw));
 	hw.pt_mem = f->gpu->acc;
 	hw.tlb_invalidate = demo_tlb_invalidate;
 	hw.tlb_epoch = demo_tlb_epoch;
+	hw.live_begin = fx_demo_live_begin;
+	hw.live_end = demo_live_end;
 	hw.ctx = f->gpu;
 	hw.vram_size = vram;
 	hw.vram_cleared = true; /* the simulated VRAM starts zero-filled */
@@ -446,10 +528,18 @@ static void fx_fini(struct fx *f)
 	cr_assert_eq(vmm_vram_avail(&f->dev->dev), f->gpu->bar.vram_size, "VRAM leaked");
 	cr_assert_eq(f->dev->dev.stats.pt_allocated, f->dev->dev.stats.pt_freed, "page tables leaked");
 	cr_assert_eq(f->dev->dev.stats.run_errors, 0ul);
+	/* every job of every test (sparse regions included) used exactly its reservation */
+	cr_assert_eq(f->dev->dev.stats.reserve_short, 0ul, "a reservation ran short");
+	cr_assert_eq(f->dev->dev.stats.jobs_inexact, 0ul, "a job used other than it reserved");
+	cr_assert_eq(f->dev->dev.stats.pt_used, f->dev->dev.stats.pt_reserved);
 	cr_assert_eq(f->alloc.run_allocs, 0ul, "allocation inside a run stage");
 	vmm_host_destroy(f->dev);
 	cr_assert_eq(f->alloc.allocs, f->alloc.frees, "host allocations leaked");
 	cr_assert_eq(f->gpu->bar.stats.torn_valid, 0ull);
+	cr_assert_eq(f->gpu->watch.foreign, 0ull, "foreign PTE at va 0x%llx -> 0x%llx",
+		     (unsigned long long)f->gpu->watch.first_va,
+		     (unsigned long long)f->gpu->watch.first_pa);
+	cr_assert_eq(f->gpu->watch.overflow, 0ull);
 	sim_gpu_fini(f->gpu);
 	free(f->gpu);
 }
@@ -657,10 +747,6 @@ Test(vmm_submit, bad_input_specific_error_nothing_changed)
 	BAD(-FA_EOPNOTSUPP, 1, "1 GiB pages (not in ver2)");
 	vmm_op_map(&ops[0], FX_VA, 1ull << 29, f.bo[2], 0, 29);
 	BAD(-FA_EOPNOTSUPP, 1, "512 MiB pages (not supported by this VMM)");
-	vmm_op_unmap(&ops[0], FX_VA + 8 * M2, 4 * K4, 12);
-	BAD(-FA_ENOENT, 1, "unmap of an unmapped range");
-	vmm_op_unmap(&ops[0], FX_VA + 4 * M2 + 8 * K4, 16 * K4, 12);
-	BAD(-FA_ENOENT, 1, "unmap of a partially mapped range");
 	vmm_op_unmap(&ops[0], FX_VA + K64, K64, 16);
 	BAD(-FA_EINVAL, 1, "unmap splitting a 2 MiB page");
 	vmm_op_map(&ops[0], FX_VA + K4, K4, f.bo[2], 0, 12);
@@ -668,14 +754,14 @@ Test(vmm_submit, bad_input_specific_error_nothing_changed)
 	/* A bad op after good ones: the whole job is refused. */
 	vmm_op_map(&ops[0], FX_VA + 8 * M2, 2 * K4, f.bo[2], 0, 12);
 	vmm_op_unmap(&ops[1], FX_VA + 4 * M2, 16 * K4, 12);
-	vmm_op_unmap(&ops[2], FX_VA + 9 * M2, K4, 12);
-	BAD(-FA_ENOENT, 3, "a job with one bad unmap");
+	vmm_op_unmap(&ops[2], FX_VA + K64, K64, 16);
+	BAD(-FA_EINVAL, 3, "a job with one bad unmap");
 	BAD(-FA_EINVAL, 0, "no ops");
 	for (i = 0; i <= VMM_JOB_MAX_OPS; i++)
 		vmm_op_map(&ops[i], FX_VA + 16 * M2 + i * K4, K4, f.bo[2], 0, 12);
 	BAD(-FA_EINVAL, VMM_JOB_MAX_OPS + 1, "too many ops");
 #undef BAD
-	cr_assert_eq(f.dev->dev.stats.jobs_rejected, 24ul);
+	cr_assert_eq(f.dev->dev.stats.jobs_rejected, 22ul);
 	expect_maps(&f, FX_VA, 2 * M2, f.bo[0], 0, 21);
 	expect_maps(&f, FX_VA + 4 * M2, 16 * K4, f.bo[1], 0, 12);
 	expect_faults(&f, FX_VA + 8 * M2, 4 * K4);
@@ -814,11 +900,14 @@ Test(vmm_submit, fault_injection_every_allocation)
 
 Test(vmm_walker, page_size_changes_split_and_merge)
 {
+	struct vmm_host_config cfg;
 	struct fx f;
 	struct vmm_op ops[2];
 	unsigned long allocated;
 
-	fx_init(&f, 1ull << 30);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.merge = true; /* the driver asks for merged neighbours */
+	fx_init_cfg(&f, 1ull << 30, &cfg);
 	/* 2 MiB pages, then 4 KiB pages over the second 2 MiB (the huge slot gives way). */
 	vmm_op_map(&ops[0], FX_VA, 2 * M2, f.bo[0], 0, 21);
 	cr_assert_eq(fx_run(&f, ops, 1), 0);
@@ -853,6 +942,145 @@ Test(vmm_walker, page_size_changes_split_and_merge)
 	vmm_op_unmap(&ops[0], FX_VA, 2 * M2, 21);
 	cr_assert_eq(fx_run(&f, ops, 1), 0);
 	expect_faults(&f, FX_VA, 2 * M2);
+	fx_fini(&f);
+}
+
+/* The live-range checker: a remap of live PTEs through the VMM shows no
+ * foreign PTE after any MMIO write; an in-place rewrite of a live PTE in two
+ * 32-bit halves (high half first, the order that is right for a fresh map)
+ * does, and the checker catches it. ver3 keeps address bits in both halves. */
+Test(vmm_walker, live_checker_catches_planted_in_place_overwrite)
+{
+	struct sim_gpu_xlat x;
+	struct vmm_op op;
+	struct fx f;
+	uint64_t slot, old, new_pa, val, writes;
+
+	fx_init_fmt(&f, 1ull << 30, NULL, fa_pt_format_nv_ver3());
+	vmm_op_map(&op, FX_VA, 16 * K4, f.bo[0], 0, 12);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	cr_assert_eq(f.gpu->watch.watches, 0ull, "a fresh map changes no live PTE");
+	vmm_op_map(&op, FX_VA, 16 * K4, f.bo[1], 0, 12);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	expect_maps(&f, FX_VA, 16 * K4, f.bo[1], 0, 12);
+	cr_assert_eq(f.gpu->watch.watches, 1ull);
+	cr_assert_gt(f.gpu->watch.checked, 0ull, "the remap's writes were re-walked");
+	cr_assert_eq(f.gpu->watch.foreign, 0ull, "the VMM's remap shows no foreign PTE");
+
+	/* Planted: rewrite the live PTE of FX_VA in place, to an address whose
+	 * halves both differ from the old one's. */
+	vmm_host_vm_lock_tables(f.vm);
+	cr_assert_eq(sim_gpu_walk(f.gpu, f.vm->vm.pdb, FX_VA, &x), 0);
+	slot = x.path[x.npath - 1];
+	old = sim_bar0_peek64(&f.gpu->bar, slot);
+	new_pa = x.pa ^ (1ull << 32) ^ (1ull << 20);
+	val = fa_pt_pte_encode(f.gpu->fmt, x.level, new_pa, x.attr);
+	cr_assert_neq((uint32_t)val, (uint32_t)old);
+	cr_assert_neq((uint32_t)(val >> 32), (uint32_t)(old >> 32));
+	writes = f.gpu->watch.writes;
+	sim_gpu_watch_begin(f.gpu, f.vm->vm.pdb, FX_VA, K4, new_pa, 12);
+	cr_assert_eq(fa_pramin_wr64(&f.gpu->acc, slot, val, FA_PRAMIN_HIGH_FIRST), 0);
+	sim_gpu_watch_end(f.gpu);
+	cr_assert_eq(f.gpu->watch.writes - writes, 2ull, "two 32-bit MMIO writes");
+	cr_assert_eq(f.gpu->watch.foreign, 1ull, "the state between the halves maps a foreign address");
+	cr_assert_eq(f.gpu->watch.first_va, FX_VA);
+	cr_assert_eq(f.gpu->watch.first_pa, x.pa ^ (1ull << 32), "new high half, old low half");
+	/* Undo the plant: invalid first, then the old PTE (no foreign state). */
+	cr_assert_eq(fa_pramin_wr64(&f.gpu->acc, slot, f.gpu->fmt->invalid, FA_PRAMIN_LOW_FIRST), 0);
+	cr_assert_eq(fa_pramin_wr64(&f.gpu->acc, slot, old, FA_PRAMIN_HIGH_FIRST), 0);
+	vmm_host_vm_unlock_tables(f.vm);
+	f.gpu->watch.foreign = 0;       /* both checkers saw the plant; the fixture's */
+	f.gpu->bar.stats.torn_valid = 0; /* end-of-test checks are about the VMM */
+	fx_fini(&f);
+}
+
+/* Every page of [va, va + size) reads as sparse (zero, no fault) through the walker. */
+static void expect_sparse(struct fx *f, uint64_t va, uint64_t size, uint64_t step)
+{
+	struct sim_gpu_xlat x;
+	uint64_t i;
+
+	vmm_host_vm_lock_tables(f->vm);
+	for (i = 0; i < size; i += step) {
+		cr_assert_neq(sim_gpu_walk(f->gpu, f->vm->vm.pdb, va + i, &x), 0);
+		cr_assert_eq(x.type, FA_PT_ENTRY_SPARSE, "va 0x%llx: entry type %d, want sparse",
+			     (unsigned long long)(va + i), (int)x.type);
+	}
+	vmm_host_vm_unlock_tables(f->vm);
+}
+
+static void expect_invalid(struct fx *f, uint64_t va, uint64_t size, uint64_t step)
+{
+	struct sim_gpu_xlat x;
+	uint64_t i;
+
+	vmm_host_vm_lock_tables(f->vm);
+	for (i = 0; i < size; i += step) {
+		cr_assert_neq(sim_gpu_walk(f->gpu, f->vm->vm.pdb, va + i, &x), 0);
+		cr_assert_eq(x.type, FA_PT_ENTRY_INVALID, "va 0x%llx: entry type %d, want invalid",
+			     (unsigned long long)(va + i), (int)x.type);
+	}
+	vmm_host_vm_unlock_tables(f->vm);
+}
+
+/* Vulkan sparse residency: a sparse region reads as zero without faulting;
+ * maps inside it bind pages, unmaps make them sparse again; unbinding the
+ * empty region makes it fault. 64 KiB (big tables) and 4 KiB (small tables). */
+Test(vmm_walker, sparse_bind_map_unmap_unbind)
+{
+	const uint64_t r = FX_VA + 8 * M2, rs = 4 * M2;
+	const unsigned int shifts[2] = { 16, 12 };
+	struct vmm_op op;
+	struct snap before;
+	struct fx f;
+	unsigned int k;
+
+	fx_init(&f, 1ull << 30);
+	for (k = 0; k < 2; k++) {
+		unsigned int sh = shifts[k];
+		uint64_t pg = FA_BIT64(sh);
+
+		/* An unmap of nothing first: the VM then holds a last fence in both snapshots. */
+		vmm_op_unmap(&op, r, rs, 12);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		fx_snap(&f, &before);
+		vmm_op_sparse(&op, VMM_OP_SPARSE, r, rs, sh);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		expect_sparse(&f, r, rs, pg);
+		expect_invalid(&f, r - M2, M2, K4);
+		/* A map inside the region with its page size binds pages. */
+		vmm_op_map(&op, r + 4 * pg, 8 * pg, f.bo[0], 0, sh);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		expect_maps(&f, r + 4 * pg, 8 * pg, f.bo[0], 0, sh);
+		expect_sparse(&f, r, 4 * pg, pg);
+		expect_sparse(&f, r + 12 * pg, rs - 12 * pg, pg);
+		/* Refused, nothing changed: another page size, reaching out of the
+		 * region, a second region over it, unbinding it while mapped. */
+		vmm_op_map(&op, r, M2, f.bo[1], 0, 21);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EINVAL);
+		vmm_op_map(&op, r - pg, 2 * pg, f.bo[1], 0, sh);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EINVAL);
+		vmm_op_sparse(&op, VMM_OP_SPARSE, r + M2, M2, sh);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EBUSY);
+		vmm_op_sparse(&op, VMM_OP_UNSPARSE, r, rs, sh);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EBUSY);
+		vmm_op_sparse(&op, VMM_OP_UNSPARSE, r, M2, sh);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_ENOENT);
+		/* Unmap over the whole region (holes included): sparse again. */
+		vmm_op_unmap(&op, r, rs, sh);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		expect_sparse(&f, r, rs, pg);
+		/* Unbind the empty region: the range faults, the tables go. */
+		vmm_op_sparse(&op, VMM_OP_UNSPARSE, r, rs, sh);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		expect_invalid(&f, r, rs, pg);
+		expect_unchanged(&f, &before, "sparse bind, map, unmap, unbind");
+	}
+	/* A sparse bind over mapped VA is refused. */
+	vmm_op_map(&op, r, 2 * K4, f.bo[0], 0, 12);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	vmm_op_sparse(&op, VMM_OP_SPARSE, r, M2, 12);
+	cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EBUSY);
 	fx_fini(&f);
 }
 
@@ -988,22 +1216,16 @@ struct pm_page {
 static bool pm_bad_split(const struct pm_page *m, unsigned int p, const struct vmm_op *op)
 {
 	const struct pm_page *prev;
-	uint64_t want;
 
 	if (p == 0 || p >= PM_PAGES || !m[p - 1].bo)
 		return false;
 	prev = &m[p - 1];
 	if (!(p & ((1u << (prev->shift - 12)) - 1)))
 		return false;
-	if (op->kind != VMM_OP_MAP)
-		return true;
-	/* A map that continues the crossing mapping merges with it instead. */
-	want = op->bo_offset + ((uint64_t)p << 12) - (op->va - FX_VA);
-	if (p == (op->va - FX_VA) >> 12) /* left boundary: prev continues into the op */
-		return !(prev->bo == op->bo && prev->shift == op->page_shift &&
-			 prev->flags == op->flags && prev->off + K4 == op->bo_offset);
-	return !(m[p].bo == op->bo && m[p].shift == op->page_shift && m[p].flags == op->flags &&
-		 m[p].off == want);
+	/* The fixture's VMM keeps neighbours separate (drm_gpuvm): a continuing
+	 * map does not merge, so it may not cut the crossing mapping off its page grid either. */
+	(void)op;
+	return true;
 }
 
 Test(vmm_walker, random_jobs_against_page_model)
@@ -1012,7 +1234,8 @@ Test(vmm_walker, random_jobs_against_page_model)
 	static const unsigned int shifts[3] = { 12, 16, 21 };
 	struct fa_rng rng;
 	struct fx f;
-	unsigned int it, i, accepted = 0, refused = 0, iters = (unsigned int)fa_test_iters(3000);
+	unsigned int it, i, accepted = 0, refused = 0, holes = 0;
+	unsigned int iters = (unsigned int)fa_test_iters(3000);
 
 	fa_rng_seed(&rng, fa_test_seed(0xe2e));
 	memset(model, 0, sizeof(model));
@@ -1052,10 +1275,9 @@ Test(vmm_walker, random_jobs_against_page_model)
 				hole |= !model[i].bo;
 		}
 		split = pm_bad_split(model, a, &op) || pm_bad_split(model, a + n, &op);
-		want = hole ? -FA_ENOENT : split ? -FA_EINVAL : 0;
+		want = split ? -FA_EINVAL : 0; /* holes are fine: the unmap removes what exists */
+		holes += hole && !split;
 		err = vmm_host_submit(f.vm, &op, 1, NULL, NULL);
-		if (hole && split && err == -FA_EINVAL)
-			want = err; /* both wrong: either error is right */
 		cr_assert_eq(err, want, "job %u (%s va page %u, %u pages, 2^%u): %d, model says %d",
 			     it, op.kind == VMM_OP_MAP ? "map" : "unmap", a, n, sh, err, want);
 		if (err) {
@@ -1091,6 +1313,7 @@ Test(vmm_walker, random_jobs_against_page_model)
 	}
 	cr_assert_gt(accepted, iters / 2, "%u of %u jobs accepted", accepted, iters);
 	cr_assert_gt(refused, 0u, "the model predicted some refusals too");
+	cr_assert_gt(holes, 0u, "some accepted unmaps covered holes");
 	fx_fini(&f);
 }
 
@@ -1465,6 +1688,8 @@ Test(vmm_demo_mt, short_run_summary_passes)
 	cr_assert_not_null(strstr(out, "leaks             page tables 0 "), "%s", out);
 	cr_assert_not_null(strstr(out, "host allocations 0 (0 bytes)"), "%s", out);
 	cr_assert_not_null(strstr(out, "0 torn entries"), "%s", out);
+	cr_assert_not_null(strstr(out, "live PTEs         0 torn or foreign PTEs observed after "), "%s", out);
+	cr_assert_null(strstr(out, "after 0 MMIO writes"), "the checker ran: %s", out);
 	cr_assert_not_null(strstr(out, "1 GiB bind"), "%s", out);
 	cr_assert_null(strstr(out, "FAILED"), "%s", out);
 	cr_assert_not_null(strstr(out, "  ok      no validator report"), "%s", out);

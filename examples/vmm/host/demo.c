@@ -21,6 +21,7 @@
 #include <fencealloc/signalling.h>
 
 #include "vmm/host/host.h"
+#include "vmm/host/trace.h"
 #include "sim/sim_gpu.h"
 
 #include <inttypes.h>
@@ -45,6 +46,7 @@ struct demo_opts {
 	bool direct;             /* page tables written through a CPU mapping, not PRAMIN */
 	bool ver3;               /* NVIDIA MMU ver3 (Hopper, Blackwell) instead of ver2 */
 	bool quiet;
+	const char *trace;       /* --trace=FILE: Chrome trace-event JSON of the jobs */
 };
 
 static void demo_usage(FILE *f)
@@ -70,6 +72,8 @@ static void demo_usage(FILE *f)
 		"  --seed-bug=N     1: allocate a page table under the map lock in the run stage\n"
 		"                   2: wait on a fence while holding the ref lock\n"
 		"                   3: change PTEs without invalidating the TLB (the MMU check fails)\n"
+		"  --trace=FILE     write the jobs' submit/run/cleanup timeline as Chrome\n"
+		"                   trace-event JSON (open in ui.perfetto.dev or chrome://tracing)\n"
 		"  --quiet          summary only\n");
 }
 
@@ -95,6 +99,8 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			demo_usage(stdout);
 			return 1;
+		} else if (!strncmp(a, "--trace=", 8) && a[8]) {
+			o->trace = a + 8;
 		} else if (!strcmp(a, "--quiet")) {
 			o->quiet = true;
 		} else if (!strncmp(a, "--seconds=", 10)) {
@@ -168,6 +174,7 @@ static void *demo_alloc_fn(void *ctx, size_t size, fa_gfp_t gfp)
 	(void)gfp;
 	if (vmm_host_in_run_stage())
 		__atomic_fetch_add(&a->run_allocs, 1, __ATOMIC_RELAXED);
+	demo_trace_alloc_event(size, 0, vmm_host_in_run_stage());
 	if (a->fail_at >= 0 && (unsigned long)a->fail_at == i) {
 		__atomic_fetch_add(&a->fails, 1, __ATOMIC_RELAXED);
 		return NULL;
@@ -185,6 +192,7 @@ static void demo_free_fn(void *ctx, void *obj, size_t size)
 	struct demo_alloc *a = (struct demo_alloc *)ctx;
 
 	__atomic_fetch_add(&a->frees, 1, __ATOMIC_RELAXED);
+	demo_trace_alloc_event(size, 1, vmm_host_in_run_stage());
 	__atomic_fetch_add(&a->bytes_freed, (uint64_t)size, __ATOMIC_RELAXED);
 	free(obj);
 }
@@ -200,6 +208,20 @@ static uint64_t demo_tlb_invalidate(void *ctx, uint64_t pdb)
 static uint64_t demo_tlb_epoch(void *ctx)
 {
 	return sim_gpu_tlb_epoch((struct sim_gpu *)ctx);
+}
+
+/* The live-range checker: the walker re-walks a changing live range after
+ * every MMIO write that lands on one of its entries. */
+static void demo_live_begin(void *ctx, uint64_t pdb, uint64_t va, uint64_t size, uint64_t new_pa,
+			    unsigned int shift)
+{
+	sim_gpu_watch_begin((struct sim_gpu *)ctx, pdb, va, size,
+			    new_pa == VMM_NO_PA ? SIM_GPU_NO_PA : new_pa, shift);
+}
+
+static void demo_live_end(void *ctx)
+{
+	sim_gpu_watch_end((struct sim_gpu *)ctx);
 }
 
 /* ------------------------------------------------------------ PRNG (xoshiro256**) */
@@ -295,6 +317,7 @@ struct demo {
 	struct demo_thread *t;
 	volatile int stop;
 	struct demo_verify ver;
+	struct demo_trace trace, *tr; /* tr: &trace with --trace, else NULL */
 	int failed;
 	/* the big bind */
 	double big_ns_per_page, big_submit_ms, big_run_ms, big_total_ms, big_pte_share;
@@ -572,8 +595,10 @@ static void *demo_submitter(void *arg)
 	struct demo_lane next[4];
 	unsigned int lanes[4], nops, i, vmi, want;
 	struct vmm_fence *f, *in;
+	uint64_t t0;
 	int err;
 
+	demo_trace_thread(d->tr, "submitter", t->id);
 	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
 		vmi = (unsigned int)demo_rng_below(&t->rng, d->o.vms);
 		want = 1 + (unsigned int)demo_rng_below(&t->rng, 4);
@@ -597,6 +622,7 @@ static void *demo_submitter(void *arg)
 			in = t->last[other];
 			t->deps += in != NULL;
 		}
+		t0 = vmm_host_now_ns();
 		err = vmm_host_submit(d->vm[vmi], ops, nops, in, &f);
 		for (i = 0; err == -FA_ENOSPC && i < 64; i++) {
 			/* Over budget: let this thread's jobs finish (their cleanups free
@@ -604,6 +630,7 @@ static void *demo_submitter(void *arg)
 			t->throttled++;
 			demo_drain(t);
 			vmm_host_wait_idle(d->dev);
+			t0 = vmm_host_now_ns();
 			err = vmm_host_submit(d->vm[vmi], ops, nops, in, &f);
 		}
 		if (err) {
@@ -613,6 +640,7 @@ static void *demo_submitter(void *arg)
 			continue;
 		}
 		t->jobs++;
+		demo_trace_submit(d->tr, t0, f, nops);
 		for (i = 0; i < nops; i++)
 			t->lanes[vmi * DEMO_LANES + lanes[i]] = next[i];
 		if (t->last[vmi])
@@ -802,6 +830,10 @@ static int demo_setup(struct demo *d)
 		return -FA_EINVAL;
 	hw.tlb_invalidate = demo_tlb_invalidate;
 	hw.tlb_epoch = demo_tlb_epoch;
+	hw.live_begin = demo_live_begin;
+	hw.live_end = demo_live_end;
+	if (sim_gpu_watch_enable(d->gpu))
+		return -FA_ENOMEM;
 	hw.ctx = d->gpu;
 	hw.vram_size = d->gpu->bar.vram_size;
 	hw.vram_cleared = true; /* the simulated VRAM starts zero-filled */
@@ -911,6 +943,14 @@ static int vmm_demo_main(int argc, char **argv)
 	if (demo_big_bind(d))
 		d->failed = 1;
 
+	if (d->o.trace) {
+		if (demo_trace_init(&d->trace, d->dev)) {
+			printf("--trace: out of memory\n");
+			return 1;
+		}
+		d->tr = &d->trace;
+		demo_trace_thread(d->tr, "main", 0);
+	}
 	t_start = vmm_host_now_ns();
 	deadline = t_start + (uint64_t)(d->o.seconds * 1e9);
 	for (i = 0; i < d->o.threads; i++)
@@ -937,6 +977,15 @@ static int vmm_demo_main(int argc, char **argv)
 		pthread_join(d->t[i].th, NULL);
 	vmm_host_wait_idle(d->dev);
 	t_end = vmm_host_now_ns();
+	if (d->tr) {
+		/* before verification: its page-table reads are not part of the timeline */
+		demo_check(d, demo_trace_write(d->tr, d->o.trace) == 0, "--trace file written");
+		printf("trace             %s: %lu jobs (%lu recorded), %lu host allocations and frees\n",
+		       d->o.trace, d->tr->njobs, d->tr->njobs < DEMO_TRACE_MAX_JOBS ? d->tr->njobs :
+		       (unsigned long)DEMO_TRACE_MAX_JOBS, d->tr->nallocs);
+		demo_trace_fini(d->tr);
+		d->tr = NULL;
+	}
 	demo_verify_all(d, &vr, true);
 	model_before = d->ver.mismatches;
 	demo_verify_models(d, &vr);
@@ -973,6 +1022,13 @@ static int vmm_demo_main(int argc, char **argv)
 	       " flushes, %lu torn entries, %" PRIu64 " TLB invalidates\n",
 	       d->gpu->win.stats.moves, d->gpu->win.stats.writes, d->gpu->win.stats.flushes, torn,
 	       d->gpu->stats.invalidates);
+	printf("live PTEs         %lu torn or foreign PTEs observed after %" PRIu64 " MMIO writes"
+	       " (%" PRIu64 " changed live ranges, %" PRIu64 " re-walks, %" PRIu64 " untracked)\n",
+	       torn + (unsigned long)d->gpu->watch.foreign, d->gpu->watch.writes,
+	       d->gpu->watch.watches, d->gpu->watch.walks, d->gpu->watch.overflow);
+	if (d->gpu->watch.foreign)
+		printf("                  first foreign PTE: va 0x%" PRIx64 " -> pa 0x%" PRIx64 "\n",
+		       d->gpu->watch.first_va, d->gpu->watch.first_pa);
 	{
 		uint64_t blocks = 0, tbytes = 0, filled = 0, skipped = 0;
 
@@ -1018,6 +1074,8 @@ static int vmm_demo_main(int argc, char **argv)
 	demo_check(d, d->ver.mismatches == model_before,
 		   "the MMU walker agrees with what the submitters mapped");
 	demo_check(d, torn == 0, "no torn PTE observable through PRAMIN");
+	demo_check(d, d->gpu->watch.foreign == 0 && d->gpu->watch.overflow == 0,
+		   "no foreign PTE in a changing live range after any MMIO write (walker)");
 	demo_check(d, s->run_errors == 0, "no page-table call failed in a run stage");
 	demo_check(d, s->reserve_short == 0, "no reservation short in a run stage");
 	demo_check(d, s->jobs_inexact == 0 && s->pt_used == s->pt_reserved &&

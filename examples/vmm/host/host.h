@@ -74,6 +74,7 @@ struct vmm_host_config {
 	unsigned long lat_cap;     /**< Latency samples kept per stage (default 1 << 20). */
 	unsigned long node_budget; /**< vmm_config::node_budget of the core. */
 	uint64_t pt_budget;        /**< vmm_config::pt_budget of the core (page-table bytes per VM). */
+	bool merge;                /**< vmm_config::merge of the core. */
 };
 
 /** A pthread mutex as a core #vmm_lock, annotated for the signalling validator. */
@@ -532,6 +533,21 @@ static inline uint64_t vmm_host__tlb_epoch(void *ctx)
 	return host->user_hw.tlb_epoch(host->user_hw.ctx);
 }
 
+static inline void vmm_host__live_begin(void *ctx, uint64_t pdb, uint64_t va, uint64_t size,
+					uint64_t new_pa, unsigned int shift)
+{
+	struct vmm_host *host = (struct vmm_host *)ctx;
+
+	host->user_hw.live_begin(host->user_hw.ctx, pdb, va, size, new_pa, shift);
+}
+
+static inline void vmm_host__live_end(void *ctx)
+{
+	struct vmm_host *host = (struct vmm_host *)ctx;
+
+	host->user_hw.live_end(host->user_hw.ctx);
+}
+
 static inline uint64_t vmm_host__now(void *ctx)
 {
 	struct vmm_host *host = (struct vmm_host *)ctx;
@@ -626,12 +642,15 @@ static inline int vmm_host_create(const struct vmm_hw *hw, const struct fa_reser
 	h.tlb_invalidate = vmm_host__tlb_invalidate; /* seeded bug 3 drops run stages' invalidates */
 	h.tlb_epoch = vmm_host__tlb_epoch;
 	h.now_ns = vmm_host__now;
+	h.live_begin = hw->live_begin && hw->live_end ? vmm_host__live_begin : NULL;
+	h.live_end = hw->live_begin && hw->live_end ? vmm_host__live_end : NULL;
 	h.ctx = host;
 	h.hw_lock = &host->hw_lock.ops;
 	h.vram_lock = &host->vram_lock.ops;
 	memset(&core_cfg, 0, sizeof(core_cfg));
 	core_cfg.node_budget = host->cfg.node_budget;
 	core_cfg.pt_budget = host->cfg.pt_budget;
+	core_cfg.merge = host->cfg.merge;
 	err = vmm_device_init(&host->dev, &h, src, &core_cfg);
 	if (err)
 		goto fail_locks;
