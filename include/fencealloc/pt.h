@@ -378,18 +378,21 @@ static inline void fa__pt_unlock(const struct fa_pt *pt)
 }
 
 /* Fill a new table with the invalid entry, unless its memory is known to be
- * zero and the invalid entry is 0 (then it already reads as all invalid). */
-static inline int fa__pt_table_clear(struct fa_pt *pt, const struct fa_pt_node *n)
+ * zero and the invalid entry is 0 (then it already reads as all invalid).
+ * Counts into @p filled / @p skipped (the caller adds them to the stats once
+ * every new table is ready, so a failed ref leaves the counters alone). */
+static inline int fa__pt_table_clear(const struct fa_pt *pt, const struct fa_pt_node *n,
+				     uint64_t *filled, uint64_t *skipped)
 {
 	const struct fa_pt_format *f = pt->fmt;
 	unsigned int l = n->level;
 	uint64_t words = fa_pt_level_entries(f, l) << (f->level[l].entry_log2 - 3);
 
 	if (n->zeroed && f->invalid == 0) {
-		pt->stats.fills_skipped++;
+		(*skipped)++;
 		return 0;
 	}
-	pt->stats.tables_filled++;
+	(*filled)++;
 	return fa_pramin_fill64(pt->acc, n->addr, f->invalid, 0, words, FA_PRAMIN_ORDER_ANY);
 }
 
@@ -690,7 +693,7 @@ static inline int fa__pt_prealloc(struct fa_pt *pt, const struct fa_pt_estimate 
 				  fa_gfp_t gfp, struct fa_pt_node **lists)
 {
 	unsigned int l;
-	uint64_t k;
+	uint64_t k, filled = 0, skipped = 0;
 	struct fa_pt_node *n;
 	int err;
 
@@ -705,13 +708,15 @@ static inline int fa__pt_prealloc(struct fa_pt *pt, const struct fa_pt_estimate 
 	for (l = 0; l < pt->fmt->nlevels; l++)
 		for (n = lists[l]; n; n = n->dnode.link.next ?
 		     FA_CONTAINER_OF(n->dnode.link.next, struct fa_pt_node, dnode.link) : NULL) {
-			err = fa__pt_table_clear(pt, n);
+			err = fa__pt_table_clear(pt, n, &filled, &skipped);
 			if (err) {
 				fa__pt_unlock(pt);
 				return err;
 			}
 		}
 	fa__pt_unlock(pt);
+	pt->stats.tables_filled += filled;
+	pt->stats.fills_skipped += skipped;
 	return 0;
 }
 
@@ -1022,7 +1027,7 @@ static inline int fa_pt_init(struct fa_pt *pt, const struct fa_pt_config *cfg, f
 		return err;
 	}
 	fa__pt_lock(pt);
-	err = fa__pt_table_clear(pt, root);
+	err = fa__pt_table_clear(pt, root, &pt->stats.tables_filled, &pt->stats.fills_skipped);
 	fa__pt_unlock(pt);
 	if (err) {
 		fa__pt_node_free(pt, root);
