@@ -243,16 +243,22 @@ struct fa_pt_format {
  * size hold PTEs, and that the counts match the rows given.
  *
  * @code
- * static const struct fa_pt_format my_fmt = FA_PT_FORMAT(
- *	name("two-level"), va_bits(32), nlevels(2), npages(1), pa_bits_vid(40), pa_bits_sys(40),
- *	pte_attr_mask(FA_PT_RO), pde_attr_mask(0),
- *	invalid(0), sparse_pte(0), sparse_pde(0),
- *	levels(FA_PT_LEVEL(shift(22), bits(10), entry_log2(3), align_log2(12),
- *			   parent(FA_PT_LEVEL_NONE), slot(0), sub(1, FA_PT_LEVEL_NONE), pte(0), depth(0)),
- *	       FA_PT_LEVEL(shift(12), bits(10), entry_log2(3), align_log2(12),
- *			   parent(0), slot(0), sub(FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE), pte(1), depth(1))),
- *	pages(FA_PT_PAGE(shift(12), level(1))),
- *	pte(my_pte), pde(my_pde), decode(my_decode));
+ * uint64_t my_pte(const struct fa_pt_format *f, unsigned int level, uint64_t pa, uint32_t attr);
+ * void my_pde(const struct fa_pt_format *f, unsigned int level, const uint64_t sub[2],
+ *             unsigned int present, uint32_t attr, uint64_t out[2]);
+ * void my_decode(const struct fa_pt_format *f, unsigned int level, const uint64_t raw[2],
+ *                struct fa_pt_entry *out);
+ *
+ * const struct fa_pt_format my_fmt = FA_PT_FORMAT(
+ *         name("two-level"), va_bits(32), nlevels(2), npages(1), pa_bits_vid(40), pa_bits_sys(40),
+ *         pte_attr_mask(FA_PT_RO), pde_attr_mask(0),
+ *         invalid(0), sparse_pte(0), sparse_pde(0),
+ *         levels(FA_PT_LEVEL(shift(22), bits(10), entry_log2(3), align_log2(12),
+ *                           parent(FA_PT_LEVEL_NONE), slot(0), sub(1, FA_PT_LEVEL_NONE), pte(0), depth(0)),
+ *               FA_PT_LEVEL(shift(12), bits(10), entry_log2(3), align_log2(12),
+ *                           parent(0), slot(0), sub(FA_PT_LEVEL_NONE, FA_PT_LEVEL_NONE), pte(1), depth(1))),
+ *         pages(FA_PT_PAGE(shift(12), level(1))),
+ *         pte(my_pte), pde(my_pde), decode(my_decode));
  * @endcode
  * @{ */
 /** One #fa_pt_level: `shift(), bits(), entry_log2(), align_log2(), parent(), slot(), sub(s0, s1), pte(), depth()`. */

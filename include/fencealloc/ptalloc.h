@@ -60,13 +60,29 @@
  * alignments return -FA_EINVAL.
  *
  * @code
- * // submit: the job's plan says it creates 3 block-sized and 40 small tables
- * err = fa_ptalloc_reserve(&vm->ptalloc, 3, 40, FA_GFP_KERNEL);
- * // run (signalling section), inside the tree's table-alloc callback:
- * err = fa_ptalloc_alloc_claimed(&vm->ptalloc, size, align, &addr);  // FA_PT_TABLE_ZEROED when clear
- * // after the run: give back what the job did not use, cleanup: trim
- * fa_ptalloc_unreserve(&vm->ptalloc, left_whole, left_small);
- * fa_ptalloc_trim(&vm->ptalloc);
+ * struct my_vm { struct fa_ptalloc ptalloc; uint64_t left_whole, left_small; };
+ *
+ * // submit (VM lock): the job's plan says it creates 3 block-sized and 40 small tables
+ * int job_reserve(struct my_vm *vm)
+ * {
+ *         return fa_ptalloc_reserve(&vm->ptalloc, 3, 40, FA_GFP_KERNEL);
+ * }
+ *
+ * // run (signalling section), the tree's table-alloc callback: no allocation
+ * int table_alloc(void *ctx, uint64_t size, uint64_t align, fa_gfp_t gfp, uint64_t *addr)
+ * {
+ *         struct my_vm *vm = (struct my_vm *)ctx;
+ *
+ *         (void)gfp;
+ *         return fa_ptalloc_alloc_claimed(&vm->ptalloc, size, align, addr); // FA_PTALLOC_ZEROED when clear
+ * }
+ *
+ * // after the run: give back what the job did not use; cleanup: blocks back to VRAM
+ * void job_done(struct my_vm *vm)
+ * {
+ *         fa_ptalloc_unreserve(&vm->ptalloc, vm->left_whole, vm->left_small);
+ *         fa_ptalloc_trim(&vm->ptalloc);
+ * }
  * @endcode
  */
 #ifndef FA_PTALLOC_H
