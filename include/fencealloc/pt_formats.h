@@ -261,17 +261,18 @@ struct fa_pt_format {
  *         pte(my_pte), pde(my_pde), decode(my_decode));
  * @endcode
  * @{ */
-/** One #fa_pt_level: `shift(), bits(), entry_log2(), align_log2(), parent(), slot(), sub(s0, s1), pte(), depth()`. */
+/** One #fa_pt_level: `shift(), bits(), entry_log2(), align_log2(), parent(), slot(), sub(s0, s1), pte(), depth()`. @hideinitializer */
 #define FA_PT_LEVEL(a1, a2, a3, a4, a5, a6, a7, a8, a9)                                        \
 	{ FA__PT_L1_##a1, FA__PT_L2_##a2, FA__PT_L3_##a3, FA__PT_L4_##a4, FA__PT_L5_##a5,         \
 	  FA__PT_L6_##a6, FA__PT_L7N_##a7, { FA__PT_L7S_##a7 }, FA__PT_L8_##a8, FA__PT_L9_##a9 }
-/** One #fa_pt_page: `shift(), level()`. */
+/** One #fa_pt_page: `shift(), level()`. @hideinitializer */
 #define FA_PT_PAGE(a1, a2) { FA__PT_P1_##a1, FA__PT_P2_##a2 }
 /**
  * A whole #fa_pt_format: `name(), va_bits(), nlevels(), npages(), pa_bits_vid(),
  * pa_bits_sys(), pte_attr_mask(), pde_attr_mask(), invalid(), sparse_pte(),
  * sparse_pde(), levels(FA_PT_LEVEL(...), ...), pages(FA_PT_PAGE(...), ...), pte(),
  * pde(), decode()`.
+ * @hideinitializer
  */
 #define FA_PT_FORMAT(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16)   \
 	{ FA__PT_F1_##a1, FA__PT_F2_##a2, FA__PT_F3_##a3, FA__PT_F4_##a4, FA__PT_F5_##a5,         \
