@@ -41,7 +41,7 @@ help:
 	@echo '  make headers         each header alone: C11/C17/C++17, gcc/clang, freestanding, -m32'
 	@echo '  make kmod            compile tests/kernel/ as a Linux kernel module (+ W=1, sparse)'
 	@echo '  make docs            Doxygen HTML in $(BUILD)/docs/html, warnings are errors'
-	@echo '  make bench           build and run tests/bench/bench_*.c'
+	@echo '  make bench           build and run tests/bench/bench_*.c (BENCH_JSON=DIR: also DIR/<bench>.json)'
 	@echo '  make fuzz            run every tests/fuzz/fuzz_*.c for FUZZ_SECONDS (300) each'
 	@echo '  make install         headers + fencealloc.pc (PREFIX=$(PREFIX), DESTDIR)'
 	@echo '  make uninstall       remove what install put there'
@@ -98,13 +98,13 @@ demo:
 # ---------------------------------------------------------- benchmarks
 bench:
 	@if [ -z '$(BENCH_SRCS)' ]; then echo 'bench: no tests/bench/bench_*.c yet'; exit 0; fi; \
-	mkdir -p $(BUILD)/bench; rc=0; \
+	mkdir -p $(BUILD)/bench $(BENCH_JSON); rc=0; \
 	for src in $(BENCH_SRCS); do \
 		bin=$(BUILD)/bench/$$(basename $$src .c); \
 		echo "== $$src"; \
 		$(CC) -std=c11 $(WARN) -O2 -g -Iinclude -Itests/support -Iexamples -pthread \
 			$$src -o $$bin || { rc=1; continue; }; \
-		$$bin || rc=1; \
+		$$bin $(if $(BENCH_JSON),--json $(BENCH_JSON)/$$(basename $$src .c).json) || rc=1; \
 	done; exit $$rc
 
 # ---------------------------------------------------------------- fuzzing

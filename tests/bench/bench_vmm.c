@@ -18,6 +18,7 @@
  */
 #define VMM_DEMO_NO_MAIN
 #include "vmm/demo.c"
+#include "bench_json.h"
 
 #define BENCH_RUNS 3
 
@@ -132,13 +133,18 @@ static double bench_binds_per_s(bool direct)
 	return rate;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct bench_row rows[2];
-	double base = bench_memset_ns_per_page(), binds[2];
+	double base, binds[2];
 	const char *name[2] = { "pramin", "direct" };
 	int i, rc = 0;
 
+	if (bj_open_args(&argc, argv) || argc != 1)
+		return 2;
+	base = bench_memset_ns_per_page();
+	bj_str("bench", "vmm");
+	bj_num("memset_ns_per_page", base);
 	(void)vmm_demo_main; /* the demo's own entry point is not used here */
 	printf("bench_vmm: 4 GiB bound with 4 KiB pages through submit/run/fence (1,048,576 PTEs),\n"
 	       "NVIDIA MMU ver2 in a simulated 16 GiB VRAM, no validator; best of %d, first bind apart\n",
@@ -156,12 +162,23 @@ int main(void)
 		       rows[i].first, rows[i].best, rows[i].submit_ms, rows[i].run_ms,
 		       100.0 * rows[i].share, rows[i].best / (base > 0 ? base : 1),
 		       1090.0 / rows[i].best);
+		bj_begin(name[i]);
+		bj_num("first_ns_per_page", rows[i].first);
+		bj_num("best_ns_per_page", rows[i].best);
+		bj_num("submit_ms", rows[i].submit_ms);
+		bj_num("run_ms", rows[i].run_ms);
+		bj_num("pte_share", rows[i].share);
+		bj_end();
 	}
 	for (i = 0; i < 2; i++)
 		binds[i] = bench_binds_per_s(i == 1);
 	printf("\nbinds per second (64 KiB map or unmap jobs, 1 submitter, 16 in flight):"
 	       " pramin %.0f, direct %.0f\n", binds[0], binds[1]);
 	if (binds[0] <= 0 || binds[1] <= 0)
+		rc = 1;
+	bj_num("binds_per_s_pramin", binds[0]);
+	bj_num("binds_per_s_direct", binds[1]);
+	if (bj_close())
 		rc = 1;
 	return rc;
 }
