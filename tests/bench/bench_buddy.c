@@ -457,8 +457,8 @@ static int run_callgrind(const char *self)
 
 		snprintf(out, sizeof(out), "/tmp/bench_buddy.callgrind.%d.%s", (int)getpid(), wl_name[w]);
 		snprintf(cmd, sizeof(cmd),
-			 "valgrind --tool=callgrind --instr-atstart=no --toggle-collect=bench_op_alloc "
-			 "--toggle-collect=bench_op_free --callgrind-out-file=%s %s --one %s >/dev/null 2>&1",
+			 "valgrind --tool=callgrind --instr-atstart=no --toggle-collect='bench_op_alloc*' "
+			 "--toggle-collect='bench_op_free*' --callgrind-out-file=%s %s --one %s >/dev/null 2>&1",
 			 out, self, wl_name[w]);
 		if (system(cmd) != 0) {
 			fprintf(stderr, "valgrind run failed (is valgrind installed?): %s\n", cmd);
