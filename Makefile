@@ -29,7 +29,7 @@ DEMO_SRC := $(if $(wildcard examples/vmm/demo.c),examples/vmm/demo.c,examples/ba
 DEMO_ARGS ?=
 FUZZ_SECONDS ?= 300
 
-.PHONY: all help print-version check unit docs headers kmod demo bench fuzz install uninstall clean FORCE
+.PHONY: all help print-version check unit docs headers kmod kunit kunit-bench demo bench fuzz install uninstall clean FORCE
 
 all: help
 
@@ -40,6 +40,8 @@ help:
 	@echo '  make unit T=<name>   build and run tests/unit/test_<name>.c alone'
 	@echo '  make headers         each header alone: C11/C17/C++17, gcc/clang, freestanding, -m32'
 	@echo '  make kmod            compile tests/kernel/ as a Linux kernel module (+ W=1, sparse)'
+	@echo '  make kunit           KUnit suites (tests/kunit/) in a UML kernel under lockdep'
+	@echo '  make kunit-bench     KUnit benchmarks (tests/kunit/bench/) in the same kernel'
 	@echo '  make docs            Doxygen HTML in $(BUILD)/docs/html, warnings are errors'
 	@echo '  make bench           build and run tests/bench/bench_*.c (BENCH_JSON=DIR: also DIR/<bench>.json)'
 	@echo '  make fuzz            run every tests/fuzz/fuzz_*.c for FUZZ_SECONDS (300) each'
@@ -83,6 +85,15 @@ headers:
 # ------------------------------------------------- kernel-module compile
 kmod:
 	@BUILD='$(BUILD)' MAKE='$(MAKE)' bash tests/scripts/kmod.sh
+
+# ------------------------------------------- KUnit in UML under lockdep
+# The kernel build is cached outside the clone (FA_KERNEL_CACHE, default
+# ~/.cache/fencealloc); KUNIT_DIRS, KUNIT_PLANTED and F=<glob> select what runs.
+kunit:
+	@BUILD='$(BUILD)' bash tests/scripts/kunit.sh $(F)
+
+kunit-bench:
+	@BUILD='$(BUILD)' KUNIT_DIRS=tests/kunit/bench KUNIT_PLANTED= bash tests/scripts/kunit.sh $(F)
 
 # ---------------------------------------------------------------- the demo
 demo:

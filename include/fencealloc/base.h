@@ -672,6 +672,9 @@ static inline bool fa_llist_empty(const struct fa_llist *head)
 
 /**
  * Push a chain of nodes (@p first ... @p last, linked through next) at once.
+ * The chain keeps its order and @p first becomes the newest node, as with the
+ * kernel's `llist_add_batch()`: to push A then B in one go, link B -> A and
+ * pass (B, A); fa_llist_reverse() then yields A, B.
  * @stage any (lock-free, no allocation; safe in a signalling section)
  * @param first First node of the chain.
  * @param last Last node of the chain (its next is overwritten).

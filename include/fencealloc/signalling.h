@@ -56,14 +56,20 @@
  * compiles to nothing (no code, no data, no symbol reference; tests check the
  * object code), FA_SIGNALLING_MAP_MEMBER() adds no bytes, and the class
  * definitions reserve no storage. In kernel builds (`__KERNEL__`) the
- * annotations compile to nothing, even with `FA_VALIDATE`: the kernel already
- * has lockdep, and the driver's real `dma_fence_begin_signalling()` and
- * mutexes are annotated there. The one exception is
- * fa_signalling_might_alloc(), which becomes the kernel's own `might_alloc()`
- * with the matching `gfp_t`: a reservation filled from a warm cache allocates
- * nothing that lockdep could see, yet the same call may reach the page
- * allocator next time, so fencealloc announces it the way `kmalloc()` does
- * (free without `CONFIG_LOCKDEP`).
+ * validator is never compiled, even with `FA_VALIDATE`: the kernel has
+ * lockdep, and with `CONFIG_LOCKDEP` the annotations become the kernel's own
+ * (compiled to nothing without it): fa_signalling_begin() / fa_signalling_end()
+ * are `dma_fence_begin_signalling()` / `dma_fence_end_signalling()`,
+ * fa_signalling_fence_wait() annotates `dma_fence_map` as `dma_fence_wait()`
+ * does, fa_signalling_reclaim_enter() holds `fs_reclaim` as a shrinker does,
+ * and fa_signalling_assert_external_held() is lockdep's `lock_is_held()`. Lock
+ * maps stay empty there (a kernel mutex is its own lockdep map; assert it with
+ * `lockdep_assert_held()` or the external-lock hook). fa_signalling_might_alloc()
+ * becomes the kernel's own `might_alloc()` with the matching `gfp_t` in every
+ * kernel build: a reservation filled from a warm cache allocates nothing that
+ * lockdep could see, yet the same call may reach the page allocator next time,
+ * so fencealloc announces it the way `kmalloc()` does. docs/kernel.md shows
+ * lockdep catching each classic deadlock through these annotations.
  *
  * **Enabling it (userspace).** Define `FA_VALIDATE` in every translation unit
  * (e.g. `-DFA_VALIDATE`), and in exactly ONE of them also define
@@ -499,6 +505,50 @@ typedef void (*fa_signalling_report_fn)(const struct fa_signalling_report *repor
 #define fa_signalling_reset_unprimed() FA__SIGNALLING_RESET(0)
 /** @} */
 
+/** @name External lock of an object
+ * An object whose lock belongs to the caller (the library takes no lock)
+ * can still check that the caller holds it, like the maple tree's
+ * `mt_set_external_lock()`: embed FA_SIGNALLING_EXTERNAL_LOCK_MEMBER() in the
+ * object, tell it once which lock protects it, and assert where the
+ * `@locking` contract says that lock is held. In the kernel with
+ * `CONFIG_LOCKDEP` the member points at the lock's `dep_map` and the assertion
+ * is lockdep's (`lock_is_held()`, a WARN when not held); in userspace with
+ * `FA_VALIDATE` it points at the lock's #fa_signalling_map and the validator
+ * reports FA_SIGNALLING_REPORT_NOT_HELD. Otherwise the member adds no bytes and
+ * the macros compile to nothing (arguments not evaluated). An object whose
+ * lock was never set asserts nothing.
+ * @code
+ * struct vram { struct fa_buddy mm; FA_SIGNALLING_EXTERNAL_LOCK_MEMBER(lock_dep) };
+ * // kernel:     fa_signalling_set_external_lock(&v->lock_dep, &v->mutex);
+ * // userspace:  fa_signalling_set_external_lock(&v->lock_dep, &v->mutex_map);
+ * fa_signalling_assert_external_held(&v->lock_dep);   // before fa_buddy_alloc()
+ * @endcode
+ * @{ */
+/**
+ * Declare the external-lock member inside a structure, without a trailing
+ * semicolon; expands to nothing when neither lockdep nor the validator runs.
+ * @param member Name of the member.
+ */
+#define FA_SIGNALLING_EXTERNAL_LOCK_MEMBER(member) FA__SIGNALLING_EXT_MEMBER(member)
+/**
+ * Record which lock protects an object.
+ * @stage any (init time, before the object is shared)
+ * @locking none
+ * @param slot `&obj->member` (the FA_SIGNALLING_EXTERNAL_LOCK_MEMBER()).
+ * @param lock Kernel: the lock itself (a mutex, spinlock_t, rw_semaphore, any
+ *        lock with a `dep_map`). Userspace: the lock's #fa_signalling_map.
+ */
+#define fa_signalling_set_external_lock(slot, lock) FA__SIGNALLING_EXT_SET(slot, lock)
+/**
+ * Check that this thread holds the lock recorded for the object (nothing when
+ * none was recorded). Use as a statement.
+ * @stage any
+ * @locking the object's external lock must be held
+ * @param slot `&obj->member`.
+ */
+#define fa_signalling_assert_external_held(slot) FA__SIGNALLING_EXT_ASSERT(slot)
+/** @} */
+
 /** @cond INTERNAL */
 #define FA__SIGNALLING_NODE_FENCE 1u
 #define FA__SIGNALLING_NODE_RECLAIM 2u
@@ -548,22 +598,79 @@ void fa__signalling_reset(int prime);
 #define FA__SIGNALLING_REPORT_COUNT() fa__signalling_report_count()
 #define FA__SIGNALLING_ASSERT_NONE_HELD() fa__signalling_assert_none_held(__FILE__, __LINE__)
 #define FA__SIGNALLING_RESET(prime) fa__signalling_reset(prime)
+#define FA__SIGNALLING_EXT_MEMBER(member) struct fa_signalling_map *member;
+#define FA__SIGNALLING_EXT_SET(slot, lock) ((void)(*(slot) = (lock)))
+#define FA__SIGNALLING_EXT_ASSERT(slot) \
+	((void)(*(slot) ? FA__SIGNALLING_ASSERT_HELD(*(slot)) : (void)0))
 #else
+/*
+ * Off in userspace, and every kernel build: the kernel already has lockdep,
+ * and the driver's real mutexes are annotated there. What lockdep cannot see
+ * by itself is mapped onto the kernel's own annotations when CONFIG_LOCKDEP
+ * is set (without it each is free): a signalling section is the driver's
+ * dma_fence_begin_signalling(), a fence wait is a real dma_fence_wait() on the
+ * already signalled stub fence (it annotates dma_fence_map exactly as every
+ * wait does, and returns at once), reclaim context holds fs_reclaim as a
+ * shrinker does, an object's external lock is checked with lock_is_held(),
+ * and might_alloc() announces every allocation (with or without lockdep).
+ * Lock maps stay empty: a kernel lock is its own lockdep map.
+ */
+#if defined(__KERNEL__) && defined(CONFIG_LOCKDEP)
+#include <linux/lockdep.h>
+#define FA__SIGNALLING_EXT_MEMBER(member) struct lockdep_map *member;
+#define FA__SIGNALLING_EXT_SET(slot, lock) ((void)(*(slot) = &(lock)->dep_map))
+#define FA__SIGNALLING_EXT_ASSERT(slot) lockdep_assert(!*(slot) || lock_is_held(*(slot)))
+#define FA__SIGNALLING_CTX(node, enter) fa__signalling_kernel_ctx(node, enter)
+/* A shrinker runs with fs_reclaim held; the other contexts stay unmapped. */
+static inline void fa__signalling_kernel_ctx(unsigned int node, int enter)
+{
+	if (node != FA__SIGNALLING_NODE_RECLAIM)
+		return;
+	if (enter)
+		fs_reclaim_acquire(GFP_KERNEL);
+	else
+		fs_reclaim_release(GFP_KERNEL);
+}
+#else
+#define FA__SIGNALLING_EXT_MEMBER(member)
+#define FA__SIGNALLING_EXT_SET(slot, lock) ((void)0)
+#define FA__SIGNALLING_EXT_ASSERT(slot) ((void)0)
+#define FA__SIGNALLING_CTX(node, enter) ((void)0)
+#endif
+#if defined(__KERNEL__) && defined(CONFIG_LOCKDEP)
+#define FA__SIGNALLING_KERNEL_FENCE IS_REACHABLE(CONFIG_DMA_SHARED_BUFFER)
+#else
+#define FA__SIGNALLING_KERNEL_FENCE 0
+#endif
+#if FA__SIGNALLING_KERNEL_FENCE
+#include <linux/dma-fence.h>
+#define FA__SIGNALLING_BEGIN() ((fa_signalling_cookie_t)dma_fence_begin_signalling())
+#define FA__SIGNALLING_END(cookie) dma_fence_end_signalling(!!(cookie))
+#define FA__SIGNALLING_FENCE_WAIT() fa__signalling_kernel_fence_wait()
+/* What dma_fence_wait() tells lockdep, through a wait that cannot block. */
+static inline void fa__signalling_kernel_fence_wait(void)
+{
+	struct dma_fence *stub = dma_fence_get_stub();
+
+	dma_fence_wait(stub, false);
+	dma_fence_put(stub);
+}
+#else
+#define FA__SIGNALLING_BEGIN() ((fa_signalling_cookie_t)0)
+#define FA__SIGNALLING_END(cookie) ((void)(cookie))
+#define FA__SIGNALLING_FENCE_WAIT() ((void)0)
+#endif
 #define FA__SIGNALLING_MAP_INIT(map, c) ((void)0)
 #define FA__SIGNALLING_LOCK(map, sub, how) ((void)0)
 #define FA__SIGNALLING_UNLOCK(map) ((void)0)
 #define FA__SIGNALLING_LOCK_NEST(map, nest) ((void)0)
 #define FA__SIGNALLING_ASSERT_HELD(map) ((void)0)
-#define FA__SIGNALLING_BEGIN() ((fa_signalling_cookie_t)0)
-#define FA__SIGNALLING_END(cookie) ((void)(cookie))
-#define FA__SIGNALLING_FENCE_WAIT() ((void)0)
 #if defined(__KERNEL__)
 #define FA__SIGNALLING_MIGHT_ALLOC(gfp) might_alloc(fa__signalling_kernel_gfp(gfp))
 #else
 #define FA__SIGNALLING_MIGHT_ALLOC(gfp) ((void)(gfp))
 #endif
 #define FA__SIGNALLING_MIGHT_FAULT() ((void)0)
-#define FA__SIGNALLING_CTX(node, enter) ((void)0)
 #define FA__SIGNALLING_PRIME() ((void)0)
 #define FA__SIGNALLING_PRIME_IN(node, map) ((void)0)
 #define FA__SIGNALLING_SET_REPORT_FN(fn, arg) ((void)(fn), (void)(arg))
