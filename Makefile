@@ -25,7 +25,7 @@ TEST_CFLAGS := -std=c11 $(WARN) -Iinclude -Itests/support -Iexamples -pthread
 CRITERION_CFLAGS = $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRITERION_LIBS = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
-DEMO_SRC := $(if $(wildcard examples/vmm/demo.c),examples/vmm/demo.c,examples/basic.c)
+DEMO_SRC := $(if $(wildcard examples/vmm/host/demo.c),examples/vmm/host/demo.c,examples/basic.c)
 DEMO_ARGS ?=
 FUZZ_SECONDS ?= 300
 

@@ -17,7 +17,7 @@
  * first (cold) bind separately.
  */
 #define VMM_DEMO_NO_MAIN
-#include "vmm/demo.c"
+#include "vmm/host/demo.c"
 #include "bench_json.h"
 
 #define BENCH_RUNS 3
@@ -71,11 +71,11 @@ static double bench_memset_ns_per_page(void)
 		return 0;
 	memset(buf, 1, bytes);
 	for (i = 0; i < BENCH_RUNS; i++) {
-		uint64_t t0 = vmm__now_ns(), t;
+		uint64_t t0 = vmm_host_now_ns(), t;
 
 		memset(buf, i + 2, bytes);
 		__asm__ __volatile__("" : : "r"(buf) : "memory");
-		t = vmm__now_ns() - t0;
+		t = vmm_host_now_ns() - t0;
 		if (i == 0 || t < best)
 			best = (double)t;
 	}
@@ -101,8 +101,8 @@ static double bench_binds_per_s(bool direct)
 	d->o.direct = direct;
 	if (demo_setup(d) == 0) {
 		bo = d->t[0].bos[0];
-		t0 = vmm__now_ns();
-		while (vmm__now_ns() - t0 < 1000000000ull) {
+		t0 = vmm_host_now_ns();
+		while (vmm_host_now_ns() - t0 < 1000000000ull) {
 			for (i = 0; i < 64; i++, n++) {
 				if (n & 1)
 					vmm_op_unmap(&op, va + ((n >> 1) & 255) * 0x10000, 0x10000, 12);
@@ -112,7 +112,7 @@ static double bench_binds_per_s(bool direct)
 					vmm_fence_wait(ring[n & 15]);
 					vmm_fence_put(ring[n & 15]);
 				}
-				if (vmm_job_submit(d->vm[0], &op, 1, NULL, &ring[n & 15]))
+				if (vmm_host_submit(d->vm[0], &op, 1, NULL, &ring[n & 15]))
 					ring[n & 15] = NULL;
 			}
 		}
@@ -121,9 +121,9 @@ static double bench_binds_per_s(bool direct)
 				vmm_fence_wait(ring[i]);
 				vmm_fence_put(ring[i]);
 			}
-		vmm_device_wait_idle(d->dev);
-		rate = (double)n * 1e9 / (double)(vmm__now_ns() - t0);
-		if (d->dev->stats.jobs_rejected)
+		vmm_host_wait_idle(d->dev);
+		rate = (double)n * 1e9 / (double)(vmm_host_now_ns() - t0);
+		if (d->dev->dev.stats.jobs_rejected)
 			rate = 0;
 	}
 	demo_teardown(d);
