@@ -17,10 +17,11 @@
  *   table, next to the format's minimum (the exact table sizes);
  * - MMIO writes through the PRAMIN window for a first bind of 1 GiB in 4 KiB
  *   pages (ref + map), with every new table filled and with tables on
- *   known-clear memory left alone (skip-clear).
+ *   known-clear memory left alone (skip-clear); these are counts, not timings.
+ * --json FILE writes every stage's min / median / max per page as well, and
+ * the memory and MMIO figures; --memory-only skips the timed stages.
  * Exits non-zero only on a functional failure (wrong count, failed call);
- * timings are reported, never asserted. `--json FILE` writes the memory
- * and MMIO figures.
+ * timings are reported, never asserted.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -33,6 +34,7 @@
 #include <sim/sim_bar0.h>
 
 #include "pt_alloc.h"
+#include "bench_json.h"
 
 #define GiB (1ull << 30)
 #define MiB (1ull << 20)
@@ -69,7 +71,8 @@ struct rig {
 };
 
 struct result {
-	double ref, map, unmap, unref, reclaim, memset_ns;
+	double ref, map, unmap, unref, reclaim, memset_ns; /* best of the repetitions */
+	struct bs s_ref, s_map, s_unmap, s_unref, s_reclaim, s_memset; /* every repetition */
 	uint64_t tables, est_tree, est_static, pages;
 	uint64_t mmio_writes, moves, regions;
 	uint64_t ref_moves, ref_regions;
@@ -210,6 +213,7 @@ static void run_once(struct rig *r, uint64_t ps, struct result *res, int first)
 		res->ref_regions = min_positions_log(r->v.alog, r->v.alog_n);
 	}
 	res->ref = first || t1 - t0 < res->ref ? t1 - t0 : res->ref;
+	bs_add(&res->s_ref, t1 - t0);
 	res->tables = r->v.table_allocs - allocs;
 	res->est_tree = est.total;
 	res->est_static = st.total;
@@ -223,6 +227,7 @@ static void run_once(struct rig *r, uint64_t ps, struct result *res, int first)
 	CHECK(fa_pt_map(&pt, VA_BASE, GiB, ps, 0x100000000ull, FA_PT_APER_VRAM) == 0);
 	t1 = now_ns();
 	res->map = first || t1 - t0 < res->map ? t1 - t0 : res->map;
+	bs_add(&res->s_map, t1 - t0);
 	if (r->pramin) {
 		res->mmio_writes = r->bar.stats.aperture_writes - mmio;
 		res->moves = r->bar.stats.window_changes - moves;
@@ -247,21 +252,25 @@ static void run_once(struct rig *r, uint64_t ps, struct result *res, int first)
 	__asm__ __volatile__("" : : "r"(membuf) : "memory");
 	t1 = now_ns();
 	res->memset_ns = first || t1 - t0 < res->memset_ns ? t1 - t0 : res->memset_ns;
+	bs_add(&res->s_memset, t1 - t0);
 
 	t0 = now_ns();
 	CHECK(fa_pt_unmap(&pt, VA_BASE, GiB, ps) == 0);
 	t1 = now_ns();
 	res->unmap = first || t1 - t0 < res->unmap ? t1 - t0 : res->unmap;
+	bs_add(&res->s_unmap, t1 - t0);
 
 	t0 = now_ns();
 	CHECK(fa_pt_unref(&pt, VA_BASE, GiB, ps, 1) == 0);
 	t1 = now_ns();
 	res->unref = first || t1 - t0 < res->unref ? t1 - t0 : res->unref;
+	bs_add(&res->s_unref, t1 - t0);
 
 	t0 = now_ns();
 	CHECK(fa_pt_reclaim(&pt, 1) == res->tables);
 	t1 = now_ns();
 	res->reclaim = first || t1 - t0 < res->reclaim ? t1 - t0 : res->reclaim;
+	bs_add(&res->s_reclaim, t1 - t0);
 	CHECK(fa_pt_fini(&pt) == 0);
 	CHECK(r->v.live_tables == 0 && r->v.live_shadow == 0);
 	res->pages = npages;
@@ -282,6 +291,29 @@ static void report(const char *acc, uint64_t ps, const struct result *s, int pra
 		       (unsigned long long)s->moves, (unsigned long long)s->regions,
 		       (unsigned long long)s->ref_moves, (unsigned long long)s->ref_regions);
 	printf("\n");
+
+	bj_begin(NULL);
+	bj_str("access", acc);
+	bj_u64("page_bytes", ps);
+	bj_u64("pages", s->pages);
+	bj_stat_scaled("ref_ns_per_page", &s->s_ref, 1 / n);
+	bj_stat_scaled("map_ns_per_page", &s->s_map, 1 / n);
+	bj_stat_scaled("unmap_ns_per_page", &s->s_unmap, 1 / n);
+	bj_stat_scaled("unref_ns_per_page", &s->s_unref, 1 / n);
+	bj_stat_scaled("reclaim_ns_per_page", &s->s_reclaim, 1 / n);
+	bj_stat_scaled("memset_ns_per_page", &s->s_memset, 1 / n);
+	bj_num("map_vs_memset_best", s->map / s->memset_ns);
+	bj_u64("tables", s->tables);
+	bj_u64("tables_estimate_tree", s->est_tree);
+	bj_u64("tables_estimate_static", s->est_static);
+	if (pramin) {
+		bj_num("mmio_writes_per_pte", (double)s->mmio_writes / n);
+		bj_u64("map_window_moves", s->moves);
+		bj_u64("map_window_min", s->regions);
+		bj_u64("ref_window_moves", s->ref_moves);
+		bj_u64("ref_window_min", s->ref_regions);
+	}
+	bj_end();
 }
 
 /* ------------------------------------------------ page-table memory, skip-clear */
@@ -454,7 +486,7 @@ static void first_bind(struct rig *r, struct blocks *b, uint64_t ps, struct memr
 	CHECK(fa_pt_fini(&pt) == 0);
 }
 
-static void memory_section(FILE *json)
+static void memory_section(void)
 {
 	static const uint64_t sizes[3] = { 1ull << 12, 1ull << 16, 1ull << 21 };
 	struct memres m[3], before, after;
@@ -512,17 +544,22 @@ static void memory_section(FILE *json)
 	CHECK(after.skipped == after.tables + 1 && after.filled == 0); /* + the root */
 	CHECK(before.filled == before.tables + 1);
 	CHECK(after.mmio_map == before.mmio_map);
-	if (json) {
-		fprintf(json, "{\"pt_bytes_per_gib\": {");
-		for (i = 0; i < 3; i++)
-			fprintf(json, "%s\"%llu\": {\"packed\": %llu, \"block_per_table\": %llu, \"minimum\": %llu}",
-				i ? ", " : "", (unsigned long long)(sizes[i] >> 10),
-				(unsigned long long)m[i].packed, (unsigned long long)m[i].per_block,
-				(unsigned long long)m[i].minimum);
-		fprintf(json, "}, \"first_bind_1g_4k_mmio_writes\": {\"fill\": %llu, \"skip_clear\": %llu}}\n",
-			(unsigned long long)(before.mmio_ref + before.mmio_map),
-			(unsigned long long)(after.mmio_ref + after.mmio_map));
+	bj_begin("pt_bytes_per_gib");
+	for (i = 0; i < 3; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "%llu_kib", (unsigned long long)(sizes[i] >> 10));
+		bj_begin(key);
+		bj_u64("packed", m[i].packed);
+		bj_u64("block_per_table", m[i].per_block);
+		bj_u64("minimum", m[i].minimum);
+		bj_end();
 	}
+	bj_end();
+	bj_begin("first_bind_1g_4k_mmio_writes");
+	bj_u64("fill", before.mmio_ref + before.mmio_map);
+	bj_u64("skip_clear", after.mmio_ref + after.mmio_map);
+	bj_end();
 }
 
 int main(int argc, char **argv)
@@ -530,7 +567,16 @@ int main(int argc, char **argv)
 	static const uint64_t sizes[3] = { 1ull << 12, 1ull << 16, 1ull << 21 };
 	int a = 0, i, rep;
 
-	printf("bench_pt: NVIDIA MMU ver2, 1 GiB at VA 0x%llx, tables from fa_buddy, best of %d\n",
+	if (bj_open_args(&argc, argv))
+		return 2;
+	if (argc == 2 && !strcmp(argv[1], "--memory-only"))
+		a = 2; /* skip the timed stages */
+	else if (argc != 1)
+		return 2;
+	bj_str("bench", "pt");
+	bj_u64("bytes", GiB);
+	bj_begin_array("runs");
+	printf("bench_pt: NVIDIA MMU ver2, 1 GiB at VA 0x%llx, tables from fa_buddy, best of %d (--json: min/median/max)\n",
 	       (unsigned long long)VA_BASE, REPS);
 	printf("  ns per page per stage; map/memset = map time over memset() of the same PTE bytes\n");
 	printf("  tables = allocated / tree-aware estimate / static estimate\n");
@@ -539,9 +585,6 @@ int main(int argc, char **argv)
 	       "          window moves of ref / fewest positions covering every new table\n");
 	printf("  %-7s %9s %7s %7s %7s %7s %7s | %8s | %6s | %14s | %s\n", "access", "page", "ref",
 	       "map", "unmap", "unref", "reclaim", "cycle", "map/ms", "tables", "PRAMIN");
-	for (i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--memory-only"))
-			a = 2; /* skip the timed stages */
 	for (a = a == 2 ? 2 : 0; a < 2; a++) {
 		for (i = 0; i < 3; i++) {
 			struct rig r;
@@ -561,17 +604,11 @@ int main(int argc, char **argv)
 			rig_fini(&r);
 		}
 	}
-	{
-		FILE *json = NULL;
-
-		for (i = 1; i + 1 < argc; i++)
-			if (!strcmp(argv[i], "--json"))
-				json = fopen(argv[i + 1], "w");
-		memory_section(json);
-		if (json)
-			fclose(json);
-	}
+	bj_end(); /* runs */
+	memory_section();
 	if (failed)
 		printf("bench_pt: FAILED\n");
+	if (bj_close())
+		return 1;
 	return failed;
 }
