@@ -13,6 +13,7 @@ PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(PREFIX)/share/pkgconfig
+CMAKEDIR ?= $(PREFIX)/share/cmake/fencealloc
 
 HEADERS := $(sort $(wildcard include/fencealloc/*.h))
 BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
@@ -29,7 +30,7 @@ DEMO_SRC := $(if $(wildcard examples/vmm/demo.c),examples/vmm/demo.c,examples/ba
 DEMO_ARGS ?=
 FUZZ_SECONDS ?= 300
 
-.PHONY: all help print-version check unit docs headers kmod kunit kunit-bench demo bench fuzz install uninstall clean FORCE
+.PHONY: all help print-version check unit docs plots headers kmod kunit kunit-bench demo bench fuzz install uninstall clean FORCE
 
 all: help
 
@@ -42,10 +43,11 @@ help:
 	@echo '  make kmod            compile tests/kernel/ as a Linux kernel module (+ W=1, sparse)'
 	@echo '  make kunit           KUnit suites (tests/kunit/) in a UML kernel under lockdep'
 	@echo '  make kunit-bench     KUnit benchmarks (tests/kunit/bench/) in the same kernel'
-	@echo '  make docs            Doxygen HTML in $(BUILD)/docs/html, warnings are errors'
+	@echo '  make docs            Doxygen HTML in $(BUILD)/docs/html, warnings and rendering errors fail'
 	@echo '  make bench           build and run tests/bench/bench_*.c'
+	@echo '  make plots           redraw docs/img/*.svg from a demo --trace run and bench_buddy --json'
 	@echo '  make fuzz            run every tests/fuzz/fuzz_*.c for FUZZ_SECONDS (300) each'
-	@echo '  make install         headers + fencealloc.pc (PREFIX=$(PREFIX), DESTDIR)'
+	@echo '  make install         headers, fencealloc{,-validate}.pc, CMake package (PREFIX=$(PREFIX), DESTDIR)'
 	@echo '  make uninstall       remove what install put there'
 	@echo '  make clean           remove $(BUILD)/ and kernel-module outputs'
 
@@ -66,16 +68,17 @@ unit:
 	$(BUILD)/unit-$(T)/test_$(T) --jobs=2 $(ARGS)
 
 # ------------------------------------------------------------ documentation
-# WARN_LOGFILE is left empty in the Doxyfile so every warning reaches the
-# terminal; WARN_AS_ERROR=FAIL_ON_WARNINGS prints them all, then fails.
+# Doxygen with warnings as errors (WARN_LOGFILE is empty so every warning
+# reaches the terminal), then rendering checks and browser screenshots: see
+# tests/scripts/docs.sh.
 docs:
-	@mkdir -p $(BUILD)/docs
-	@exec 9>$(BUILD)/.docs.lock; flock 9; rm -rf $(BUILD)/docs/html; \
-	echo "FA_VERSION='$(VERSION)' FA_DOCS_OUT='$(BUILD)/docs' doxygen docs/Doxyfile"; \
-	FA_VERSION='$(VERSION)' FA_DOCS_OUT='$(BUILD)/docs' doxygen docs/Doxyfile || exit 1; \
-	missing=$$(grep -L '@file' $(HEADERS)); \
-	if [ -n "$$missing" ]; then echo "docs: header without a @file block (Doxygen would skip it silently): $$missing"; exit 1; fi
-	@echo 'docs: OK -> $(BUILD)/docs/html/index.html'
+	@BUILD='$(BUILD)' VERSION='$(VERSION)' bash tests/scripts/docs.sh
+
+# The pictures in docs/img/, drawn from a real demo run and a real benchmark run.
+PLOTS_DEMO_ARGS ?= --seconds=3
+plots:
+	@BUILD='$(BUILD)' CC='$(CC)' DEMO_SRC='$(DEMO_SRC)' PLOTS_DEMO_ARGS='$(PLOTS_DEMO_ARGS)' \
+		BENCH_JSON_FILE='$(BENCH_JSON_FILE)' bash docs/plots/make_plots.sh
 
 # ------------------------------------------------------- header self-checks
 headers:
@@ -123,21 +126,36 @@ fuzz:
 	@BUILD='$(BUILD)' CLANG='$(CLANG)' FUZZ_SECONDS='$(FUZZ_SECONDS)' bash tests/scripts/fuzz.sh
 
 # ---------------------------------------------------------- installation
-$(BUILD)/fencealloc.pc: pkgconfig/fencealloc.pc.in FORCE
-	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' \
-	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' $< > $@
+# Paths inside the installed files are relative to the prefix (${prefix} in
+# the .pc files, the config file's own location for CMake), so a DESTDIR
+# staging tree or a relocated prefix still works.
+fa_subst = sed -e 's|@PREFIX@|$(PREFIX)|g' \
+	-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))|g' \
+	-e 's|@VERSION@|$(VERSION)|g' -e 's|@VERSION_MAJOR@|$(call version_part,MAJOR)|g' \
+	-e 's|@PREFIX_FROM_CONFIG@|$(if $(filter $(PREFIX)/share/cmake/fencealloc,$(CMAKEDIR)),../../..,$(shell realpath -m --relative-to=$(CMAKEDIR) $(PREFIX)))|g' \
+	-e 's|@INCLUDEDIR_FOR_CMAKE@|$(patsubst $(PREFIX)%,$${_fencealloc_prefix}%,$(INCLUDEDIR))|g'
+INSTALL_GEN := $(BUILD)/install/fencealloc.pc $(BUILD)/install/fencealloc-validate.pc \
+	$(BUILD)/install/fencealloc-config.cmake $(BUILD)/install/fencealloc-config-version.cmake
 
-install: $(BUILD)/fencealloc.pc
-	install -d $(DESTDIR)$(INCLUDEDIR)/fencealloc $(DESTDIR)$(PKGCONFIGDIR)
+$(BUILD)/install/%.pc: pkgconfig/%.pc.in FORCE
+	@mkdir -p $(@D)
+	$(fa_subst) $< > $@
+
+$(BUILD)/install/%.cmake: cmake/%.cmake.in FORCE
+	@mkdir -p $(@D)
+	$(fa_subst) $< > $@
+
+install: $(INSTALL_GEN)
+	install -d $(DESTDIR)$(INCLUDEDIR)/fencealloc $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(CMAKEDIR)
 	install -m 0644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/fencealloc/
-	install -m 0644 $(BUILD)/fencealloc.pc $(DESTDIR)$(PKGCONFIGDIR)/fencealloc.pc
+	install -m 0644 $(filter %.pc,$(INSTALL_GEN)) $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 0644 $(filter %.cmake,$(INSTALL_GEN)) $(DESTDIR)$(CMAKEDIR)/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/fencealloc/,$(notdir $(HEADERS)))
-	rm -f $(DESTDIR)$(PKGCONFIGDIR)/fencealloc.pc
-	rmdir $(DESTDIR)$(INCLUDEDIR)/fencealloc 2>/dev/null || true
+	rm -f $(addprefix $(DESTDIR)$(PKGCONFIGDIR)/,$(notdir $(filter %.pc,$(INSTALL_GEN))))
+	rm -f $(addprefix $(DESTDIR)$(CMAKEDIR)/,$(notdir $(filter %.cmake,$(INSTALL_GEN))))
+	rmdir $(DESTDIR)$(INCLUDEDIR)/fencealloc $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
 
 FORCE:
 

@@ -21,6 +21,7 @@
 #include <fencealloc/signalling.h>
 
 #include "vmm/vmm.h"
+#include "vmm/host/trace.h"
 #include "sim/sim_gpu.h"
 
 #include <inttypes.h>
@@ -45,6 +46,7 @@ struct demo_opts {
 	bool direct;             /* page tables written through a CPU mapping, not PRAMIN */
 	bool ver3;               /* NVIDIA MMU ver3 (Hopper, Blackwell) instead of ver2 */
 	bool quiet;
+	const char *trace;       /* --trace=FILE: Chrome trace-event JSON of the jobs */
 };
 
 static void demo_usage(FILE *f)
@@ -70,6 +72,8 @@ static void demo_usage(FILE *f)
 		"  --seed-bug=N     1: allocate a page table under the map lock in the run stage\n"
 		"                   2: wait on a fence while holding the ref lock\n"
 		"                   3: change PTEs without invalidating the TLB (the MMU check fails)\n"
+		"  --trace=FILE     write the jobs' submit/run/cleanup timeline as Chrome\n"
+		"                   trace-event JSON (open in ui.perfetto.dev or chrome://tracing)\n"
 		"  --quiet          summary only\n");
 }
 
@@ -95,6 +99,8 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			demo_usage(stdout);
 			return 1;
+		} else if (!strncmp(a, "--trace=", 8) && a[8]) {
+			o->trace = a + 8;
 		} else if (!strcmp(a, "--quiet")) {
 			o->quiet = true;
 		} else if (!strncmp(a, "--seconds=", 10)) {
@@ -168,6 +174,7 @@ static void *demo_alloc_fn(void *ctx, size_t size, fa_gfp_t gfp)
 	(void)gfp;
 	if (vmm_in_run_stage())
 		__atomic_fetch_add(&a->run_allocs, 1, __ATOMIC_RELAXED);
+	demo_trace_alloc_event(size, 0, vmm_in_run_stage());
 	if (a->fail_at >= 0 && (unsigned long)a->fail_at == i) {
 		__atomic_fetch_add(&a->fails, 1, __ATOMIC_RELAXED);
 		return NULL;
@@ -185,6 +192,7 @@ static void demo_free_fn(void *ctx, void *obj, size_t size)
 	struct demo_alloc *a = (struct demo_alloc *)ctx;
 
 	__atomic_fetch_add(&a->frees, 1, __ATOMIC_RELAXED);
+	demo_trace_alloc_event(size, 1, vmm_in_run_stage());
 	__atomic_fetch_add(&a->bytes_freed, (uint64_t)size, __ATOMIC_RELAXED);
 	free(obj);
 }
@@ -295,6 +303,7 @@ struct demo {
 	struct demo_thread *t;
 	volatile int stop;
 	struct demo_verify ver;
+	struct demo_trace trace, *tr; /* tr: &trace with --trace, else NULL */
 	int failed;
 	/* the big bind */
 	double big_ns_per_page, big_submit_ms, big_run_ms, big_total_ms, big_pte_share;
@@ -572,8 +581,10 @@ static void *demo_submitter(void *arg)
 	struct demo_lane next[4];
 	unsigned int lanes[4], nops, i, vmi, want;
 	struct vmm_fence *f, *in;
+	uint64_t t0;
 	int err;
 
+	demo_trace_thread(d->tr, "submitter", t->id);
 	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
 		vmi = (unsigned int)demo_rng_below(&t->rng, d->o.vms);
 		want = 1 + (unsigned int)demo_rng_below(&t->rng, 4);
@@ -597,6 +608,7 @@ static void *demo_submitter(void *arg)
 			in = t->last[other];
 			t->deps += in != NULL;
 		}
+		t0 = vmm__now_ns();
 		err = vmm_job_submit(d->vm[vmi], ops, nops, in, &f);
 		for (i = 0; err == -FA_ENOSPC && i < 64; i++) {
 			/* Over budget: let this thread's jobs finish (their cleanups free
@@ -604,6 +616,7 @@ static void *demo_submitter(void *arg)
 			t->throttled++;
 			demo_drain(t);
 			vmm_device_wait_idle(d->dev);
+			t0 = vmm__now_ns();
 			err = vmm_job_submit(d->vm[vmi], ops, nops, in, &f);
 		}
 		if (err) {
@@ -613,6 +626,7 @@ static void *demo_submitter(void *arg)
 			continue;
 		}
 		t->jobs++;
+		demo_trace_submit(d->tr, t0, f, nops);
 		for (i = 0; i < nops; i++)
 			t->lanes[vmi * DEMO_LANES + lanes[i]] = next[i];
 		if (t->last[vmi])
@@ -910,6 +924,14 @@ static int vmm_demo_main(int argc, char **argv)
 	if (demo_big_bind(d))
 		d->failed = 1;
 
+	if (d->o.trace) {
+		if (demo_trace_init(&d->trace, d->dev)) {
+			printf("--trace: out of memory\n");
+			return 1;
+		}
+		d->tr = &d->trace;
+		demo_trace_thread(d->tr, "main", 0);
+	}
 	t_start = vmm__now_ns();
 	deadline = t_start + (uint64_t)(d->o.seconds * 1e9);
 	for (i = 0; i < d->o.threads; i++)
@@ -936,6 +958,15 @@ static int vmm_demo_main(int argc, char **argv)
 		pthread_join(d->t[i].th, NULL);
 	vmm_device_wait_idle(d->dev);
 	t_end = vmm__now_ns();
+	if (d->tr) {
+		/* before verification: its page-table reads are not part of the timeline */
+		demo_check(d, demo_trace_write(d->tr, d->o.trace) == 0, "--trace file written");
+		printf("trace             %s: %lu jobs (%lu recorded), %lu host allocations and frees\n",
+		       d->o.trace, d->tr->njobs, d->tr->njobs < DEMO_TRACE_MAX_JOBS ? d->tr->njobs :
+		       (unsigned long)DEMO_TRACE_MAX_JOBS, d->tr->nallocs);
+		demo_trace_fini(d->tr);
+		d->tr = NULL;
+	}
 	demo_verify_all(d, &vr, true);
 	model_before = d->ver.mismatches;
 	demo_verify_models(d, &vr);

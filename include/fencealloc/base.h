@@ -37,11 +37,24 @@
  *
  * @code
  * struct job { struct fa_list link; struct fa_llist_node done; };
- * struct fa_list pending = FA_LIST_HEAD_INIT(pending);
- * struct fa_llist completed;            // push from run stage, take all at cleanup
- * fa_llist_init(&completed);
- * fa_list_add_tail(&j->link, &pending);
- * fa_llist_push(&j->done, &completed);  // lock-free, allocation-free
+ *
+ * static struct fa_list pending = FA_LIST_HEAD_INIT(pending);
+ * static struct fa_llist completed;       // push from run stage, take all at cleanup
+ *
+ * void job_queue(struct job *j)           // submit: under the caller's queue lock
+ * {
+ *         fa_list_add_tail(&j->link, &pending);
+ * }
+ *
+ * void job_done(struct job *j)            // run: lock-free, allocation-free
+ * {
+ *         fa_llist_push(&j->done, &completed);
+ * }
+ *
+ * void jobs_init(void)
+ * {
+ *         fa_llist_init(&completed);
+ * }
  * @endcode
  */
 #ifndef FA_BASE_H

@@ -48,19 +48,25 @@
  *   is O(n) and fa_buddy_reset_clear() O(n / 64).
  *
  * @code
- * struct fa_buddy vram;
- * uint64_t need = fa_buddy_storage_size(16ull << 30, 4096);    // ~3 MiB
- * void *meta = kvmalloc(need, GFP_KERNEL);                     // submit/init time
- * uint64_t pt;
+ * int vram_demo(void)
+ * {
+ *         struct fa_buddy vram;
+ *         uint64_t need = fa_buddy_storage_size(16ull << 30, 4096);   // ~3 MiB
+ *         void *meta = kvmalloc(need, GFP_KERNEL);                    // init time
+ *         uint64_t pt;
+ *         int err;
  *
- * fa_buddy_init(&vram, meta, need, 0, 16ull << 30, 4096);
- * // later, even inside a fence-signalling section, under the caller's lock:
- * if (fa_buddy_alloc(&vram, 4096, 0, 0, &pt) == 0) {
- *         ...
- *         fa_buddy_free(&vram, pt, 4096);
+ *         if (!meta)
+ *                 return -FA_ENOMEM;
+ *         err = fa_buddy_init(&vram, meta, need, 0, 16ull << 30, 4096);
+ *         // later, even inside a fence-signalling section, under the caller's lock:
+ *         if (!err && fa_buddy_alloc(&vram, 4096, 0, 0, &pt) == 0)
+ *                 fa_buddy_free(&vram, pt, 4096);
+ *         if (!err)
+ *                 fa_buddy_fini(&vram);
+ *         kvfree(meta);
+ *         return err;
  * }
- * fa_buddy_fini(&vram);
- * kvfree(meta);
  * @endcode
  */
 #ifndef FA_BUDDY_H
@@ -136,7 +142,9 @@ struct fa_buddy {
 	uint64_t clear_avail;   /**< Free chunks known to be cleared. */
 	uint64_t free_mask[2];  /**< Bit k set: some free block of order k (dirty, clear). */
 	uint64_t nfree[FA_BUDDY_MAX_ORDER + 1][2]; /**< Free blocks per order (dirty, clear). */
+	/** @cond INTERNAL */
 	struct fa__buddy_order *ord; /**< Per-order bitmaps (in storage). */
+	/** @endcond */
 	void *storage;          /**< The caller's storage. */
 	size_t storage_size;    /**< Its size in bytes. */
 	unsigned int chunk_shift; /**< log2(chunk_size). */

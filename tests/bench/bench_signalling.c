@@ -209,7 +209,7 @@ int main(void)
 	       FA_SIGNALLING_MAX_REPORTS);
 	printf("  global tables (one per program): %zu bytes\n", sizeof(fa__sig));
 	printf("    dependency bit matrices:       %zu bytes\n",
-	       sizeof(fa__sig.known) + sizeof(fa__sig.edge));
+	       sizeof(fa__sig.known) + sizeof(fa__sig.dep));
 	printf("    edge history (first file:line): %zu bytes\n", sizeof(fa__sig.edges));
 	printf("    report buffer:                  %zu bytes\n", sizeof(fa__sig.buf));
 	printf("  per thread (thread-local):        %zu bytes\n", sizeof(fa__sig_self));

@@ -29,6 +29,7 @@ rm -rf "$out"
 mkdir -p "$out"
 
 DEPS="make gcc g++ clang libclang-rt-14-dev libcriterion-dev pkg-config doxygen graphviz
+ python3 chromium cmake meson ninja-build gnuplot-nox
  linux-headers-amd64 sparse valgrind"
 TEST_CFLAGS="-std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -Itests/support -Iexamples -pthread"
 UNIT_SRCS=$(ls tests/unit/test_*.c 2>/dev/null)

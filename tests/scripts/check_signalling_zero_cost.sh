@@ -80,12 +80,14 @@ void vm_run(struct vm *vm, unsigned long n)
 	fa_signalling_acquire(&vm->map_dep);
 	fa_signalling_acquire_nested(&vm->map_dep, 1);
 	fa_signalling_acquire_shared(&vm->ref_dep);
+	fa_signalling_acquire_shared_recursive(&vm->ref_dep);
 	fa_signalling_trylock(&global_map);
 	fa_signalling_acquire_nest_lock(&vm->ref_dep, &global_map);
 	for (i = 0; i < n; i++) {
 		fa_signalling_might_alloc(FA_GFP_NOWAIT);
 		vm->ptes += i;
 	}
+	fa_signalling_release(&vm->ref_dep);
 	fa_signalling_release(&vm->ref_dep);
 	fa_signalling_release(&global_map);
 	fa_signalling_release(&vm->ref_dep);
