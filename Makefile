@@ -26,7 +26,7 @@ TEST_CFLAGS := -std=c11 $(WARN) -Iinclude -Itests/support -Iexamples -pthread
 CRITERION_CFLAGS = $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRITERION_LIBS = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
-DEMO_SRC := $(if $(wildcard examples/vmm/demo.c),examples/vmm/demo.c,examples/basic.c)
+DEMO_SRC := $(if $(wildcard examples/vmm/host/demo.c),examples/vmm/host/demo.c,examples/basic.c)
 DEMO_ARGS ?=
 FUZZ_SECONDS ?= 300
 
@@ -44,7 +44,7 @@ help:
 	@echo '  make kunit           KUnit suites (tests/kunit/) in a UML kernel under lockdep'
 	@echo '  make kunit-bench     KUnit benchmarks (tests/kunit/bench/) in the same kernel'
 	@echo '  make docs            Doxygen HTML in $(BUILD)/docs/html, warnings and rendering errors fail'
-	@echo '  make bench           build and run tests/bench/bench_*.c'
+	@echo '  make bench           build and run tests/bench/bench_*.c (BENCH_JSON=DIR: also DIR/<bench>.json)'
 	@echo '  make plots           redraw docs/img/*.svg from a demo --trace run and bench_buddy --json'
 	@echo '  make fuzz            run every tests/fuzz/fuzz_*.c for FUZZ_SECONDS (300) each'
 	@echo '  make install         headers, fencealloc{,-validate}.pc, CMake package (PREFIX=$(PREFIX), DESTDIR)'
@@ -95,8 +95,11 @@ kmod:
 kunit:
 	@BUILD='$(BUILD)' bash tests/scripts/kunit.sh $(F)
 
+# The benchmark holds 16 GiB of drm_buddy blocks (W2L, ~0.6 GiB of nodes): 3 GiB of UML memory.
 kunit-bench:
-	@BUILD='$(BUILD)' KUNIT_DIRS=tests/kunit/bench KUNIT_PLANTED= bash tests/scripts/kunit.sh $(F)
+	@BUILD='$(BUILD)' KUNIT_DIRS=tests/kunit/bench KUNIT_PLANTED= KUNIT_MEM=$${KUNIT_MEM:-3G} \
+		bash tests/scripts/kunit.sh $(F); rc=$$?; \
+		grep -a 'fencealloc_bench:' '$(BUILD)/kunit/run.log' | sed 's/^\[[ 0-9.]*\] //'; exit $$rc
 
 # ---------------------------------------------------------------- the demo
 demo:
@@ -112,13 +115,13 @@ demo:
 # ---------------------------------------------------------- benchmarks
 bench:
 	@if [ -z '$(BENCH_SRCS)' ]; then echo 'bench: no tests/bench/bench_*.c yet'; exit 0; fi; \
-	mkdir -p $(BUILD)/bench; rc=0; \
+	mkdir -p $(BUILD)/bench $(BENCH_JSON); rc=0; \
 	for src in $(BENCH_SRCS); do \
 		bin=$(BUILD)/bench/$$(basename $$src .c); \
 		echo "== $$src"; \
 		$(CC) -std=c11 $(WARN) -O2 -g -Iinclude -Itests/support -Iexamples -pthread \
 			$$src -o $$bin || { rc=1; continue; }; \
-		$$bin || rc=1; \
+		$$bin $(if $(BENCH_JSON),--json $(BENCH_JSON)/$$(basename $$src .c).json) || rc=1; \
 	done; exit $$rc
 
 # ---------------------------------------------------------------- fuzzing

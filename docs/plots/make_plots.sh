@@ -9,7 +9,7 @@
 set -u
 BUILD=${BUILD:-build}
 CC=${CC:-gcc}
-DEMO_SRC=${DEMO_SRC:-examples/vmm/demo.c}
+DEMO_SRC=${DEMO_SRC:-examples/vmm/host/demo.c}
 PLOTS_DEMO_ARGS=${PLOTS_DEMO_ARGS:---seconds=3}
 out=$BUILD/plots
 mkdir -p "$out"

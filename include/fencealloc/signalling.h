@@ -565,10 +565,30 @@ typedef void (*fa_signalling_report_fn)(const struct fa_signalling_report *repor
  * the macros compile to nothing (arguments not evaluated). An object whose
  * lock was never set asserts nothing.
  * @code
- * struct vram { struct fa_buddy mm; FA_SIGNALLING_EXTERNAL_LOCK_MEMBER(lock_dep) };
- * // kernel:     fa_signalling_set_external_lock(&v->lock_dep, &v->mutex);
- * // userspace:  fa_signalling_set_external_lock(&v->lock_dep, &v->mutex_map);
- * fa_signalling_assert_external_held(&v->lock_dep);   // before fa_buddy_alloc()
+ * #include <fencealloc/buddy.h>
+ *
+ * FA_SIGNALLING_DEFINE_STATIC_CLASS(vram_lock_class);
+ * struct vram {
+ *         struct fa_buddy mm;
+ *         pthread_mutex_t lock;                 // kernel: struct mutex
+ *         FA_SIGNALLING_MAP_MEMBER(lock_dep)    // kernel: the mutex's own dep_map
+ *         FA_SIGNALLING_EXTERNAL_LOCK_MEMBER(ext)
+ * };
+ *
+ * void vram_init_lock(struct vram *v)
+ * {
+ *         pthread_mutex_init(&v->lock, NULL);
+ *         fa_signalling_map_init(&v->lock_dep, &vram_lock_class);
+ *         // kernel: fa_signalling_set_external_lock(&v->ext, &v->lock);
+ *         fa_signalling_set_external_lock(&v->ext, &v->lock_dep);
+ * }
+ *
+ * // @locking v->lock held
+ * int vram_alloc(struct vram *v, uint64_t size, uint64_t *addr)
+ * {
+ *         fa_signalling_assert_external_held(&v->ext);
+ *         return fa_buddy_alloc(&v->mm, size, 0, 0, addr);
+ * }
  * @endcode
  * @{ */
 /**

@@ -276,12 +276,12 @@ step_examples() {
 	local dir=$out/examples src fail=0 n=0 extra
 	current=examples
 	mkdir -p "$dir"
-	for src in examples/basic.c examples/vmm/demo.c tests/bench/bench_*.c; do
+	for src in examples/basic.c examples/vmm/host/demo.c tests/bench/bench_*.c; do
 		[ -f "$src" ] || continue
 		n=$((n + 1))
 		echo "-- $src"
 		extra=
-		[ "$src" = examples/vmm/demo.c ] && extra=-DFA_VALIDATE
+		[ "$src" = examples/vmm/host/demo.c ] && extra=-DFA_VALIDATE
 		# shellcheck disable=SC2086
 		$CC $TEST_CFLAGS -O2 -g $extra "$src" -o "$dir/$(basename "$src" .c)" || fail=1
 	done

@@ -12,7 +12,7 @@ BUILD=${BUILD:-build}
 CC=${CC:-gcc}
 dir=$BUILD/demo-trace
 mkdir -p "$dir"
-src=examples/vmm/demo.c
+src=examples/vmm/host/demo.c
 [ -f "$src" ] || src=examples/vmm/host/demo.c
 $CC -std=c11 -Wall -Wextra -Werror -O2 -g -pthread -Iinclude -Iexamples -DFA_VALIDATE "$src" \
 	-o "$dir/demo" || exit 1

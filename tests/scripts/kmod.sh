@@ -45,9 +45,9 @@ kbuild() {
 	local what=$1
 	shift
 	echo "kmod: $what (kernel headers $kver)"
-	if ! $MAKE -s -C "$kdir" M="$mdir" FA_INCLUDE="$root/include" "$@" modules; then
+	if ! $MAKE -s -C "$kdir" M="$mdir" FA_INCLUDE="$root/include" FA_EXAMPLES="$root/examples" "$@" modules; then
 		echo "kmod: FAILED: $what"
-		echo "kmod: rerun with: $MAKE -C $kdir M=$mdir FA_INCLUDE=$root/include $* modules"
+		echo "kmod: rerun with: $MAKE -C $kdir M=$mdir FA_INCLUDE=$root/include FA_EXAMPLES=$root/examples $* modules"
 		return 1
 	fi
 }

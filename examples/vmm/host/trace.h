@@ -4,7 +4,7 @@
  * which Perfetto (ui.perfetto.dev) and chrome://tracing open: one complete
  * event ("ph":"X") per job and stage, on the thread that ran it,
  *
- *   submit   on the submitter thread: vmm_job_submit(), after which the job's
+ *   submit   on the submitter thread: vmm_host_submit(), after which the job's
  *            fence is published (an instant event "fence published");
  *   run      on the scheduler thread: the run stage, ending where the fence
  *            signals (its fence callback);
@@ -14,8 +14,8 @@
  * thread that made it, with its stage. A trace file's events all come from the
  * run that wrote it.
  *
- * How the recorder sees the VMM's threads without hooks inside vmm.h: the
- * submit span is timed around vmm_job_submit(); a fence callback registered
+ * How the recorder sees the VMM's threads without hooks inside the host or the core: the
+ * submit span is timed around vmm_host_submit(); a fence callback registered
  * right after the submit runs on the scheduler thread as the job's fence
  * signals, and reads the run stage's own duration sample (lat_run, written by
  * that thread only, just before the signal). The scheduler and the cleanup
@@ -33,7 +33,7 @@
 #ifndef VMM_HOST_TRACE_H
 #define VMM_HOST_TRACE_H
 
-#include "vmm/vmm.h"
+#include "vmm/host/host.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -47,7 +47,7 @@
 
 struct demo_trace_job {
 	struct vmm_fence_cb cb;
-	uint64_t submit_t0, submit_t1; /* around vmm_job_submit() */
+	uint64_t submit_t0, submit_t1; /* around vmm_host_submit() */
 	uint64_t t_submit_vmm;         /* the VMM's own submit timestamp (job->t_submit) */
 	uint64_t signal_t;             /* fence callback time, on the scheduler thread */
 	uint64_t run_k;                /* index of its run in lat_run, or DEMO_TRACE_NO_RUN */
@@ -63,7 +63,7 @@ struct demo_trace_alloc {
 };
 
 struct demo_trace {
-	const struct vmm_device *dev;
+	const struct vmm_host *dev;
 	struct demo_trace_job *jobs;
 	struct demo_trace_alloc *allocs;
 	unsigned long njobs, nallocs;             /* slots taken (atomic; may exceed the cap) */
@@ -80,7 +80,7 @@ static struct demo_trace *demo_trace_g;
 static inline unsigned int demo_trace_tid(struct demo_trace *tr, const char *name,
 					  unsigned int index)
 {
-	static VMM__THREAD_LOCAL unsigned int tid;
+	static VMM_HOST__THREAD_LOCAL unsigned int tid;
 
 	if (!tid) {
 		tid = __atomic_add_fetch(&tr->nthreads, 1, __ATOMIC_RELAXED);
@@ -93,7 +93,7 @@ static inline unsigned int demo_trace_tid(struct demo_trace *tr, const char *nam
 }
 
 /* @stage setup, before any job: allocates every array. */
-static inline int demo_trace_init(struct demo_trace *tr, const struct vmm_device *dev)
+static inline int demo_trace_init(struct demo_trace *tr, const struct vmm_host *dev)
 {
 	tr->dev = dev;
 	tr->jobs = (struct demo_trace_job *)calloc(DEMO_TRACE_MAX_JOBS, sizeof(*tr->jobs));
@@ -103,7 +103,7 @@ static inline int demo_trace_init(struct demo_trace *tr, const struct vmm_device
 		free(tr->allocs);
 		return -FA_ENOMEM;
 	}
-	tr->t0 = vmm__now_ns();
+	tr->t0 = vmm_host_now_ns();
 	demo_trace_g = tr;
 	return 0;
 }
@@ -130,7 +130,7 @@ static inline void demo_trace_signalled(struct vmm_fence *f, struct vmm_fence_cb
 	unsigned long n = __atomic_load_n(&tr->dev->lat_run.n, __ATOMIC_RELAXED);
 
 	(void)f;
-	j->signal_t = vmm__now_ns();
+	j->signal_t = vmm_host_now_ns();
 	j->run_tid = demo_trace_tid(tr, "scheduler", 0);
 	if (j->run_tid < DEMO_TRACE_MAX_THREADS)
 		tr->thread_name[j->run_tid] = "scheduler";
@@ -138,7 +138,7 @@ static inline void demo_trace_signalled(struct vmm_fence *f, struct vmm_fence_cb
 	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
 }
 
-/* After a successful vmm_job_submit() that started at @t0: record the submit
+/* After a successful vmm_host_submit() that started at @t0: record the submit
  * span, and ask for the fence's signal. @stage submit. */
 static inline void demo_trace_submit(struct demo_trace *tr, uint64_t t0, struct vmm_fence *f,
 				     unsigned int nops)
@@ -153,8 +153,8 @@ static inline void demo_trace_submit(struct demo_trace *tr, uint64_t t0, struct 
 		return;
 	j = &tr->jobs[i];
 	j->submit_t0 = t0;
-	j->submit_t1 = vmm__now_ns();
-	j->t_submit_vmm = FA_CONTAINER_OF(f, struct vmm_job, fence)->t_submit;
+	j->submit_t1 = vmm_host_now_ns();
+	j->t_submit_vmm = FA_CONTAINER_OF(f, struct vmm_host_job, fence)->t_submit;
 	j->submit_tid = demo_trace_tid(tr, NULL, 0);
 	j->ops = nops;
 	j->run_k = DEMO_TRACE_NO_RUN;
@@ -173,7 +173,7 @@ static inline void demo_trace_alloc_event(uint64_t size, int is_free, int in_run
 	i = __atomic_fetch_add(&tr->nallocs, 1, __ATOMIC_RELAXED);
 	if (i >= DEMO_TRACE_MAX_ALLOCS)
 		return;
-	tr->allocs[i].t = vmm__now_ns();
+	tr->allocs[i].t = vmm_host_now_ns();
 	tr->allocs[i].size = size;
 	tr->allocs[i].tid = demo_trace_tid(tr, NULL, 0);
 	tr->allocs[i].is_free = is_free;
@@ -194,7 +194,7 @@ static inline double demo_trace_us(const struct demo_trace *tr, uint64_t t)
  */
 static inline int demo_trace_write(struct demo_trace *tr, const char *path)
 {
-	const struct vmm_device *dev = tr->dev;
+	const struct vmm_host *dev = tr->dev;
 	unsigned long nj = tr->njobs < DEMO_TRACE_MAX_JOBS ? tr->njobs : DEMO_TRACE_MAX_JOBS;
 	unsigned long na = tr->nallocs < DEMO_TRACE_MAX_ALLOCS ? tr->nallocs : DEMO_TRACE_MAX_ALLOCS;
 	unsigned long i, untraced = 0;
