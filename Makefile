@@ -42,7 +42,7 @@ help:
 	@echo '  make headers         each header alone: C11/C17/C++17, gcc/clang, freestanding, -m32'
 	@echo '  make kmod            compile tests/kernel/ as a Linux kernel module (+ W=1, sparse)'
 	@echo '  make kunit           KUnit suites (tests/kunit/) in a UML kernel under lockdep'
-	@echo '  make kunit-bench     KUnit benchmarks (tests/kunit/bench/) in the same kernel'
+	@echo '  make kunit-bench     KUnit benchmarks (tests/kunit/bench/), same kernel without KASAN'
 	@echo '  make docs            Doxygen HTML in $(BUILD)/docs/html, warnings and rendering errors fail'
 	@echo '  make bench           build and run tests/bench/bench_*.c (BENCH_JSON=DIR: also DIR/<bench>.json)'
 	@echo '  make plots           redraw docs/img/*.svg from a demo --trace run and bench_buddy --json'
@@ -97,7 +97,7 @@ kunit:
 
 # The benchmark holds 16 GiB of drm_buddy blocks (W2L, ~0.6 GiB of nodes): 3 GiB of UML memory.
 kunit-bench:
-	@BUILD='$(BUILD)' KUNIT_DIRS=tests/kunit/bench KUNIT_PLANTED= KUNIT_MEM=$${KUNIT_MEM:-3G} \
+	@BUILD='$(BUILD)' KUNIT_DIRS=tests/kunit/bench KUNIT_PLANTED= KUNIT_CONFIG=tests/kunit/kunitconfig.bench KUNIT_MEM=$${KUNIT_MEM:-3G} \
 		bash tests/scripts/kunit.sh $(F); rc=$$?; \
 		grep -a 'fencealloc_bench:' '$(BUILD)/kunit/run.log' | sed 's/^\[[ 0-9.]*\] //'; exit $$rc
 

@@ -7,7 +7,10 @@
 #               variant: gcc, clang, ASan+UBSan, and ThreadSanitizer on the
 #               multi-threaded suites (names ending in _mt)
 #   headers     each header alone in every language/compiler/world
-#   kmod        tests/kernel/ compiled as a kernel module (+ W=1, sparse)
+#   kmod        tests/kernel/ compiled as a kernel module (+ W=1, sparse),
+#               then loaded into Debian's stock kernel under qemu
+#   kunit       the KUnit suites and planted misuse in a UML kernel under
+#               lockdep (kernel build cached in ~/.cache/fencealloc)
 #   docs        Doxygen with warnings as errors
 #   install     install to a prefix and a DESTDIR, consume via pkg-config
 #   examples    examples, the demo and the benchmarks compile with -Werror
@@ -30,7 +33,8 @@ mkdir -p "$out"
 
 DEPS="make gcc g++ clang libclang-rt-14-dev libcriterion-dev pkg-config doxygen graphviz
  python3 chromium cmake meson ninja-build gnuplot-nox
- linux-headers-amd64 sparse valgrind"
+ linux-headers-amd64 sparse valgrind
+ qemu-system-x86 busybox-static linux-source-6.1 flex bison bc"
 TEST_CFLAGS="-std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -Itests/support -Iexamples -pthread"
 UNIT_SRCS=$(ls tests/unit/test_*.c 2>/dev/null)
 SAN_ITERS_PCT=25
@@ -316,6 +320,7 @@ run_step unit-asan step_unit_asan
 run_step unit-tsan step_unit_tsan
 run_step headers step_make headers
 run_step kmod step_make kmod
+run_step kunit step_make kunit
 run_step docs step_make docs
 run_step install step_install
 run_step examples step_examples

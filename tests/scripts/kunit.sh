@@ -17,10 +17,14 @@
 #   FA_KERNEL_CACHE  kernel source and build cache (default ~/.cache/fencealloc)
 #   KUNIT_TIMEOUT    seconds the kernel may run (default 600)
 #   KUNIT_MEM        UML memory (default 1G)
+#   KUNIT_CONFIG     kunitconfig (default tests/kunit/kunitconfig); make
+#                    kunit-bench uses tests/kunit/kunitconfig.bench, the same
+#                    kernel without KASAN, whose shadow checks and quarantine
+#                    would distort timings and memory
 #
 # The cache lives outside the clone: the unpacked source in
 # $FA_KERNEL_CACHE/linux-source-6.1, the build in $FA_KERNEL_CACHE/uml-<hash>
-# where <hash> is that of tests/kunit/kunitconfig, so a clone, a worktree or a
+# where <hash> is that of the kunitconfig, so a clone, a worktree or a
 # CI run with a warm cache only recompiles the test files. The test files are
 # copied into the source tree under drivers/fencealloc/<set>/, one directory
 # per KUNIT_DIRS entry, and only those of the selected sets are linked: going
@@ -41,7 +45,7 @@ fi
 filter=${1:-fencealloc_*}
 timeout=${KUNIT_TIMEOUT:-600}
 mem=${KUNIT_MEM:-1G}
-kunitconfig=$root/tests/kunit/kunitconfig
+kunitconfig=$root/${KUNIT_CONFIG:-tests/kunit/kunitconfig}
 ksrc=$cache/linux-source-6.1
 tarball=/usr/src/linux-source-6.1.tar.xz
 out=$root/${BUILD:-build}/kunit
@@ -176,13 +180,22 @@ if ! kunitpy build --kunitconfig="$kunitconfig" --build_dir="$build" --jobs=2 \
 fi
 t1=$(date +%s)
 say "build: $((t1 - t0)) s"
+# The suites compile warning-free in kbuild (W=1 is not on, but the frame
+# budget is): a warning in a test file fails the run like a failed test.
+if grep -a 'drivers/fencealloc/.*warning:' "$out/build.log" >"$out/warnings.txt"; then
+	say "compiler warnings in the test files:"
+	cat "$out/warnings.txt"
+	warned=1
+else
+	warned=0
+fi
 
 run_kernel() { # run_kernel <glob> <log>
 	kunitpy exec --build_dir="$build" --timeout="$timeout" --kernel_args="mem=$mem" \
 		--raw_output=all "$1" >"$2" 2>&1
 }
 
-rc=0
+rc=$warned
 run_kernel "$filter" "$out/run.log"
 t2=$(date +%s)
 say "boot and run: $((t2 - t1)) s (log: $out/run.log)"
