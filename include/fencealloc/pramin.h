@@ -733,18 +733,6 @@ static inline int fa_pramin_gen_get(enum fa_pramin_gen_id id, struct fa_pramin_g
 }
 
 /**
- * Highest VRAM address (exclusive) a descriptor's window register can reach.
- * @stage any
- * @locking none
- * @param gen A descriptor accepted by fa_pramin_window_init().
- * @return 2^(base_shift + base_bits).
- */
-static inline uint64_t fa_pramin_gen_reach(const struct fa_pramin_gen *gen)
-{
-	return FA_BIT64(gen->base_shift + gen->base_bits);
-}
-
-/**
  * Validate a generation descriptor.
  * @param g Descriptor.
  * @return 0 or -FA_EINVAL.
@@ -755,8 +743,11 @@ static inline int fa__pramin_gen_check(const struct fa_pramin_gen *g)
 
 	if (!g || (g->window_reg & 3) != 0 || (g->aperture & 3) != 0)
 		return -FA_EINVAL;
-	if (g->base_shift < 12 || g->base_bits < 1 || g->base_bits > 32 ||
-	    g->base_shift + g->base_bits > 62)
+	/* Each field is bounded before they are added, and the sum is taken in
+	 * 64 bits: a shift near 2^32 must not wrap the sum into range and then
+	 * be used as a shift count below. */
+	if (g->base_shift < 12 || g->base_shift > 61 || g->base_bits < 1 || g->base_bits > 32 ||
+	    (uint64_t)g->base_shift + g->base_bits > 62)
 		return -FA_EINVAL;
 	if (!fa_is_pow2(g->aperture_size) || g->aperture_size < (FA_BIT64(g->base_shift) << 1))
 		return -FA_EINVAL;
@@ -766,6 +757,21 @@ static inline int fa__pramin_gen_check(const struct fa_pramin_gen *g)
 	if (((uint64_t)g->reg_or & field) != 0)
 		return -FA_EINVAL;
 	return 0;
+}
+
+/**
+ * Highest VRAM address (exclusive) a descriptor's window register can reach.
+ * @stage any
+ * @locking none
+ * @param gen Descriptor (checked: NULL or invalid gives 0).
+ * @return 2^(base_shift + base_bits); 0 when @p gen is NULL or would be
+ *         refused by fa_pramin_window_init().
+ */
+static inline uint64_t fa_pramin_gen_reach(const struct fa_pramin_gen *gen)
+{
+	if (fa__pramin_gen_check(gen))
+		return 0;
+	return FA_BIT64(gen->base_shift + gen->base_bits);
 }
 
 /**
