@@ -43,6 +43,14 @@
  * before anything is written: bad input changes nothing (no VRAM byte, no
  * window move, no counter).
  *
+ * **Preconditions: checked.** Every pointer argument is checked: a NULL (or
+ * uninitialised) accessor, object, descriptor or buffer gets -FA_EINVAL,
+ * with nothing changed; functions that return no error warn (#FA_WARN) and
+ * do nothing (fa_pramin_window_base() gives false, fa_pramin_gen_reach()
+ * 0). Descriptor fields are validated with overflow-checked arithmetic.
+ * Re-initialising a window or direct object only resets its cached state
+ * (it owns no memory), so it is allowed at any time outside the PRAMIN lock.
+ *
  * **Locking.** The library takes no lock. A direct accessor needs whatever
  * lock protects the tables. The PRAMIN window is one shared hardware
  * resource: the caller serialises every use of one #fa_pramin_window (and
@@ -640,12 +648,14 @@ static inline int fa_pramin_direct_init(struct fa_pramin_direct *d, void *cpu, u
  * Make an accessor for an initialised direct object.
  * @stage any
  * @locking none
- * @param d Initialised by fa_pramin_direct_init().
- * @param out Accessor to fill in.
+ * @param d Initialised by fa_pramin_direct_init() (NULL warns, @p out untouched).
+ * @param out Accessor to fill in (NULL warns).
  */
 static inline void fa_pramin_direct_accessor(struct fa_pramin_direct *d,
 					     struct fa_pramin_accessor *out)
 {
+	if (FA_WARN(!d || !out))
+		return;
 	out->ops = fa__pramin_direct_ops();
 	out->ctx = d;
 }
@@ -1254,12 +1264,14 @@ static inline const struct fa_pramin_ops *fa__pramin_win_ops(void)
  * Make an accessor for an initialised window.
  * @stage any
  * @locking none
- * @param w Initialised by fa_pramin_window_init().
- * @param out Accessor to fill in.
+ * @param w Initialised by fa_pramin_window_init() (NULL warns, @p out untouched).
+ * @param out Accessor to fill in (NULL warns).
  */
 static inline void fa_pramin_window_accessor(struct fa_pramin_window *w,
 					     struct fa_pramin_accessor *out)
 {
+	if (FA_WARN(!w || !out))
+		return;
 	out->ops = fa__pramin_win_ops();
 	out->ctx = w;
 }
@@ -1310,10 +1322,12 @@ static inline int fa_pramin_window_init(struct fa_pramin_window *w, const struct
  * window register (the cache is never refreshed by reading the register).
  * @stage run
  * @locking the PRAMIN lock
- * @param w Window.
+ * @param w Window (NULL warns and does nothing).
  */
 static inline void fa_pramin_window_forget(struct fa_pramin_window *w)
 {
+	if (FA_WARN(!w))
+		return;
 	w->base_valid = false;
 }
 
@@ -1321,16 +1335,20 @@ static inline void fa_pramin_window_forget(struct fa_pramin_window *w)
  * Current window base, as last programmed by this object.
  * @stage run
  * @locking the PRAMIN lock
- * @param w Window.
- * @param base Where the base is stored when known (untouched otherwise).
+ * @param w Window (NULL warns and gives false).
+ * @param base Where the base is stored when known (untouched otherwise); may
+ *        be NULL to ask only whether the base is known.
  * @return true when the base is known; false before the first access or after
  *         fa_pramin_window_forget().
  */
 static inline bool fa_pramin_window_base(const struct fa_pramin_window *w, uint64_t *base)
 {
+	if (FA_WARN(!w))
+		return false;
 	if (!w->base_valid)
 		return false;
-	*base = w->base;
+	if (base)
+		*base = w->base;
 	return true;
 }
 
@@ -1338,10 +1356,12 @@ static inline bool fa_pramin_window_base(const struct fa_pramin_window *w, uint6
  * Reset the counters to zero.
  * @stage run
  * @locking the PRAMIN lock
- * @param w Window.
+ * @param w Window (NULL warns and does nothing).
  */
 static inline void fa_pramin_window_stats_reset(struct fa_pramin_window *w)
 {
+	if (FA_WARN(!w))
+		return;
 	w->stats.moves = 0;
 	w->stats.reads = 0;
 	w->stats.writes = 0;
