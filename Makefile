@@ -43,6 +43,7 @@ help:
 	@echo '  make docs            Doxygen HTML in $(BUILD)/docs/html, warnings are errors'
 	@echo '  make bench           build and run tests/bench/bench_*.c'
 	@echo '  make fuzz            run every tests/fuzz/fuzz_*.c for FUZZ_SECONDS (300) each'
+	@echo '                       (FUZZ_ONLY="fuzz_a fuzz_b" runs only those)'
 	@echo '  make install         headers + fencealloc.pc (PREFIX=$(PREFIX), DESTDIR)'
 	@echo '  make uninstall       remove what install put there'
 	@echo '  make clean           remove $(BUILD)/ and kernel-module outputs'
@@ -109,7 +110,8 @@ bench:
 
 # ---------------------------------------------------------------- fuzzing
 fuzz:
-	@BUILD='$(BUILD)' CLANG='$(CLANG)' FUZZ_SECONDS='$(FUZZ_SECONDS)' bash tests/scripts/fuzz.sh
+	@BUILD='$(BUILD)' CLANG='$(CLANG)' FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_ONLY='$(FUZZ_ONLY)' \
+		bash tests/scripts/fuzz.sh
 
 # ---------------------------------------------------------- installation
 $(BUILD)/fencealloc.pc: pkgconfig/fencealloc.pc.in FORCE
