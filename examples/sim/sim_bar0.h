@@ -131,6 +131,14 @@ struct sim_bar0_torn {
  */
 typedef bool (*sim_bar0_reg_fn)(void *ctx, uint32_t off, uint32_t *val, bool write);
 
+/**
+ * Hook called after every 32-bit write through the aperture has landed in VRAM
+ * (a checker that looks at what the device could see now).
+ * @param ctx Hook context.
+ * @param vram VRAM address written (4-byte aligned).
+ */
+typedef void (*sim_bar0_vram_fn)(void *ctx, uint64_t vram);
+
 /** A simulated BAR0 with its VRAM. */
 struct sim_bar0 {
 	unsigned char *vram;      /**< Host copy of VRAM (direct access for checkers). */
@@ -147,6 +155,8 @@ struct sim_bar0 {
 	struct sim_bar0_torn first_torn; /**< First violation (valid when stats.torn_valid). */
 	sim_bar0_reg_fn reg_hook; /**< Other registers (NULL: none). */
 	void *reg_ctx;            /**< Context of @c reg_hook. */
+	sim_bar0_vram_fn vram_hook; /**< After every aperture write (NULL: none). */
+	void *vram_ctx;           /**< Context of @c vram_hook. */
 };
 
 /**
@@ -248,6 +258,18 @@ static inline void sim_bar0_set_reg_hook(struct sim_bar0 *b, sim_bar0_reg_fn fn,
 }
 
 /**
+ * Install the hook called after every aperture write (a live checker).
+ * @param b Simulated BAR0.
+ * @param fn Hook (NULL to remove).
+ * @param ctx Its context.
+ */
+static inline void sim_bar0_set_vram_hook(struct sim_bar0 *b, sim_bar0_vram_fn fn, void *ctx)
+{
+	b->vram_hook = fn;
+	b->vram_ctx = ctx;
+}
+
+/**
  * Direct pointer to VRAM (for checkers and an MMU walker).
  * @param b Simulated BAR0.
  * @return Host address of VRAM address 0.
@@ -331,6 +353,8 @@ static inline void sim_bar0__aperture_write(struct sim_bar0 *b, uint64_t vram, u
 	}
 	memcpy(&before, b->vram + slot, sizeof(before));
 	memcpy(b->vram + vram, &val, sizeof(val));
+	if (b->vram_hook)
+		b->vram_hook(b->vram_ctx, vram);
 	if (!b->check_torn)
 		return;
 	now = half ? (before & 0xFFFFFFFFull) | ((uint64_t)val << 32)

@@ -62,6 +62,14 @@ extern "C" {
 #define SIM_GPU_REG_TLB_EPOCH 0x100cc0u
 /** Entries of the simulated TLB (direct-mapped, 4 KiB translations). */
 #define SIM_GPU_TLB_ENTRIES 1024u
+/** Most entry slots one walk reads (two per dual level). */
+#define SIM_GPU_PATH_MAX (2 * (FA_PT_MAX_DEPTH + 2))
+/** Buckets of the live-range checker's slot table (a power of two). */
+#define SIM_GPU_WATCH_SLOTS (1u << 18)
+/** Most pages one watch tracks. */
+#define SIM_GPU_WATCH_PAGES (1u << 18)
+/** No physical address (sim_gpu_watch_begin(): the range becomes unmapped). */
+#define SIM_GPU_NO_PA (~(uint64_t)0)
 
 /** Result of a walk or a translation. */
 struct sim_gpu_xlat {
@@ -71,6 +79,44 @@ struct sim_gpu_xlat {
 	uint32_t attr;           /**< PTE attributes (FA_PT_* bits). */
 	enum fa_pt_entry_type type; /**< Leaf type (PTE) or why it faulted (INVALID, SPARSE, NV4K). */
 	unsigned int reads;      /**< Raw 8-byte VRAM reads the walk made. */
+	unsigned int npath;      /**< Entries in @ref path. */
+	uint64_t path[SIM_GPU_PATH_MAX]; /**< VRAM address of every 8-byte entry slot the walk read. */
+};
+
+/** A slot on the walk path of watched pages: pages [lo, hi) read it. */
+struct sim_gpu_watch_slot {
+	uint64_t slot;  /**< 8-byte aligned VRAM address. */
+	uint64_t lo;    /**< First watched VA whose walk reads it. */
+	uint64_t hi;    /**< End of the watched VAs whose walk reads it. */
+	uint32_t gen;   /**< Watch generation that filled the entry (stale otherwise). */
+};
+
+/**
+ * The live-range checker (sim_gpu_watch_enable()): while a watch is armed on
+ * `[va, va + size)`, every VRAM write through the aperture that lands on an
+ * entry some watched page's walk reads makes the walker re-walk those pages;
+ * each must fault or translate to its address before the change or to its
+ * new one (@ref new_pa + offset). Anything else is a foreign PTE.
+ */
+struct sim_gpu_watch {
+	struct sim_gpu_watch_slot *slots; /**< #SIM_GPU_WATCH_SLOTS buckets (open addressing). */
+	uint64_t *old_pa;     /**< Translation of every watched page when armed (~0: faulted). */
+	bool armed;           /**< A watch is active. */
+	uint64_t pdb;         /**< Root table of the watched VM. */
+	uint64_t va;          /**< Watched range. */
+	uint64_t size;        /**< Its length. */
+	uint64_t new_pa;      /**< Address the range will map (#SIM_GPU_NO_PA: unmapped). */
+	unsigned int shift;   /**< Page granule of the checks (log2). */
+	uint32_t gen;         /**< Generation of the current watch. */
+	unsigned long nslots; /**< Buckets used by the current watch. */
+	uint64_t writes;      /**< Aperture writes while a watch was armed. */
+	uint64_t checked;     /**< Of those, writes that re-walked watched pages. */
+	uint64_t walks;       /**< Page walks the checker made. */
+	uint64_t watches;     /**< Watches armed. */
+	uint64_t foreign;     /**< Walks that found a PTE mapping neither the old nor the new address. */
+	uint64_t overflow;    /**< Watches (or slots) too large to track: checks incomplete (must be 0). */
+	uint64_t first_va;    /**< First foreign PTE: its VA ... */
+	uint64_t first_pa;    /**< ... and the address it mapped. */
 };
 
 /** One cached translation. */
@@ -104,6 +150,7 @@ struct sim_gpu {
 	pthread_mutex_t tlb_lock;       /**< Protects @ref tlb and the walk counters. */
 	struct sim_gpu_tlb_entry tlb[SIM_GPU_TLB_ENTRIES]; /**< Translation cache. */
 	struct sim_gpu_stats stats;     /**< Counters (under @ref tlb_lock; invalidates atomic). */
+	struct sim_gpu_watch watch;     /**< Live-range checker (MMIO context: under the caller's MMIO lock). */
 };
 
 /** @cond INTERNAL */
@@ -167,6 +214,10 @@ static inline int sim_gpu_init(struct sim_gpu *g, uint64_t vram_size, const stru
  */
 static inline void sim_gpu_fini(struct sim_gpu *g)
 {
+	free(g->watch.slots);
+	free(g->watch.old_pa);
+	g->watch.slots = NULL;
+	g->watch.old_pa = NULL;
 	pthread_mutex_destroy(&g->tlb_lock);
 	sim_bar0_fini(&g->bar);
 }
@@ -205,8 +256,13 @@ static inline int sim_gpu__read_entry(struct sim_gpu *g, unsigned int lvl, uint6
 	if (at + FA_BIT64(L->entry_log2) > g->bar.vram_size || (table & 7))
 		return -FA_EFAULT;
 	raw[0] = sim_bar0_peek64(&g->bar, at);
-	if (L->entry_log2 == 4)
+	if (x->npath < SIM_GPU_PATH_MAX)
+		x->path[x->npath++] = at;
+	if (L->entry_log2 == 4) {
 		raw[1] = sim_bar0_peek64(&g->bar, at + 8);
+		if (x->npath < SIM_GPU_PATH_MAX)
+			x->path[x->npath++] = at + 8;
+	}
 	x->reads++;
 	fa_pt_entry_decode(g->fmt, lvl, raw, e);
 	return 0;
@@ -238,7 +294,26 @@ static inline int sim_gpu__leaf(const struct fa_pt_format *f, unsigned int lvl, 
  *         sparse, NV4K, or a table address outside VRAM); -FA_ERANGE when @p va
  *         is beyond the format's VA width.
  */
+static inline int sim_gpu__walk(struct sim_gpu *g, uint64_t pdb, uint64_t va,
+				struct sim_gpu_xlat *x);
+
 static inline int sim_gpu_walk(struct sim_gpu *g, uint64_t pdb, uint64_t va, struct sim_gpu_xlat *x)
+{
+	int err = sim_gpu__walk(g, pdb, va, x);
+
+	pthread_mutex_lock(&g->tlb_lock);
+	g->stats.walks++;
+	g->stats.walk_reads += x->reads;
+	if (err)
+		g->stats.faults++;
+	pthread_mutex_unlock(&g->tlb_lock);
+	return err;
+}
+
+/** @cond INTERNAL */
+/* The walk itself, without counters (the live-range checker's walks). */
+static inline int sim_gpu__walk(struct sim_gpu *g, uint64_t pdb, uint64_t va,
+				struct sim_gpu_xlat *x)
 {
 	const struct fa_pt_format *f = g->fmt;
 	struct fa_pt_entry e, big;
@@ -282,13 +357,170 @@ static inline int sim_gpu_walk(struct sim_gpu *g, uint64_t pdb, uint64_t va, str
 			lvl = L->sub[0];
 		}
 	}
-	pthread_mutex_lock(&g->tlb_lock);
-	g->stats.walks++;
-	g->stats.walk_reads += x->reads;
-	if (err)
-		g->stats.faults++;
-	pthread_mutex_unlock(&g->tlb_lock);
 	return err;
+}
+/** @endcond */
+
+/* ------------------------------------------------ the live-range checker */
+
+/** @cond INTERNAL */
+static inline struct sim_gpu_watch_slot *sim_gpu__watch_find(struct sim_gpu_watch *w, uint64_t slot,
+							     bool insert)
+{
+	uint64_t h = ((slot >> 3) * 0x9e3779b97f4a7c15ull) >> 46; /* 18 bits */
+	unsigned int i;
+
+	for (i = 0; i < 64; i++) {
+		struct sim_gpu_watch_slot *e = &w->slots[(h + i) & (SIM_GPU_WATCH_SLOTS - 1)];
+
+		if (e->gen == w->gen && e->slot == slot)
+			return e;
+		if (e->gen != w->gen) {
+			if (!insert || w->nslots >= SIM_GPU_WATCH_SLOTS / 2)
+				break;
+			e->gen = w->gen;
+			e->slot = slot;
+			e->lo = ~(uint64_t)0;
+			e->hi = 0;
+			w->nslots++;
+			return e;
+		}
+	}
+	if (insert)
+		w->overflow++;
+	return NULL;
+}
+
+/* Walk one watched page, remember every slot on its path; returns the walk's error. */
+static inline int sim_gpu__watch_walk(struct sim_gpu *g, uint64_t va, struct sim_gpu_xlat *x)
+{
+	struct sim_gpu_watch *w = &g->watch;
+	int err = sim_gpu__walk(g, w->pdb, va, x);
+	unsigned int i;
+
+	w->walks++;
+	for (i = 0; i < x->npath; i++) {
+		struct sim_gpu_watch_slot *e = sim_gpu__watch_find(w, x->path[i], true);
+
+		if (!e)
+			continue;
+		if (va < e->lo)
+			e->lo = va;
+		if (va + FA_BIT64(w->shift) > e->hi)
+			e->hi = va + FA_BIT64(w->shift);
+	}
+	return err;
+}
+
+static inline void sim_gpu__watch_check(struct sim_gpu *g, uint64_t lo, uint64_t hi)
+{
+	struct sim_gpu_watch *w = &g->watch;
+	struct sim_gpu_xlat x;
+	uint64_t va, i;
+
+	for (va = lo; va < hi; va += FA_BIT64(w->shift)) {
+		i = (va - w->va) >> w->shift;
+		if (sim_gpu__watch_walk(g, va, &x))
+			continue; /* a fault is never foreign */
+		if (x.pa == w->old_pa[i] || (w->new_pa != SIM_GPU_NO_PA && x.pa == w->new_pa + (va - w->va)))
+			continue;
+		if (!w->foreign++) {
+			w->first_va = va;
+			w->first_pa = x.pa;
+		}
+	}
+}
+
+/* After every aperture write: re-walk the watched pages that read this slot. */
+static inline void sim_gpu__watch_hook(void *ctx, uint64_t vram)
+{
+	struct sim_gpu *g = (struct sim_gpu *)ctx;
+	struct sim_gpu_watch *w = &g->watch;
+	struct sim_gpu_watch_slot *e;
+	uint64_t lo, hi;
+
+	if (!w->armed)
+		return;
+	w->writes++;
+	e = sim_gpu__watch_find(w, vram & ~(uint64_t)7, false);
+	if (!e)
+		return;
+	w->checked++;
+	lo = e->lo > w->va ? e->lo : w->va;
+	hi = e->hi < w->va + w->size ? e->hi : w->va + w->size;
+	sim_gpu__watch_check(g, lo, hi);
+}
+/** @endcond */
+
+/**
+ * Turn the live-range checker on (allocates its tables; sim_gpu_fini() frees them).
+ * @param g GPU.
+ * @return 0 or -FA_ENOMEM.
+ */
+static inline int sim_gpu_watch_enable(struct sim_gpu *g)
+{
+	struct sim_gpu_watch *w = &g->watch;
+
+	if (w->slots)
+		return 0;
+	w->slots = (struct sim_gpu_watch_slot *)calloc(SIM_GPU_WATCH_SLOTS, sizeof(*w->slots));
+	w->old_pa = (uint64_t *)calloc(SIM_GPU_WATCH_PAGES, sizeof(*w->old_pa));
+	if (!w->slots || !w->old_pa) {
+		free(w->slots);
+		free(w->old_pa);
+		w->slots = NULL;
+		w->old_pa = NULL;
+		return -FA_ENOMEM;
+	}
+	sim_bar0_set_vram_hook(&g->bar, sim_gpu__watch_hook, g);
+	return 0;
+}
+
+/**
+ * Arm the checker on a live range about to change: walk every page of
+ * 2^@p shift bytes once, remember its translation and the entry slots its
+ * walk reads. Until sim_gpu_watch_end(), every aperture write to one of those
+ * slots re-walks the pages that read it. One watch at a time.
+ * @param g GPU (checker enabled; under the caller's MMIO lock or with MMIO quiet).
+ * @param pdb Root table of the VM.
+ * @param va First VA of the range.
+ * @param size Bytes.
+ * @param new_pa Address @p va will map, or #SIM_GPU_NO_PA when it becomes unmapped.
+ * @param shift Granule of the checks (the smallest page size involved).
+ */
+static inline void sim_gpu_watch_begin(struct sim_gpu *g, uint64_t pdb, uint64_t va, uint64_t size,
+				       uint64_t new_pa, unsigned int shift)
+{
+	struct sim_gpu_watch *w = &g->watch;
+	struct sim_gpu_xlat x;
+	uint64_t i, n = size >> shift;
+
+	if (!w->slots)
+		return;
+	w->watches++;
+	if (n > SIM_GPU_WATCH_PAGES) {
+		w->overflow++;
+		return;
+	}
+	w->gen++;
+	w->nslots = 0;
+	w->pdb = pdb;
+	w->va = va;
+	w->size = size;
+	w->new_pa = new_pa;
+	w->shift = shift;
+	for (i = 0; i < n; i++)
+		w->old_pa[i] = sim_gpu__watch_walk(g, va + (i << shift), &x) ? SIM_GPU_NO_PA : x.pa;
+	w->armed = true;
+}
+
+/**
+ * Disarm the checker (the change is complete).
+ * @param g GPU.
+ */
+static inline void sim_gpu_watch_end(struct sim_gpu *g)
+{
+	g->watch.armed = false;
 }
 
 /**

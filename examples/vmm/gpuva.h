@@ -20,10 +20,12 @@
  *
  * **Split.** A map or unmap over part of an existing mapping removes it and
  * inserts what remains on either side (the "remnants"), offsets adjusted.
- * **Merge.** A map that continues a neighbour — same BO, contiguous BO offset,
- * same page size and flags, touching or overlapping it — absorbs it into one
- * node; the neighbour's pages outside the new range keep their PTEs
- * (drm_gpuvm's `keep`). Every removed node records in `cut_va`/`cut_size` the
+ * **Merge** (only when the driver asks for it, vmm_va_set_config(); drm_gpuvm
+ * keeps neighbours separate and so does a set by default). A map that
+ * continues a neighbour — same BO, contiguous BO offset, same page size and
+ * flags, touching or overlapping it — absorbs it into one node; the
+ * neighbour's pages outside the new range keep their PTEs (drm_gpuvm's
+ * `keep`). Every removed node records in `cut_va`/`cut_size` the
  * part of it the operation took away (the part whose PTEs change and whose
  * page-table references its owner must drop at cleanup); an absorbed node has
  * `cut_size == 0` outside the new range.
@@ -35,9 +37,10 @@
  *
  * Submit-time checks (vmm_va_set_check_map(), vmm_va_set_check_unmap()) are
  * read-only and tell whether an operation is acceptable before anything is
- * allocated: an unmap must cover mapped pages only, and no split may cut a
- * mapping at an address its page size cannot express (a 2 MiB page cannot be
- * split at 64 KiB).
+ * allocated: no split may cut a mapping at an address its page size cannot
+ * express (a 2 MiB page cannot be split at 64 KiB), and a map's page size must
+ * be one the set accepts. An unmap over a range with holes unmaps what exists
+ * (drm_gpuvm's semantics): holes are not an error.
  *
  * @code
  * struct vmm_va_set set;
@@ -97,10 +100,13 @@ struct vmm_va_set {
 	struct vmm_va *root; /**< Splay tree root. */
 	struct fa_list list; /**< Every node, by address. */
 	unsigned long count; /**< Number of nodes. */
+	bool merge;          /**< Merge continuing neighbours (default false, as drm_gpuvm). */
+	uint64_t page_sizes; /**< Accepted page sizes: bit n = 2^n bytes (0: any below 2^64). */
 };
 
 /**
- * Initialise an empty set.
+ * Initialise an empty set: neighbours stay separate, any page size below
+ * 2^64 bytes is accepted (see vmm_va_set_config()).
  * @stage any
  * @locking none (the set is not shared yet)
  * @param set Set.
@@ -110,6 +116,23 @@ static inline void vmm_va_set_init(struct vmm_va_set *set)
 	set->root = NULL;
 	fa_list_init(&set->list);
 	set->count = 0;
+	set->merge = false;
+	set->page_sizes = 0;
+}
+
+/**
+ * Choose the set's policy: whether a map absorbs neighbours it continues, and
+ * which page sizes vmm_va_set_check_map() accepts (the page-table format's).
+ * @stage any (before the set holds mappings)
+ * @locking the set's lock, or none before it is shared
+ * @param set Set.
+ * @param merge true to merge continuing neighbours.
+ * @param page_sizes Bit n set: pages of 2^n bytes are accepted (0: any below 2^64).
+ */
+static inline void vmm_va_set_config(struct vmm_va_set *set, bool merge, uint64_t page_sizes)
+{
+	set->merge = merge;
+	set->page_sizes = page_sizes;
 }
 
 /**
@@ -237,6 +260,14 @@ static inline bool vmm__va_continues(const struct vmm_va *n, const struct vmm_va
 	       n->bo_offset + (req->va - n->va) == req->bo_offset;
 }
 
+/* @n (which extends past @end) continues the request at its right end. */
+static inline bool vmm__va_continued_by(const struct vmm_va *n, const struct vmm_va *req,
+					uint64_t end)
+{
+	return n->bo == req->bo && n->page_shift == req->page_shift && n->flags == req->flags &&
+	       n->bo_offset + (end - n->va) == req->bo_offset + req->size;
+}
+
 static inline void vmm__va_copy_attrs(struct vmm_va *dst, const struct vmm_va *src)
 {
 	dst->bo = src->bo;
@@ -340,63 +371,68 @@ static inline void vmm_va_set_remove(struct vmm_va_set *set, struct vmm_va *node
 }
 
 /**
- * Check a map request against the set without changing it: the range must be
- * non-empty, must not wrap, and every mapping it would split must be cut at an
- * address aligned to that mapping's page size.
+ * Check a map request against the set without changing it: the page size must
+ * be one the set accepts (below 2^64 bytes in any case), the range non-empty,
+ * page-aligned and not wrapping, and every mapping it would split must be cut
+ * at an address aligned to that mapping's page size (unless the set merges and
+ * the request continues it).
  * @stage submit (read-only)
  * @locking the set's lock
  * @param set Set.
  * @param req Request: va, size, bo, bo_offset, page_shift, flags.
- * @return 0; -FA_EINVAL for an empty or wrapping range or a split a page size cannot express.
+ * @return 0; -FA_EINVAL for a page size the set does not accept, an empty,
+ *         unaligned or wrapping range, or a split a page size cannot express.
  */
 static inline int vmm_va_set_check_map(struct vmm_va_set *set, const struct vmm_va *req)
 {
-	uint64_t end;
+	uint64_t end, page;
 	struct vmm_va *n;
 
-	if (!req->size || fa_add_overflow(req->va, req->size, &end))
+	if (req->page_shift >= 64 ||
+	    (set->page_sizes && !(set->page_sizes & FA_BIT64(req->page_shift))))
+		return -FA_EINVAL;
+	page = FA_BIT64(req->page_shift);
+	if (!req->size || fa_add_overflow(req->va, req->size, &end) ||
+	    !fa_is_aligned(req->va, page) || !fa_is_aligned(req->size, page))
 		return -FA_EINVAL;
 	n = vmm_va_set_floor(set, req->va);
-	if (n && vmm_va_end(n) > req->va && n->va < req->va && !vmm__va_continues(n, req) &&
+	if (n && vmm_va_end(n) > req->va && n->va < req->va &&
+	    !(set->merge && vmm__va_continues(n, req)) &&
 	    !fa_is_aligned(req->va, FA_BIT64(n->page_shift)))
 		return -FA_EINVAL;
 	n = vmm_va_set_floor(set, end - 1);
 	if (n && vmm_va_end(n) > end && !fa_is_aligned(end, FA_BIT64(n->page_shift)) &&
-	    !(n->bo == req->bo && n->page_shift == req->page_shift && n->flags == req->flags &&
-	      n->bo_offset + (end - n->va) == req->bo_offset + req->size))
+	    !(set->merge && vmm__va_continued_by(n, req, end)))
 		return -FA_EINVAL;
 	return 0;
 }
 
 /**
- * Check an unmap request against the set without changing it: every page of
- * the range must be mapped, and a mapping cut at either end must be cut at an
- * address aligned to its page size.
+ * Check an unmap request against the set without changing it: a mapping cut
+ * at either end must be cut at an address aligned to its page size. Holes in
+ * the range are fine: the unmap removes what exists (drm_gpuvm's semantics),
+ * an unmap of nothing is a no-op.
  * @stage submit (read-only)
  * @locking the set's lock
  * @param set Set.
  * @param va First address.
  * @param size Length.
- * @return 0; -FA_EINVAL for an empty/wrapping range or an inexpressible split;
- *         -FA_ENOENT when part of the range is not mapped.
+ * @return 0; -FA_EINVAL for an empty/wrapping range or an inexpressible split.
  */
 static inline int vmm_va_set_check_unmap(struct vmm_va_set *set, uint64_t va, uint64_t size)
 {
-	uint64_t end, pos = va;
+	uint64_t end;
 	struct vmm_va *n;
 
 	if (!size || fa_add_overflow(va, size, &end))
 		return -FA_EINVAL;
-	for (n = vmm_va_set_first_from(set, va); n && n->va < end; n = vmm__va_next(set, n)) {
-		if (n->va > pos)
-			return -FA_ENOENT;
-		if (n->va < va && !fa_is_aligned(va, FA_BIT64(n->page_shift)))
-			return -FA_EINVAL;
-		if (vmm_va_end(n) > end && !fa_is_aligned(end, FA_BIT64(n->page_shift)))
-			return -FA_EINVAL;
-		pos = vmm_va_end(n);
-	}
-	return pos >= end ? 0 : -FA_ENOENT;
+	n = vmm_va_set_lookup(set, va);
+	if (n && n->va < va && !fa_is_aligned(va, FA_BIT64(n->page_shift)))
+		return -FA_EINVAL;
+	n = vmm_va_set_lookup(set, end - 1);
+	if (n && vmm_va_end(n) > end && !fa_is_aligned(end, FA_BIT64(n->page_shift)))
+		return -FA_EINVAL;
+	return 0;
 }
 
 /** @cond INTERNAL */
@@ -447,7 +483,7 @@ static inline void vmm__va_carve(struct vmm_va_set *set, uint64_t lo, uint64_t h
 
 /**
  * Map: make `[req->va, req->va + req->size)` point at req's BO, splitting the
- * mappings it overlaps and merging with a neighbour it continues. Takes at
+ * mappings it overlaps and, in a merging set, merging with a neighbour it continues. Takes at
  * most #VMM_VA_NODES_PER_MAP nodes from @p alloc. Removed nodes go to the tail
  * of @p retired with their `cut_va`/`cut_size` set (the overlap with the
  * request). The caller validated the request with vmm_va_set_check_map().
@@ -468,16 +504,15 @@ static inline struct vmm_va *vmm_va_set_map(struct vmm_va_set *set, const struct
 	struct vmm_va *n, *node;
 
 	/* Merge decisions first, so a continued neighbour is absorbed instead of split. */
-	n = vmm_va_set_floor(set, req->va);
+	n = set->merge ? vmm_va_set_floor(set, req->va) : NULL;
 	if (n && n->va == req->va)
 		n = vmm__va_prev(set, n); /* the left neighbour may end exactly at va */
 	if (n && vmm_va_end(n) >= req->va && vmm__va_continues(n, req)) {
 		lo = n->va;
 		off = n->bo_offset;
 	}
-	n = vmm_va_set_floor(set, end);
-	if (n && vmm_va_end(n) > end && n->bo == req->bo && n->page_shift == req->page_shift &&
-	    n->flags == req->flags && n->bo_offset + (end - n->va) == req->bo_offset + req->size)
+	n = set->merge ? vmm_va_set_floor(set, end) : NULL;
+	if (n && vmm_va_end(n) > end && vmm__va_continued_by(n, req, end))
 		hi = vmm_va_end(n);
 	vmm__va_carve(set, lo, hi, req->va, end, alloc, retired);
 	node = alloc->take(alloc->ctx);
@@ -495,7 +530,7 @@ static inline struct vmm_va *vmm_va_set_map(struct vmm_va_set *set, const struct
 
 /**
  * Unmap `[va, va + size)`: remove the mappings it covers, leaving remnants of
- * those it covers partially. Takes at most #VMM_VA_NODES_PER_UNMAP nodes.
+ * those it covers partially; holes in the range are skipped. Takes at most #VMM_VA_NODES_PER_UNMAP nodes.
  * Removed nodes go to @p retired with `cut_va`/`cut_size` = the unmapped part.
  * @stage run (no allocation)
  * @locking the set's lock (the VM's map lock)

@@ -44,11 +44,24 @@
  *
  * @code
  * struct job { struct fa_list link; struct fa_llist_node done; };
- * struct fa_list pending = FA_LIST_HEAD_INIT(pending);
- * struct fa_llist completed;            // push from run stage, take all at cleanup
- * fa_llist_init(&completed);
- * fa_list_add_tail(&j->link, &pending);
- * fa_llist_push(&j->done, &completed);  // lock-free, allocation-free
+ *
+ * static struct fa_list pending = FA_LIST_HEAD_INIT(pending);
+ * static struct fa_llist completed;       // push from run stage, take all at cleanup
+ *
+ * void job_queue(struct job *j)           // submit: under the caller's queue lock
+ * {
+ *         fa_list_add_tail(&j->link, &pending);
+ * }
+ *
+ * void job_done(struct job *j)            // run: lock-free, allocation-free
+ * {
+ *         fa_llist_push(&j->done, &completed);
+ * }
+ *
+ * void jobs_init(void)
+ * {
+ *         fa_llist_init(&completed);
+ * }
  * @endcode
  */
 #ifndef FA_BASE_H
@@ -695,6 +708,9 @@ static inline bool fa_llist_empty(const struct fa_llist *head)
 
 /**
  * Push a chain of nodes (@p first ... @p last, linked through next) at once.
+ * The chain keeps its order and @p first becomes the newest node, as with the
+ * kernel's `llist_add_batch()`: to push A then B in one go, link B -> A and
+ * pass (B, A); fa_llist_reverse() then yields A, B.
  * @stage any (lock-free, no allocation; safe in a signalling section)
  * @param first First node of the chain; must not be NULL.
  * @param last Last node of the chain (its next is overwritten); must not be NULL.

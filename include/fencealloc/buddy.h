@@ -56,19 +56,25 @@
  * forgotten (fini it first).
  *
  * @code
- * struct fa_buddy vram;
- * uint64_t need = fa_buddy_storage_size(16ull << 30, 4096);    // ~3 MiB
- * void *meta = kvmalloc(need, GFP_KERNEL);                     // submit/init time
- * uint64_t pt;
+ * int vram_demo(void)
+ * {
+ *         struct fa_buddy vram;
+ *         uint64_t need = fa_buddy_storage_size(16ull << 30, 4096);   // ~3 MiB
+ *         void *meta = kvmalloc(need, GFP_KERNEL);                    // init time
+ *         uint64_t pt;
+ *         int err;
  *
- * fa_buddy_init(&vram, meta, need, 0, 16ull << 30, 4096);
- * // later, even inside a fence-signalling section, under the caller's lock:
- * if (fa_buddy_alloc(&vram, 4096, 0, 0, &pt) == 0) {
- *         ...
- *         fa_buddy_free(&vram, pt, 4096);
+ *         if (!meta)
+ *                 return -FA_ENOMEM;
+ *         err = fa_buddy_init(&vram, meta, need, 0, 16ull << 30, 4096);
+ *         // later, even inside a fence-signalling section, under the caller's lock:
+ *         if (!err && fa_buddy_alloc(&vram, 4096, 0, 0, &pt) == 0)
+ *                 fa_buddy_free(&vram, pt, 4096);
+ *         if (!err)
+ *                 fa_buddy_fini(&vram);
+ *         kvfree(meta);
+ *         return err;
  * }
- * fa_buddy_fini(&vram);
- * kvfree(meta);
  * @endcode
  */
 #ifndef FA_BUDDY_H
@@ -144,7 +150,9 @@ struct fa_buddy {
 	uint64_t clear_avail;   /**< Free chunks known to be cleared. */
 	uint64_t free_mask[2];  /**< Bit k set: some free block of order k (dirty, clear). */
 	uint64_t nfree[FA_BUDDY_MAX_ORDER + 1][2]; /**< Free blocks per order (dirty, clear). */
+	/** @cond INTERNAL */
 	struct fa__buddy_order *ord; /**< Per-order bitmaps (in storage). */
+	/** @endcond */
 	void *storage;          /**< The caller's storage. */
 	size_t storage_size;    /**< Its size in bytes. */
 	unsigned int chunk_shift; /**< log2(chunk_size). */
@@ -269,6 +277,7 @@ static inline void fa__buddy_hset(const struct fa__buddy_order *o, int st, uint6
 	unsigned int l;
 
 	*w = old | FA_BIT64(i & 63);
+	/* the common case: the leaf word was not empty, its parents know already */
 	for (l = 1; !old && l < o->nlv; l++) {
 		i >>= 6;
 		w = o->lv[st][l] + (i >> 6);
@@ -298,11 +307,22 @@ static inline uint64_t fa__buddy_hdown(const struct fa__buddy_order *o, int st, 
 {
 	uint64_t w;
 
-	while (l-- > 0) {
-		w = l ? o->lv[st][l][i] : o->lv[st][0][i * FA__BUDDY_STRIDE];
+	/* summary levels are dense arrays, the leaves strided: no select per level */
+	while (l-- > 1) {
+		w = o->lv[st][l][i];
+		i = (i << 6) | (high ? (uint64_t)(63 - __builtin_clzll(w)) : (uint64_t)__builtin_ctzll(w));
+	}
+	if (l == 0) {
+		w = o->lv[st][0][i * FA__BUDDY_STRIDE];
 		i = (i << 6) | (high ? (uint64_t)(63 - __builtin_clzll(w)) : (uint64_t)__builtin_ctzll(w));
 	}
 	return i;
+}
+
+/* Lowest set bit of a non-empty free bitmap: straight down from the top word. */
+static inline uint64_t fa__buddy_hfirst(const struct fa__buddy_order *o, int st)
+{
+	return fa__buddy_hdown(o, st, o->nlv, 0, false);
 }
 
 /* First set bit at or after p (p may be >= n), or NONE. */
@@ -312,16 +332,17 @@ static inline uint64_t fa__buddy_hnext(const struct fa__buddy_order *o, int st, 
 	unsigned int l = 0;
 	uint64_t w;
 
-	for (;;) {
-		if (p >= n)
-			return FA__BUDDY_NONE;
-		w = *fa__buddy_lw(o, st, l, p >> 6) & (FA_U64_MAX << (p & 63));
-		if (w)
-			break;
+	if (p >= n)
+		return FA__BUDDY_NONE;
+	w = o->lv[st][0][(p >> 6) * FA__BUDDY_STRIDE] & (FA_U64_MAX << (p & 63));
+	while (!w) {
 		if (++l == o->nlv)
 			return FA__BUDDY_NONE;
 		p = (p >> 6) + 1;
 		n = fa__buddy_words(n);
+		if (p >= n)
+			return FA__BUDDY_NONE;
+		w = o->lv[st][l][p >> 6] & (FA_U64_MAX << (p & 63));
 	}
 	return fa__buddy_hdown(o, st, l, (p & ~(uint64_t)63) | (uint64_t)__builtin_ctzll(w), false);
 }
@@ -332,13 +353,12 @@ static inline uint64_t fa__buddy_hprev(const struct fa__buddy_order *o, int st, 
 	unsigned int l = 0;
 	uint64_t w;
 
-	for (;;) {
-		w = *fa__buddy_lw(o, st, l, p >> 6) & (FA_U64_MAX >> (63 - (p & 63)));
-		if (w)
-			break;
+	w = o->lv[st][0][(p >> 6) * FA__BUDDY_STRIDE] & (FA_U64_MAX >> (63 - (p & 63)));
+	while (!w) {
 		if ((p >> 6) == 0 || ++l == o->nlv)
 			return FA__BUDDY_NONE;
 		p = (p >> 6) - 1;
+		w = o->lv[st][l][p >> 6] & (FA_U64_MAX >> (63 - (p & 63)));
 	}
 	return fa__buddy_hdown(o, st, l, (p & ~(uint64_t)63) | (uint64_t)(63 - __builtin_clzll(w)), true);
 }
@@ -544,6 +564,19 @@ static inline void fa__buddy_carve_range(struct fa_buddy *b, uint64_t a, uint64_
  */
 static inline int fa__buddy_check_alloc(const struct fa_buddy *b, uint64_t a, uint64_t e)
 {
+	uint64_t len = e - a;
+
+	/* One aligned block (every free of a power-of-two allocation): its three
+	 * state words share a line; an allocated block is in none of them. */
+	if (fa_is_pow2(len) && !(a & (len - 1))) {
+		unsigned int k = (unsigned int)__builtin_ctzll(len);
+		uint64_t i = a >> k;
+		const uint64_t *w = fa__buddy_leaf(b->ord[k].lv[FA__BUDDY_DIRTY][0], &b->ord[k], i >> 6);
+
+		/* order 0 has no split bits: its third word is always 0 */
+		if (!((w[0] | w[1] | w[2]) & FA_BIT64(i & 63)) && fa__buddy_parent_split(b, k, i))
+			return 0;
+	}
 	while (a < e) {
 		unsigned int k = fa__buddy_piece(a, e);
 		uint64_t i = a >> k;
@@ -563,6 +596,14 @@ static inline int fa__buddy_check_alloc(const struct fa_buddy *b, uint64_t a, ui
 /* Free the allocated blocks of [a, e) (already checked). */
 static inline void fa__buddy_release_range(struct fa_buddy *b, uint64_t a, uint64_t e, int st)
 {
+	uint64_t len = e - a;
+
+	if (fa_is_pow2(len) && !(a & (len - 1))) {	/* one block */
+		unsigned int k = (unsigned int)__builtin_ctzll(len);
+
+		fa__buddy_release(b, k, a >> k, st);
+		return;
+	}
 	while (a < e) {
 		unsigned int k = fa__buddy_piece(a, e);
 
@@ -817,6 +858,32 @@ static inline bool fa__buddy_find_run(const struct fa_buddy *b, unsigned int p, 
 	return false;
 }
 
+/*
+ * The request drivers make most: a power of two anywhere in the space, no
+ * alignment beyond the natural one. Fills q exactly as the general path
+ * below would and returns true, or returns false (then the general path
+ * validates). init guaranteed base + size does not overflow.
+ */
+static inline bool fa__buddy_prep_simple(const struct fa_buddy *b, const struct fa_buddy_req *r,
+					 struct fa__buddy_q *q)
+{
+	uint64_t len;
+
+	if ((r->flags & ~(FA_BUDDY_CLEAR | FA_BUDDY_CONTIGUOUS)) || r->align || r->end ||
+	    r->start != b->base || !fa_is_pow2(r->size) || r->size < b->chunk_size ||
+	    r->size > b->size)
+		return false;
+	len = r->size >> b->chunk_shift;
+	q->len = len;
+	q->rs = 0;
+	q->re = b->nchunks;
+	q->exact = len == b->nchunks;
+	q->flags = r->flags;
+	q->mo = 0;
+	q->a = (r->flags & FA_BUDDY_CONTIGUOUS) ? 0 : (unsigned int)fa_ilog2_u64(len);
+	return true;
+}
+
 /* Validate a request and convert it to chunk units. Changes nothing. */
 static inline int fa__buddy_prep(const struct fa_buddy *b, const struct fa_buddy_req *r,
 				 bool blocks, struct fa__buddy_q *q)
@@ -824,6 +891,8 @@ static inline int fa__buddy_prep(const struct fa_buddy *b, const struct fa_buddy
 	uint64_t cm = b->chunk_size - 1, end;
 	unsigned int sh = b->chunk_shift;
 
+	if (!blocks && fa__buddy_prep_simple(b, r, q))
+		return 0;
 	if (r->flags & ~FA__BUDDY_FLAGS)
 		return -FA_EINVAL;
 	if (r->size == 0 || (r->size & cm))
@@ -882,6 +951,42 @@ static inline int fa__buddy_first_state(unsigned int flags)
 	return (flags & FA_BUDDY_CLEAR) ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY;
 }
 
+/*
+ * A power of two anywhere, lowest address first: the lowest free block of
+ * the smallest order that holds it, found straight down its summary levels
+ * (no range or alignment to respect). The same block the general search
+ * picks. Returns false when the request is not that simple or no such
+ * block exists (then the general path decides, e.g. contiguous runs).
+ */
+static inline bool fa__buddy_alloc_simple(struct fa_buddy *b, const struct fa__buddy_q *q,
+					  uint64_t *pos, bool *clear)
+{
+	unsigned int k, j;
+	int st, s;
+	uint64_t i;
+
+	if (q->exact || q->rs || q->re != b->nchunks || (q->flags & FA_BUDDY_TOPDOWN) ||
+	    !fa_is_pow2(q->len))
+		return false;
+	k = (unsigned int)__builtin_ctzll(q->len);
+	if (q->a > k)
+		return false;
+	st = fa__buddy_first_state(q->flags);
+	for (s = 0; s < 2; s++, st ^= 1) {
+		uint64_t m = b->free_mask[st] & (FA_U64_MAX << k);
+
+		if (!m)
+			continue;
+		j = (unsigned int)__builtin_ctzll(m);
+		i = fa__buddy_hfirst(&b->ord[j], st);
+		fa__buddy_take_split(b, j, i, st, k, i << j);
+		*pos = i << j;
+		*clear = st == FA__BUDDY_CLEAN;
+		return true;
+	}
+	return false;
+}
+
 /* Allocate one range for a validated request: exact, power of two, or contiguous. */
 static inline int fa__buddy_alloc_q(struct fa_buddy *b, const struct fa__buddy_q *q,
 				    uint64_t *pos, bool *clear)
@@ -895,6 +1000,8 @@ static inline int fa__buddy_alloc_q(struct fa_buddy *b, const struct fa__buddy_q
 	h.st = 0;
 	if (q->len > b->avail)
 		return -FA_ENOSPC;
+	if (fa__buddy_alloc_simple(b, q, pos, clear))
+		return 0;
 	if (q->exact) {
 		if (!fa__buddy_range_free(b, q->rs, q->re))
 			return -FA_ENOSPC;

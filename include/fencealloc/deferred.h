@@ -67,17 +67,33 @@
  * // A VM_BIND job unmaps a range: the run stage pushes the freed page table,
  * // the cleanup worker frees it once the TLB invalidate has completed.
  * struct my_pt { struct fa_deferred_node dnode; void *mem; };
+ * struct my_vm { struct fa_deferred dfree; };
+ *
+ * uint64_t issue_tlb_invalidate(struct my_vm *vm);   // the driver's: returns its seqno
+ * uint64_t tlb_completed_seq(struct my_vm *vm);      // last completed invalidate
+ * void my_pt_free(struct my_vm *vm, struct my_pt *pt);
  *
  * static void free_pt(struct fa_deferred_node *n, void *arg)
  * {
  *         struct my_pt *pt = FA_CONTAINER_OF(n, struct my_pt, dnode);
- *         my_pt_free(arg, pt);                  // may take locks, may sleep
+ *         my_pt_free((struct my_vm *)arg, pt);        // may take locks, may sleep
  * }
  *
- * // init:                 fa_deferred_init(&vm->dfree);
- * // run_job (signalling): clear the PDE, flush, tlb_seq = issue_tlb_invalidate();
- * //                       fa_deferred_push(&vm->dfree, &pt->dnode, tlb_seq);
- * // free_job worker:      fa_deferred_drain(&vm->dfree, tlb_completed_seq(), free_pt, vm);
+ * void vm_init(struct my_vm *vm)
+ * {
+ *         fa_deferred_init(&vm->dfree);
+ * }
+ *
+ * void run_job_unlinked(struct my_vm *vm, struct my_pt *pt)   // signalling section
+ * {
+ *         // the PDE is cleared and flushed; the invalidate is issued, not awaited
+ *         fa_deferred_push(&vm->dfree, &pt->dnode, issue_tlb_invalidate(vm));
+ * }
+ *
+ * void free_job_worker(struct my_vm *vm)
+ * {
+ *         fa_deferred_drain(&vm->dfree, tlb_completed_seq(vm), free_pt, vm);
+ * }
  * @endcode
  */
 #ifndef FA_DEFERRED_H

@@ -64,24 +64,42 @@
  * lower address); the direct implementation assumes a little-endian CPU.
  *
  * @code
+ * uint32_t my_rd32(void *dev, uint32_t bar0_off);     // the driver's MMIO accessors
+ * void my_wr32(void *dev, uint32_t bar0_off, uint32_t val);
+ *
+ * static spinlock_t pramin_lock;
+ * static struct fa_pramin_direct dir;
+ * static struct fa_pramin_window win;
+ *
  * // System-memory tables (or tests): a direct accessor.
- * struct fa_pramin_direct dir;
- * struct fa_pramin_accessor acc;
- * fa_pramin_direct_init(&dir, cpu_ptr, dma_addr, size, &acc);
+ * int tables_in_sysmem(void *cpu_ptr, uint64_t dma_addr, uint64_t size,
+ *                      struct fa_pramin_accessor *acc)
+ * {
+ *         return fa_pramin_direct_init(&dir, cpu_ptr, dma_addr, size, acc);
+ * }
  *
  * // VRAM tables behind PRAMIN: describe the hardware once.
- * struct fa_pramin_hw hw = { NULL, my_rd32, my_wr32, my_dev };
- * struct fa_pramin_gen gen;
- * struct fa_pramin_window win;
- * fa_pramin_gen_get(FA_PRAMIN_GEN_GH100, &gen);
- * fa_pramin_window_init(&win, &hw, &gen, vram_size, &acc);
+ * int tables_in_vram(void *my_dev, uint64_t vram_size, struct fa_pramin_accessor *acc)
+ * {
+ *         struct fa_pramin_hw hw = { NULL, my_rd32, my_wr32, my_dev };
+ *         struct fa_pramin_gen gen;
+ *         int err = fa_pramin_gen_get(FA_PRAMIN_GEN_GH100, &gen);
+ *
+ *         return err ? err : fa_pramin_window_init(&win, &hw, &gen, vram_size, acc);
+ * }
  *
  * // Either way (run stage, under the PRAMIN lock): map 512 contiguous 4 KiB pages.
- * spin_lock(&pramin_lock);
- * err = fa_pramin_fill64(&acc, pt_addr, pte0, 1ull << 8, 512, FA_PRAMIN_HIGH_FIRST);
- * if (!err)
- *         err = fa_pramin_flush(&acc);  // before the TLB invalidate
- * spin_unlock(&pramin_lock);
+ * int map_2m(const struct fa_pramin_accessor *acc, uint64_t pt_addr, uint64_t pte0)
+ * {
+ *         int err;
+ *
+ *         spin_lock(&pramin_lock);
+ *         err = fa_pramin_fill64(acc, pt_addr, pte0, 1ull << 8, 512, FA_PRAMIN_HIGH_FIRST);
+ *         if (!err)
+ *                 err = fa_pramin_flush(acc);  // before the TLB invalidate
+ *         spin_unlock(&pramin_lock);
+ *         return err;
+ * }
  * @endcode
  */
 #ifndef FA_PRAMIN_H

@@ -117,23 +117,46 @@
  * nodes; there is no recursion, no division, no floating point.
  *
  * @code
+ * struct my_vm { struct fa_pt pt; };
+ * uint64_t tlb_invalidate(struct my_vm *vm);       // the driver's: issue, return its epoch
+ * uint64_t tlb_next_epoch(struct my_vm *vm);       // epoch of the next invalidate
+ * uint64_t tlb_completed_epoch(struct my_vm *vm);  // last completed invalidate
+ *
  * // init (submit, ref lock): tables from a buddy over VRAM, shadow from kmalloc
- * struct fa_pt_config cfg;
- * fa_pt_config_init(&cfg, fa_pt_format_nv_ver2(), &acc, &table_alloc, &shadow_src);
- * err = fa_pt_init(&vm->pt, &cfg, FA_GFP_KERNEL);
- * // submit (ref lock): make the tables exist, reserve nothing else
- * err = fa_pt_ref(&vm->pt, va, size, 4096, FA_GFP_KERNEL);
- * // run (map lock, inside the signalling section): write PTEs only
- * err = fa_pt_map(&vm->pt, va, size, 4096, pa, FA_PT_APER_VRAM);
- * fa_pramin_flush(&acc); seq = tlb_invalidate();
- * // later, run (map lock): unmap, flush, invalidate
- * err = fa_pt_unmap(&vm->pt, va, size, 4096);
- * fa_pramin_flush(&acc); tlb_invalidate();
- * // cleanup (ref lock): the epoch is that of the NEXT invalidate, the one
- * // that follows the PDE clears this unref makes
- * err = fa_pt_unref(&vm->pt, va, size, 4096, tlb_next_epoch());
- * fa_pramin_flush(&acc); tlb_invalidate();
- * fa_pt_reclaim(&vm->pt, tlb_completed_epoch()); // frees tables whose epoch completed
+ * int vm_pt_init(struct my_vm *vm, const struct fa_pramin_accessor *acc,
+ *                const struct fa_pt_table_alloc *table_alloc,
+ *                const struct fa_reserve_source *shadow_src)
+ * {
+ *         struct fa_pt_config cfg;
+ *
+ *         fa_pt_config_init(&cfg, fa_pt_format_nv_ver2(), acc, table_alloc, shadow_src);
+ *         return fa_pt_init(&vm->pt, &cfg, FA_GFP_KERNEL);
+ * }
+ *
+ * int vm_bind(struct my_vm *vm, const struct fa_pramin_accessor *acc,
+ *             uint64_t va, uint64_t size, uint64_t pa)
+ * {
+ *         // submit (ref lock): make the tables exist, reserve nothing else
+ *         int err = fa_pt_ref(&vm->pt, va, size, 4096, FA_GFP_KERNEL);
+ *
+ *         if (err)
+ *                 return err;
+ *         // run (map lock, inside the signalling section): write PTEs only
+ *         err = fa_pt_map(&vm->pt, va, size, 4096, pa, FA_PT_APER_VRAM);
+ *         fa_pramin_flush(acc);
+ *         tlb_invalidate(vm);
+ *         // later, run (map lock): unmap, flush, invalidate
+ *         fa_pt_unmap(&vm->pt, va, size, 4096);
+ *         fa_pramin_flush(acc);
+ *         tlb_invalidate(vm);
+ *         // cleanup (ref lock): the epoch is that of the NEXT invalidate, the one
+ *         // that follows the PDE clears this unref makes
+ *         fa_pt_unref(&vm->pt, va, size, 4096, tlb_next_epoch(vm));
+ *         fa_pramin_flush(acc);
+ *         tlb_invalidate(vm);
+ *         fa_pt_reclaim(&vm->pt, tlb_completed_epoch(vm)); // frees tables whose epoch completed
+ *         return err;
+ * }
  * @endcode
  */
 #ifndef FA_PT_H

@@ -66,11 +66,17 @@
  * (fa_pt_format::pte_attr_mask) and decoding returns exactly those.
  *
  * @code
- * const struct fa_pt_format *f = fa_pt_format_nv_ver2();
- * uint64_t pte = fa_pt_pte_encode(f, FA_PT_NV2_LVL_PT_SMALL, 0x12345000, FA_PT_APER_VRAM | FA_PT_RO);
- * uint64_t raw[2] = { pte, 0 };
- * struct fa_pt_entry e;
- * fa_pt_entry_decode(f, FA_PT_NV2_LVL_PT_SMALL, raw, &e);  // e.type == FA_PT_ENTRY_PTE
+ * int main(void)
+ * {
+ *         const struct fa_pt_format *f = fa_pt_format_nv_ver2();
+ *         uint64_t pte = fa_pt_pte_encode(f, FA_PT_NV2_LVL_PT_SMALL, 0x12345000,
+ *                                         FA_PT_APER_VRAM | FA_PT_RO);
+ *         uint64_t raw[2] = { pte, 0 };
+ *         struct fa_pt_entry e;
+ *
+ *         fa_pt_entry_decode(f, FA_PT_NV2_LVL_PT_SMALL, raw, &e);
+ *         return e.type == FA_PT_ENTRY_PTE && e.addr == 0x12345000 ? 0 : 1;
+ * }
  * @endcode
  */
 #ifndef FA_PT_FORMATS_H

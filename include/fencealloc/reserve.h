@@ -64,21 +64,37 @@
  * takes from and gives back to it, those calls need no lock.
  *
  * @code
+ * struct my_vm { struct fa_reserve_pool pt_pool; };
+ * struct my_job { struct my_vm *vm; struct fa_reserve pts; };
+ * unsigned int pt_estimate(uint64_t va, uint64_t size);   // worst-case tables for a map
+ *
  * // One pool of page tables per VM, with a budget of VRAM for page tables.
- * fa_reserve_pool_init(&vm->pt_pool, &vram_source, 4096, 8, budget_pages);
+ * int vm_init(struct my_vm *vm, const struct fa_reserve_source *vram_source,
+ *             unsigned long budget_pages)
+ * {
+ *         return fa_reserve_pool_init(&vm->pt_pool, vram_source, 4096, 8, budget_pages);
+ * }
  *
  * // VM_BIND submit (may allocate; pool lock held):
- * fa_reserve_init(&job->pts, &vm->pt_pool);
- * err = fa_reserve_fill(&job->pts, pt_estimate(va, size), FA_GFP_KERNEL);
- * if (err)
- *         return err;                  // -FA_ENOMEM or -FA_ENOSPC, nothing held
+ * int job_submit(struct my_job *job, uint64_t va, uint64_t size)
+ * {
+ *         fa_reserve_init(&job->pts, &job->vm->pt_pool);
+ *         return fa_reserve_fill(&job->pts, pt_estimate(va, size), FA_GFP_KERNEL);
+ *         // on error: -FA_ENOMEM or -FA_ENOSPC, nothing held
+ * }
  *
  * // run_job (signalling section, no lock, no allocation):
- * pt = fa_reserve_take(&job->pts);    // never NULL if the estimate was right
+ * void *job_run_take_table(struct my_job *job)
+ * {
+ *         return fa_reserve_take(&job->pts);    // never NULL if the estimate was right
+ * }
  *
  * // free_job worker (pool lock held):
- * fa_reserve_release(&job->pts);      // leftovers back to the pool
- * fa_reserve_pool_put(&vm->pt_pool, old_pt); // a page table freed by an unmap
+ * void job_cleanup(struct my_job *job, void *old_pt)
+ * {
+ *         fa_reserve_release(&job->pts);        // leftovers back to the pool
+ *         fa_reserve_pool_put(&job->vm->pt_pool, old_pt); // a table freed by an unmap
+ * }
  * @endcode
  */
 #ifndef FA_RESERVE_H

@@ -45,6 +45,15 @@
  * locks taken only outside sections and never across waits or reclaiming
  * allocations. docs/annotating.md is the step-by-step guide.
  *
+ * The rules are lockdep's, so a run under the validator and a run under
+ * lockdep agree: a new lock depends on the nearest held lock that is not a
+ * trylock; dependencies are typed by reader kind (shared or exclusive holder,
+ * recursive reader or not) and only a *strong* cycle is reported; a class
+ * serialised by a nest lock gains no dependency. The kernel's locking
+ * self-test families are checked against lockdep's verdicts in
+ * tests/unit/test_signalling_lockdep.c; the two deliberate differences are
+ * listed in docs/annotating.md.
+ *
  * A report of a cycle prints the whole chain, each edge with the thread and the
  * file:line where it was first seen, in the shape of lockdep's "possible
  * circular locking dependency detected". Direct rules give clearer messages
@@ -56,21 +65,30 @@
  * compiles to nothing (no code, no data, no symbol reference; tests check the
  * object code), FA_SIGNALLING_MAP_MEMBER() adds no bytes, and the class
  * definitions reserve no storage. In kernel builds (`__KERNEL__`) the
- * annotations compile to nothing, even with `FA_VALIDATE`: the kernel already
- * has lockdep, and the driver's real `dma_fence_begin_signalling()` and
- * mutexes are annotated there. The one exception is
- * fa_signalling_might_alloc(), which becomes the kernel's own `might_alloc()`
- * with the matching `gfp_t`: a reservation filled from a warm cache allocates
- * nothing that lockdep could see, yet the same call may reach the page
- * allocator next time, so fencealloc announces it the way `kmalloc()` does
- * (free without `CONFIG_LOCKDEP`).
+ * validator is never compiled, even with `FA_VALIDATE`: the kernel has
+ * lockdep, and with `CONFIG_LOCKDEP` the annotations become the kernel's own
+ * (compiled to nothing without it): fa_signalling_begin() / fa_signalling_end()
+ * are `dma_fence_begin_signalling()` / `dma_fence_end_signalling()`,
+ * fa_signalling_fence_wait() annotates `dma_fence_map` as `dma_fence_wait()`
+ * does, fa_signalling_reclaim_enter() holds `fs_reclaim` as a shrinker does,
+ * and fa_signalling_assert_external_held() is lockdep's `lock_is_held()`. Lock
+ * maps stay empty there (a kernel mutex is its own lockdep map; assert it with
+ * `lockdep_assert_held()` or the external-lock hook). fa_signalling_might_alloc()
+ * becomes the kernel's own `might_alloc()` with the matching `gfp_t` in every
+ * kernel build: a reservation filled from a warm cache allocates nothing that
+ * lockdep could see, yet the same call may reach the page allocator next time,
+ * so fencealloc announces it the way `kmalloc()` does. docs/kernel.md shows
+ * lockdep catching each classic deadlock through these annotations.
  *
  * **Enabling it (userspace).** Define `FA_VALIDATE` in every translation unit
  * (e.g. `-DFA_VALIDATE`), and in exactly ONE of them also define
  * `FA_SIGNALLING_IMPLEMENTATION` before including this header: that unit holds
  * the validator's single copy of its state (class table, dependency graph,
  * edge history) and its functions, which use libc and pthreads (it is a
- * debugging tool). Limits are set in that unit: `FA_SIGNALLING_MAX_CLASSES`,
+ * debugging tool). Defining `FA_SIGNALLING_STATIC` there too makes that copy
+ * private to the unit, for a test program that links several units each with
+ * its own validator (each must then annotate only through its own copy).
+ * Limits are set in that unit: `FA_SIGNALLING_MAX_CLASSES`,
  * `FA_SIGNALLING_MAX_EDGES`, `FA_SIGNALLING_MAX_HELD`, `FA_SIGNALLING_MAX_REPORTS`.
  * All storage is static; a full table reports once and switches the validator
  * off cleanly. Each thread keeps its held stack in thread-local storage; an
@@ -80,19 +98,31 @@
  * (and each direct-rule violation site) once.
  *
  * @code
+ * #include <fencealloc/reserve.h>
+ *
  * FA_SIGNALLING_DEFINE_STATIC_CLASS(vm_map_lock_class);
  * struct vm { pthread_mutex_t map_lock; FA_SIGNALLING_MAP_MEMBER(map_dep) };
  *
- * fa_signalling_map_init(&vm->map_dep, &vm_map_lock_class);      // once
+ * void vm_init(struct vm *vm)
+ * {
+ *         pthread_mutex_init(&vm->map_lock, NULL);
+ *         fa_signalling_map_init(&vm->map_dep, &vm_map_lock_class);     // once
+ * }
  *
  * // run stage: the job's fence is public
- * fa_signalling_cookie_t c = fa_signalling_begin();
- * pthread_mutex_lock(&vm->map_lock);
- * fa_signalling_acquire(&vm->map_dep);
- * pte = fa_reserve_take(&job->pts);          // never allocates
- * fa_signalling_release(&vm->map_dep);
- * pthread_mutex_unlock(&vm->map_lock);
- * fa_signalling_end(c);
+ * void *vm_run_take(struct vm *vm, struct fa_reserve *pts)
+ * {
+ *         fa_signalling_cookie_t c = fa_signalling_begin();
+ *         void *pte;
+ *
+ *         pthread_mutex_lock(&vm->map_lock);
+ *         fa_signalling_acquire(&vm->map_dep);
+ *         pte = fa_reserve_take(pts);               // never allocates
+ *         fa_signalling_release(&vm->map_dep);
+ *         pthread_mutex_unlock(&vm->map_lock);
+ *         fa_signalling_end(c);
+ *         return pte;
+ * }
  * @endcode
  */
 #ifndef FA_SIGNALLING_H
@@ -241,9 +271,12 @@ typedef void (*fa_signalling_report_fn)(const struct fa_signalling_report *repor
 #endif
 
 /**
- * Bind a lock map to its class (before its first acquisition).
+ * Bind a lock map to its class (before its first acquisition). Binding a map
+ * this thread holds is reported (FA_SIGNALLING_REPORT_HELD, like lockdep's
+ * "held lock freed") and leaves the map bound to its old class, so the held
+ * stack stays consistent; only the calling thread's held stack is checked.
  * @stage any
- * @locking none
+ * @locking the lock of @p map must not be held
  * @param map Lock map (`&obj->member`); not evaluated when off.
  * @param cls Class (`&my_class`); not evaluated when off.
  */
@@ -263,14 +296,32 @@ typedef void (*fa_signalling_report_fn)(const struct fa_signalling_report *repor
  */
 #define fa_signalling_acquire(map) FA__SIGNALLING_LOCK(map, 0u, FA__SIGNALLING_EXCL)
 /**
- * The lock of @p map was acquired shared (read side of an rwlock/rwsem).
- * Readers are ordered like writers (may over-report, never under-report);
- * a second shared acquisition of a held class is allowed.
+ * The lock of @p map was acquired shared by a *non-recursive* reader: the
+ * read side of an rwsem (`down_read()`) or of a fair rwlock, where a reader
+ * queues behind a waiting writer. Modelled as lockdep does since its
+ * read-lock rework (read = 1): taking the same class again while holding it
+ * is recursion (a waiting writer in between deadlocks both), and the reader
+ * is ordered like a writer against what it waits for. Dependencies out of a
+ * held reader are "shared" ones (see docs/annotating.md, "Readers").
  * @stage any
  * @locking the annotated lock, just taken
  * @param map Lock map.
  */
 #define fa_signalling_acquire_shared(map) FA__SIGNALLING_LOCK(map, 0u, FA__SIGNALLING_SHARED)
+/**
+ * The lock of @p map was acquired shared by a *recursive* reader: the read
+ * side of a lock whose readers never wait for readers, even with a writer
+ * queued (`read_lock()` on a kernel `rwlock_t` in interrupt context, RCU-like
+ * read sides; lockdep's read = 2). A recursive reader may take its class again
+ * while any reader of it is held, and a dependency cycle only counts if it is
+ * a *strong* path: never a dependency that ends in a recursive reader followed
+ * by one that starts from a held reader.
+ * @stage any
+ * @locking the annotated lock, just taken
+ * @param map Lock map.
+ */
+#define fa_signalling_acquire_shared_recursive(map) \
+	FA__SIGNALLING_LOCK(map, 0u, FA__SIGNALLING_SHARED | FA__SIGNALLING_RECURSIVE)
 /**
  * A trylock of @p map SUCCEEDED (do not annotate a failed one). A trylock
  * cannot block, so it adds no dependency into its class; what is taken while
@@ -294,10 +345,12 @@ typedef void (*fa_signalling_report_fn)(const struct fa_signalling_report *repor
  * The lock of @p map was acquired as one of several locks of its class held
  * together under @p nest, which must be held: a `ww_mutex` under its acquire
  * context (the context's own map), or locks taken in address order under an
- * outer lock (like `mutex_lock_nest_lock()`). Several such locks of one class
- * are not reported as recursion; the class is still ordered against every
- * other class. A @p nest that is not held is reported
- * (FA_SIGNALLING_REPORT_NOT_HELD).
+ * outer lock (like `mutex_lock_nest_lock()`). As in lockdep, a lock of a class
+ * already held (after @p nest) is not recursion and adds no dependency: the
+ * nest lock serialises the class. Consecutive such locks share one held-stack
+ * entry, so a context may hold any number of them. The first lock of the
+ * class is ordered against every other class as usual. A @p nest that is not
+ * held is reported (FA_SIGNALLING_REPORT_NOT_HELD).
  * @stage any
  * @locking the annotated lock, just taken; @p nest held
  * @param map Lock map.
@@ -499,6 +552,70 @@ typedef void (*fa_signalling_report_fn)(const struct fa_signalling_report *repor
 #define fa_signalling_reset_unprimed() FA__SIGNALLING_RESET(0)
 /** @} */
 
+/** @name External lock of an object
+ * An object whose lock belongs to the caller (the library takes no lock)
+ * can still check that the caller holds it, like the maple tree's
+ * `mt_set_external_lock()`: embed FA_SIGNALLING_EXTERNAL_LOCK_MEMBER() in the
+ * object, tell it once which lock protects it, and assert where the
+ * `@locking` contract says that lock is held. In the kernel with
+ * `CONFIG_LOCKDEP` the member points at the lock's `dep_map` and the assertion
+ * is lockdep's (`lock_is_held()`, a WARN when not held); in userspace with
+ * `FA_VALIDATE` it points at the lock's #fa_signalling_map and the validator
+ * reports FA_SIGNALLING_REPORT_NOT_HELD. Otherwise the member adds no bytes and
+ * the macros compile to nothing (arguments not evaluated). An object whose
+ * lock was never set asserts nothing.
+ * @code
+ * #include <fencealloc/buddy.h>
+ *
+ * FA_SIGNALLING_DEFINE_STATIC_CLASS(vram_lock_class);
+ * struct vram {
+ *         struct fa_buddy mm;
+ *         pthread_mutex_t lock;                 // kernel: struct mutex
+ *         FA_SIGNALLING_MAP_MEMBER(lock_dep)    // kernel: the mutex's own dep_map
+ *         FA_SIGNALLING_EXTERNAL_LOCK_MEMBER(ext)
+ * };
+ *
+ * void vram_init_lock(struct vram *v)
+ * {
+ *         pthread_mutex_init(&v->lock, NULL);
+ *         fa_signalling_map_init(&v->lock_dep, &vram_lock_class);
+ *         // kernel: fa_signalling_set_external_lock(&v->ext, &v->lock);
+ *         fa_signalling_set_external_lock(&v->ext, &v->lock_dep);
+ * }
+ *
+ * // @locking v->lock held
+ * int vram_alloc(struct vram *v, uint64_t size, uint64_t *addr)
+ * {
+ *         fa_signalling_assert_external_held(&v->ext);
+ *         return fa_buddy_alloc(&v->mm, size, 0, 0, addr);
+ * }
+ * @endcode
+ * @{ */
+/**
+ * Declare the external-lock member inside a structure, without a trailing
+ * semicolon; expands to nothing when neither lockdep nor the validator runs.
+ * @param member Name of the member.
+ */
+#define FA_SIGNALLING_EXTERNAL_LOCK_MEMBER(member) FA__SIGNALLING_EXT_MEMBER(member)
+/**
+ * Record which lock protects an object.
+ * @stage any (init time, before the object is shared)
+ * @locking none
+ * @param slot `&obj->member` (the FA_SIGNALLING_EXTERNAL_LOCK_MEMBER()).
+ * @param lock Kernel: the lock itself (a mutex, spinlock_t, rw_semaphore, any
+ *        lock with a `dep_map`). Userspace: the lock's #fa_signalling_map.
+ */
+#define fa_signalling_set_external_lock(slot, lock) FA__SIGNALLING_EXT_SET(slot, lock)
+/**
+ * Check that this thread holds the lock recorded for the object (nothing when
+ * none was recorded). Use as a statement.
+ * @stage any
+ * @locking the object's external lock must be held
+ * @param slot `&obj->member`.
+ */
+#define fa_signalling_assert_external_held(slot) FA__SIGNALLING_EXT_ASSERT(slot)
+/** @} */
+
 /** @cond INTERNAL */
 #define FA__SIGNALLING_NODE_FENCE 1u
 #define FA__SIGNALLING_NODE_RECLAIM 2u
@@ -509,29 +626,38 @@ typedef void (*fa_signalling_report_fn)(const struct fa_signalling_report *repor
 #define FA__SIGNALLING_TRY 2u
 #define FA__SIGNALLING_CHECK 4u
 #define FA__SIGNALLING_NEST 8u
+#define FA__SIGNALLING_RECURSIVE 16u
 
 #if FA__SIGNALLING_ON
-void fa__signalling_lock(struct fa_signalling_map *map, unsigned int sub, unsigned int how,
-			 const char *file, int line);
-void fa__signalling_unlock(struct fa_signalling_map *map, const char *file, int line);
-void fa__signalling_lock_nest(struct fa_signalling_map *map, struct fa_signalling_map *nest,
-			      const char *file, int line);
-void fa__signalling_assert_held(struct fa_signalling_map *map, const char *file, int line);
-fa_signalling_cookie_t fa__signalling_begin(const char *file, int line);
-void fa__signalling_end(fa_signalling_cookie_t cookie, const char *file, int line);
-void fa__signalling_fence_wait(const char *file, int line);
-void fa__signalling_might_alloc(fa_gfp_t gfp, const char *file, int line);
-void fa__signalling_might_fault(const char *file, int line);
-void fa__signalling_ctx(unsigned int node, int enter, const char *file, int line);
-void fa__signalling_prime(void);
-void fa__signalling_prime_in(unsigned int node, struct fa_signalling_map *map,
+/* FA_SIGNALLING_STATIC: the validator private to its implementation unit. */
+#if defined(FA_SIGNALLING_STATIC)
+#define FA__SIGNALLING_API static __attribute__((unused))
+#else
+#define FA__SIGNALLING_API
+#endif
+FA__SIGNALLING_API void fa__signalling_map_init(struct fa_signalling_map *map, struct fa_signalling_class *cls,
 			     const char *file, int line);
-void fa__signalling_set_report_fn(fa_signalling_report_fn fn, void *arg);
-unsigned long fa__signalling_report_count(void);
-void fa__signalling_assert_none_held(const char *file, int line);
-void fa__signalling_reset(int prime);
+FA__SIGNALLING_API void fa__signalling_lock(struct fa_signalling_map *map, unsigned int sub, unsigned int how,
+			 const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_unlock(struct fa_signalling_map *map, const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_lock_nest(struct fa_signalling_map *map, struct fa_signalling_map *nest,
+			      const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_assert_held(struct fa_signalling_map *map, const char *file, int line);
+FA__SIGNALLING_API fa_signalling_cookie_t fa__signalling_begin(const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_end(fa_signalling_cookie_t cookie, const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_fence_wait(const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_might_alloc(fa_gfp_t gfp, const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_might_fault(const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_ctx(unsigned int node, int enter, const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_prime(void);
+FA__SIGNALLING_API void fa__signalling_prime_in(unsigned int node, struct fa_signalling_map *map,
+			     const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_set_report_fn(fa_signalling_report_fn fn, void *arg);
+FA__SIGNALLING_API unsigned long fa__signalling_report_count(void);
+FA__SIGNALLING_API void fa__signalling_assert_none_held(const char *file, int line);
+FA__SIGNALLING_API void fa__signalling_reset(int prime);
 
-#define FA__SIGNALLING_MAP_INIT(map, c) ((void)((map)->cls = (c)))
+#define FA__SIGNALLING_MAP_INIT(map, c) fa__signalling_map_init(map, c, __FILE__, __LINE__)
 #define FA__SIGNALLING_LOCK(map, sub, how) fa__signalling_lock(map, sub, how, __FILE__, __LINE__)
 #define FA__SIGNALLING_UNLOCK(map) fa__signalling_unlock(map, __FILE__, __LINE__)
 #define FA__SIGNALLING_LOCK_NEST(map, nest) fa__signalling_lock_nest(map, nest, __FILE__, __LINE__)
@@ -548,22 +674,79 @@ void fa__signalling_reset(int prime);
 #define FA__SIGNALLING_REPORT_COUNT() fa__signalling_report_count()
 #define FA__SIGNALLING_ASSERT_NONE_HELD() fa__signalling_assert_none_held(__FILE__, __LINE__)
 #define FA__SIGNALLING_RESET(prime) fa__signalling_reset(prime)
+#define FA__SIGNALLING_EXT_MEMBER(member) struct fa_signalling_map *member;
+#define FA__SIGNALLING_EXT_SET(slot, lock) ((void)(*(slot) = (lock)))
+#define FA__SIGNALLING_EXT_ASSERT(slot) \
+	((void)(*(slot) ? FA__SIGNALLING_ASSERT_HELD(*(slot)) : (void)0))
 #else
+/*
+ * Off in userspace, and every kernel build: the kernel already has lockdep,
+ * and the driver's real mutexes are annotated there. What lockdep cannot see
+ * by itself is mapped onto the kernel's own annotations when CONFIG_LOCKDEP
+ * is set (without it each is free): a signalling section is the driver's
+ * dma_fence_begin_signalling(), a fence wait is a real dma_fence_wait() on the
+ * already signalled stub fence (it annotates dma_fence_map exactly as every
+ * wait does, and returns at once), reclaim context holds fs_reclaim as a
+ * shrinker does, an object's external lock is checked with lock_is_held(),
+ * and might_alloc() announces every allocation (with or without lockdep).
+ * Lock maps stay empty: a kernel lock is its own lockdep map.
+ */
+#if defined(__KERNEL__) && defined(CONFIG_LOCKDEP)
+#include <linux/lockdep.h>
+#define FA__SIGNALLING_EXT_MEMBER(member) struct lockdep_map *member;
+#define FA__SIGNALLING_EXT_SET(slot, lock) ((void)(*(slot) = &(lock)->dep_map))
+#define FA__SIGNALLING_EXT_ASSERT(slot) lockdep_assert(!*(slot) || lock_is_held(*(slot)))
+#define FA__SIGNALLING_CTX(node, enter) fa__signalling_kernel_ctx(node, enter)
+/* A shrinker runs with fs_reclaim held; the other contexts stay unmapped. */
+static inline void fa__signalling_kernel_ctx(unsigned int node, int enter)
+{
+	if (node != FA__SIGNALLING_NODE_RECLAIM)
+		return;
+	if (enter)
+		fs_reclaim_acquire(GFP_KERNEL);
+	else
+		fs_reclaim_release(GFP_KERNEL);
+}
+#else
+#define FA__SIGNALLING_EXT_MEMBER(member)
+#define FA__SIGNALLING_EXT_SET(slot, lock) ((void)0)
+#define FA__SIGNALLING_EXT_ASSERT(slot) ((void)0)
+#define FA__SIGNALLING_CTX(node, enter) ((void)0)
+#endif
+#if defined(__KERNEL__) && defined(CONFIG_LOCKDEP)
+#define FA__SIGNALLING_KERNEL_FENCE IS_REACHABLE(CONFIG_DMA_SHARED_BUFFER)
+#else
+#define FA__SIGNALLING_KERNEL_FENCE 0
+#endif
+#if FA__SIGNALLING_KERNEL_FENCE
+#include <linux/dma-fence.h>
+#define FA__SIGNALLING_BEGIN() ((fa_signalling_cookie_t)dma_fence_begin_signalling())
+#define FA__SIGNALLING_END(cookie) dma_fence_end_signalling(!!(cookie))
+#define FA__SIGNALLING_FENCE_WAIT() fa__signalling_kernel_fence_wait()
+/* What dma_fence_wait() tells lockdep, through a wait that cannot block. */
+static inline void fa__signalling_kernel_fence_wait(void)
+{
+	struct dma_fence *stub = dma_fence_get_stub();
+
+	dma_fence_wait(stub, false);
+	dma_fence_put(stub);
+}
+#else
+#define FA__SIGNALLING_BEGIN() ((fa_signalling_cookie_t)0)
+#define FA__SIGNALLING_END(cookie) ((void)(cookie))
+#define FA__SIGNALLING_FENCE_WAIT() ((void)0)
+#endif
 #define FA__SIGNALLING_MAP_INIT(map, c) ((void)0)
 #define FA__SIGNALLING_LOCK(map, sub, how) ((void)0)
 #define FA__SIGNALLING_UNLOCK(map) ((void)0)
 #define FA__SIGNALLING_LOCK_NEST(map, nest) ((void)0)
 #define FA__SIGNALLING_ASSERT_HELD(map) ((void)0)
-#define FA__SIGNALLING_BEGIN() ((fa_signalling_cookie_t)0)
-#define FA__SIGNALLING_END(cookie) ((void)(cookie))
-#define FA__SIGNALLING_FENCE_WAIT() ((void)0)
 #if defined(__KERNEL__)
 #define FA__SIGNALLING_MIGHT_ALLOC(gfp) might_alloc(fa__signalling_kernel_gfp(gfp))
 #else
 #define FA__SIGNALLING_MIGHT_ALLOC(gfp) ((void)(gfp))
 #endif
 #define FA__SIGNALLING_MIGHT_FAULT() ((void)0)
-#define FA__SIGNALLING_CTX(node, enter) ((void)0)
 #define FA__SIGNALLING_PRIME() ((void)0)
 #define FA__SIGNALLING_PRIME_IN(node, map) ((void)0)
 #define FA__SIGNALLING_SET_REPORT_FN(fn, arg) ((void)(fn), (void)(arg))
@@ -634,10 +817,26 @@ FA_STATIC_ASSERT(FA_SIGNALLING_MAX_HELD >= 4 && FA_SIGNALLING_MAX_HELD < 65536,
 #define FA__SIG_TLS _Thread_local
 #endif
 
+/*
+ * Dependency types, as lockdep's since its read-lock rework: the held end is
+ * Shared (any reader) or Exclusive, the new end Recursive reader or
+ * Non-recursive (writer or non-recursive reader). Index = E + 2 * N.
+ */
+#define FA__SIG_DEP_SR 0u
+#define FA__SIG_DEP_ER 1u
+#define FA__SIG_DEP_SN 2u
+#define FA__SIG_DEP_EN 3u
+#define FA__SIG_NDEP 4u
+
 /* A node of the graph: one (class, subclass) or a pseudo-class. */
 struct fa__sig_node {
 	const char *name;
 	unsigned int sub;
+	/*
+	 * The class slot (&cls->node[sub]) this node was numbered for, so a
+	 * stale generation tag can never make one class alias another (atomic).
+	 */
+	const uint32_t *owner;
 };
 
 /* First sighting of a dependency "to was taken while from was held". */
@@ -654,6 +853,7 @@ struct fa__sig_edge {
 struct fa__sig_held {
 	uint32_t node;
 	unsigned int how;
+	unsigned int refs;                   /* 0, or nest-lock acquisitions merged in (>= 2) */
 	const struct fa_signalling_map *map; /* NULL for sections and contexts */
 	const char *file;
 	int line;
@@ -678,20 +878,24 @@ struct fa__sig_state {
 	unsigned long reports;              /* atomic */
 	unsigned int nnodes;
 	struct fa__sig_node nodes[FA_SIGNALLING_MAX_CLASSES];
-	/* 32-bit words: naturally aligned for atomics on 32-bit targets too */
-	uint32_t known[FA_SIGNALLING_MAX_CLASSES][FA__SIG_WORDS]; /* decided: added or rejected */
-	uint32_t edge[FA_SIGNALLING_MAX_CLASSES][FA__SIG_WORDS];  /* in the graph */
+	/* per dependency type; 32-bit words: aligned for atomics on 32-bit targets too */
+	uint32_t known[FA__SIG_NDEP][FA_SIGNALLING_MAX_CLASSES][FA__SIG_WORDS]; /* decided */
+	uint32_t dep[FA__SIG_NDEP][FA_SIGNALLING_MAX_CLASSES][FA__SIG_WORDS];   /* in the graph */
 	unsigned int nedges;
 	struct fa__sig_edge edges[FA_SIGNALLING_MAX_EDGES];
 	unsigned int nsigs;
 	uint64_t sigs[FA_SIGNALLING_MAX_REPORTS];
 	fa_signalling_report_fn fn;
 	void *arg;
-	/* breadth-first search scratch (under lock) */
-	uint32_t queue[FA_SIGNALLING_MAX_CLASSES];
-	uint32_t parent[FA_SIGNALLING_MAX_CLASSES];
-	uint32_t visited[FA__SIG_WORDS];
-	uint32_t cycle[FA_SIGNALLING_MAX_CLASSES];
+	/*
+	 * Breadth-first search scratch (under lock). A search state is a node
+	 * and whether the path to it ends in a recursive reader (node * 2 + xr);
+	 * each state is queued at most once, so the queue cannot overflow.
+	 */
+	uint32_t queue[2 * FA_SIGNALLING_MAX_CLASSES];
+	uint32_t parent[2 * FA_SIGNALLING_MAX_CLASSES];
+	uint32_t visited[2 * FA__SIG_WORDS];
+	uint32_t cycle[FA_SIGNALLING_MAX_CLASSES + 1];
 	/* report formatting (under lock) */
 	char buf[FA_SIGNALLING_REPORT_BYTES];
 	size_t len;
@@ -808,12 +1012,16 @@ static void fa__sig_put_held(const struct fa__sig_thread *t)
 	}
 	fa__sig_printf("\nT%u holds %u:\n", t->thread, t->depth);
 	for (i = 0; i < t->depth; i++) {
+		const struct fa__sig_held *h = &t->held[i];
+
 		fa__sig_printf(" #%u: ", i);
-		fa__sig_put_node(t->held[i].node);
-		fa__sig_printf("%s, at: %s:%d\n",
-			       (t->held[i].how & FA__SIGNALLING_TRY) ? " (trylock)" :
-			       (t->held[i].how & FA__SIGNALLING_SHARED) ? " (shared)" : "",
-			       t->held[i].file, t->held[i].line);
+		fa__sig_put_node(h->node);
+		fa__sig_printf("%s%s", (h->how & FA__SIGNALLING_TRY) ? " (trylock)" : "",
+			       (h->how & FA__SIGNALLING_RECURSIVE) ? " (recursive read)" :
+			       (h->how & FA__SIGNALLING_SHARED) ? " (read)" : "");
+		if (h->refs)
+			fa__sig_printf(" (x%u, nested)", h->refs);
+		fa__sig_printf(", at: %s:%d\n", h->file, h->line);
 	}
 }
 
@@ -853,13 +1061,17 @@ static void fa__sig_table_full(const char *limit, const struct fa__sig_thread *t
 }
 
 /*
- * Remember a report signature; false when it was already reported (under the
- * state lock). A full table switches the validator off.
+ * Remember a report signature; false when it was already reported, or when
+ * the validator is switched off (under the state lock): after a full table's
+ * one report, an annotation call still under way reports nothing more. A
+ * full signature table switches the validator off.
  */
 static int fa__sig_first_time(uint64_t sig, const struct fa__sig_thread *t)
 {
 	unsigned int i;
 
+	if (fa__sig_disabled())
+		return 0;
 	for (i = 0; i < fa__sig.nsigs; i++)
 		if (fa__sig.sigs[i] == sig)
 			return 0;
@@ -890,13 +1102,20 @@ static void fa__sig_init_once(void)
 static void fa__sig_clear_locked(void)
 {
 	unsigned int i, gen = __atomic_load_n(&fa__sig.gen, __ATOMIC_RELAXED) + 1;
+	/* only rows of numbered nodes can hold bits (and only in their columns) */
+	size_t rows = fa__sig.nnodes ? fa__sig.nnodes : FA_SIGNALLING_MAX_CLASSES;
 
-	if ((gen & 0xffffu) == 0)
+	if (gen == 0)
 		gen++;
 	__atomic_store_n(&fa__sig.gen, gen, __ATOMIC_RELAXED);
-	memset(fa__sig.known, 0, sizeof(fa__sig.known));
-	memset(fa__sig.edge, 0, sizeof(fa__sig.edge));
-	memset(fa__sig.nodes, 0, sizeof(fa__sig.nodes));
+	for (i = 0; i < FA__SIG_NDEP; i++) {
+		memset(fa__sig.known[i], 0, rows * sizeof(fa__sig.known[i][0]));
+		memset(fa__sig.dep[i], 0, rows * sizeof(fa__sig.dep[i][0]));
+	}
+	/* un-owned nodes first: a stale tag that still matches finds no owner */
+	for (i = 0; i < rows; i++)
+		__atomic_store_n(&fa__sig.nodes[i].owner, (const uint32_t *)NULL, __ATOMIC_RELAXED);
+	memset(fa__sig.nodes, 0, rows * sizeof(fa__sig.nodes[0]));
 	for (i = 0; i < FA__SIG_FIRST_USER_NODE; i++)
 		fa__sig.nodes[i].name = fa__sig_pseudo_names[i];
 	fa__sig.nnodes = FA__SIG_FIRST_USER_NODE;
@@ -983,6 +1202,23 @@ static void fa__sig_thread_exit(void *arg)
 
 /* -------------------------------------------------------------- graph */
 
+/*
+ * The node a class slot's value names in this generation, or 0. The tag is
+ * only a filter: it repeats every 65,535 resets, so the node must also be
+ * owned by this very slot (numbered for this class and subclass since the
+ * last reset), which no stale value can fake.
+ */
+static inline uint32_t fa__sig_node_valid(const uint32_t *slot, uint32_t v,
+					  const struct fa__sig_thread *t)
+{
+	uint32_t node = v & 0xffffu;
+
+	if ((v >> 16) != (t->gen & 0xffffu) || !node || node >= FA_SIGNALLING_MAX_CLASSES ||
+	    __atomic_load_n(&fa__sig.nodes[node].owner, __ATOMIC_ACQUIRE) != slot)
+		return 0;
+	return node;
+}
+
 /* Graph node of (class, subclass) not yet numbered in this generation. */
 static __attribute__((noinline)) uint32_t fa__sig_node_slow(struct fa_signalling_class *cls,
 							   unsigned int sub,
@@ -993,8 +1229,9 @@ static __attribute__((noinline)) uint32_t fa__sig_node_slow(struct fa_signalling
 
 	fa__sig_lock_state();
 	v = __atomic_load_n(&cls->node[sub], __ATOMIC_ACQUIRE);
-	if ((v >> 16) == tag && (v & 0xffffu)) {
-		node = v & 0xffffu;
+	node = fa__sig_node_valid(&cls->node[sub], v, t);
+	if (node) {
+		/* numbered by another thread meanwhile */
 	} else if (fa__sig.nnodes >= FA_SIGNALLING_MAX_CLASSES ||
 		   fa__sig.nnodes > 0xffffu) {
 		fa__sig_table_full("FA_SIGNALLING_MAX_CLASSES", t);
@@ -1002,6 +1239,8 @@ static __attribute__((noinline)) uint32_t fa__sig_node_slow(struct fa_signalling
 		node = fa__sig.nnodes++;
 		fa__sig.nodes[node].name = cls->name;
 		fa__sig.nodes[node].sub = sub;
+		__atomic_store_n(&fa__sig.nodes[node].owner, (const uint32_t *)&cls->node[sub],
+				 __ATOMIC_RELEASE);
 		__atomic_store_n(&cls->node[sub], (tag << 16) | node, __ATOMIC_RELEASE);
 	}
 	fa__sig_unlock_state();
@@ -1012,39 +1251,94 @@ static __attribute__((noinline)) uint32_t fa__sig_node_slow(struct fa_signalling
 static inline uint32_t fa__sig_node_of(struct fa_signalling_class *cls, unsigned int sub,
 				       const struct fa__sig_thread *t)
 {
-	uint32_t v = __atomic_load_n(&cls->node[sub], __ATOMIC_ACQUIRE);
+	uint32_t node = fa__sig_node_valid(&cls->node[sub],
+					   __atomic_load_n(&cls->node[sub], __ATOMIC_ACQUIRE), t);
 
-	if (FA_LIKELY((v >> 16) == (t->gen & 0xffffu) && (v & 0xffffu)))
-		return v & 0xffffu;
+	if (FA_LIKELY(node))
+		return node;
 	return fa__sig_node_slow(cls, sub, t);
 }
 
-/*
- * Breadth-first search along dependencies from @from for @target (under the
- * state lock). On success parent[] holds the path back from target to from.
- */
-static int fa__sig_reaches(uint32_t from, uint32_t target)
+/* Type of the dependency "@next (taken as @how) while @prev is held". */
+static inline unsigned int fa__sig_dep_type(unsigned int prev_how, unsigned int how)
 {
-	unsigned int head = 0, tail = 0, w;
-	uint32_t n, m;
+	return (unsigned int)!(prev_how & FA__SIGNALLING_SHARED) +
+	       ((unsigned int)!(how & FA__SIGNALLING_RECURSIVE) << 1);
+}
+
+/* Visited bits of search states (n, xr): one bitset of nodes per xr. */
+static uint32_t *fa__sig_visited(unsigned int xr)
+{
+	return &fa__sig.visited[xr * FA__SIG_WORDS];
+}
+
+/* Visit search state @s, reached from @from: mark it and queue it. */
+static void fa__sig_visit(uint32_t s, uint32_t from, unsigned int *tail)
+{
+	uint32_t n = s >> 1;
+
+	fa__sig_visited(s & 1u)[n >> 5] |= (uint32_t)1 << (n & 31);
+	fa__sig.parent[s] = from;
+	fa__sig.queue[(*tail)++] = s;
+}
+
+/*
+ * Is there a strong dependency path from @from to @target (under the state
+ * lock)? A path is strong when no dependency ending in a recursive reader
+ * (-(*R)->) is followed by one starting from a held reader (-(S*)->): only
+ * such paths can deadlock (lockdep's rule). The search is over states (node,
+ * "the path so far ends in -(*R)->"), iterative, and queues each state at
+ * most once; a node reached by a -(*N)-> step needs no -(*R)-> visit, which
+ * could only continue along fewer dependencies.
+ * @from_xr: the new lock is a recursive reader (the first step may not be S*).
+ * @target_excl: the held lock is exclusive, so any path to it closes a cycle
+ * (the new dependency is -(E*)->); else the path must end -(*N)->.
+ * On success returns 1 and *@found is the matching state; parent[] holds the
+ * path back to (from, from_xr).
+ */
+static int fa__sig_reaches(uint32_t from, int from_xr, uint32_t target, int target_excl,
+			   uint32_t *found)
+{
+	/* only numbered nodes have dependencies: skip the words beyond them */
+	unsigned int head = 0, tail = 0, w, words = (fa__sig.nnodes + 31u) / 32u;
+	uint32_t root = from * 2u + (uint32_t)!!from_xr;
+	const uint32_t *seen_n = fa__sig_visited(0), *seen_r = fa__sig_visited(1);
 
 	memset(fa__sig.visited, 0, sizeof(fa__sig.visited));
-	fa__sig.queue[tail++] = from;
-	fa__sig.visited[from >> 5] |= (uint32_t)1 << (from & 31);
+	fa__sig_visit(root, root, &tail);
 	while (head < tail) {
-		n = fa__sig.queue[head++];
-		for (w = 0; w < FA__SIG_WORDS; w++) {
-			uint32_t bits = __atomic_load_n(&fa__sig.edge[n][w], __ATOMIC_RELAXED) &
-					~fa__sig.visited[w];
+		uint32_t s = fa__sig.queue[head++], n = s >> 1;
+		int xr = (int)(s & 1u);
 
-			while (bits) {
-				m = (uint32_t)(w * 32u + (unsigned int)__builtin_ctz(bits));
-				bits &= bits - 1;
-				fa__sig.visited[w] |= (uint32_t)1 << (m & 31);
-				fa__sig.parent[m] = n;
-				if (m == target)
-					return 1;
-				fa__sig.queue[tail++] = m;
+		for (w = 0; w < words; w++) {
+			uint32_t n_ends =
+				__atomic_load_n(&fa__sig.dep[FA__SIG_DEP_EN][n][w], __ATOMIC_RELAXED);
+			uint32_t r_ends =
+				__atomic_load_n(&fa__sig.dep[FA__SIG_DEP_ER][n][w], __ATOMIC_RELAXED);
+			unsigned int pass;
+
+			if (!xr) {
+				n_ends |= __atomic_load_n(&fa__sig.dep[FA__SIG_DEP_SN][n][w],
+							  __ATOMIC_RELAXED);
+				r_ends |= __atomic_load_n(&fa__sig.dep[FA__SIG_DEP_SR][n][w],
+							  __ATOMIC_RELAXED);
+			}
+			n_ends &= ~seen_n[w];
+			r_ends &= ~n_ends & ~seen_n[w] & ~seen_r[w];
+			for (pass = 0; pass < 2; pass++) {
+				uint32_t bits = pass ? r_ends : n_ends;
+
+				while (bits) {
+					uint32_t m = (uint32_t)(w * 32u +
+								(unsigned int)__builtin_ctz(bits));
+
+					bits &= bits - 1;
+					fa__sig_visit(m * 2u + pass, s, &tail);
+					if (m == target && (target_excl || !pass)) {
+						*found = m * 2u + pass;
+						return 1;
+					}
+				}
 			}
 		}
 	}
@@ -1060,7 +1354,6 @@ static const struct fa__sig_edge *fa__sig_find_edge(uint32_t from, uint32_t to)
 			return &fa__sig.edges[i];
 	return NULL;
 }
-
 /* Label a cycle by the kinds of classes it goes through (the five scenarios). */
 static const char *fa__sig_cycle_label(const uint32_t *cyc, unsigned int len)
 {
@@ -1108,23 +1401,25 @@ static void fa__sig_put_edge(unsigned int idx, uint32_t from, uint32_t to,
 	fa__sig_printf(" taken at %s:%d\n", e->from_file, e->from_line);
 }
 
+
 /*
- * The dependency held->node would close a cycle node -> ... -> held (found by
- * fa__sig_reaches, path in parent[]). Report it once (under the state lock).
+ * The dependency h -> node would close a cycle node -> ... -> h (found by
+ * fa__sig_reaches as state @found, path in parent[]). Report it once (under
+ * the state lock).
  */
 static void fa__sig_report_cycle(struct fa__sig_thread *t, const struct fa__sig_held *h,
-				 uint32_t node, const char *file, int line)
+				 uint32_t node, uint32_t found, const char *file, int line)
 {
 	uint32_t *cyc = fa__sig.cycle;
 	unsigned int len = 0, i;
-	uint32_t n = h->node;
+	uint32_t s = found;
 	uint64_t sig = 0;
 	struct fa__sig_edge fresh;
 
-	/* walk back from the held class to the new one: cyc[] = node ... held */
-	while (n != node && len < FA_SIGNALLING_MAX_CLASSES - 1) {
-		cyc[len++] = n;
-		n = fa__sig.parent[n];
+	/* walk back from the held class to the new one: cyc[] = held ... node */
+	while (fa__sig.parent[s] != s && len < FA_SIGNALLING_MAX_CLASSES) {
+		cyc[len++] = s >> 1;
+		s = fa__sig.parent[s];
 	}
 	cyc[len++] = node;
 	for (i = 0; i < len / 2; i++) {
@@ -1183,91 +1478,108 @@ static void fa__sig_report_cycle(struct fa__sig_thread *t, const struct fa__sig_
 }
 
 /*
- * Decide the dependency from -> to, first seen as described by the arguments
- * (under the state lock): add it, or report the cycle it would close and leave
- * it out. Returns 0, or -1 when a table filled up.
+ * Decide the dependency h -> to of the given type, first seen as described by
+ * the arguments (under the state lock): add it, or report the cycle it would
+ * close and leave it out (lockdep's check_prev_add()). Returns 0, or -1 when
+ * a table filled up.
  */
 static int fa__sig_add_edge_locked(struct fa__sig_thread *t, const struct fa__sig_held *h,
-				   unsigned int thread, uint32_t to, const char *file, int line)
+				   unsigned int thread, uint32_t to, unsigned int how,
+				   const char *file, int line)
 {
+	unsigned int type = fa__sig_dep_type(h->how, how);
 	struct fa__sig_edge *e;
+	uint32_t found;
 
-	if (fa__sig_test(fa__sig.known, h->node, to))
+	if (fa__sig_test(fa__sig.known[type], h->node, to))
 		return 0;
-	if (fa__sig_reaches(to, h->node)) {
-		fa__sig_report_cycle(t, h, to, file, line);
-		fa__sig_set(fa__sig.known, h->node, to);
+	if (fa__sig_reaches(to, !!(how & FA__SIGNALLING_RECURSIVE), h->node,
+			    !(h->how & FA__SIGNALLING_SHARED), &found)) {
+		fa__sig_report_cycle(t, h, to, found, file, line);
+		fa__sig_set(fa__sig.known[type], h->node, to);
 		return 0;
 	}
-	if (fa__sig.nedges == FA_SIGNALLING_MAX_EDGES) {
-		fa__sig_table_full("FA_SIGNALLING_MAX_EDGES", t);
-		return -1;
+	/* one history record per pair, kept from its first dependency of any type */
+	if (!fa__sig_test(fa__sig.dep[FA__SIG_DEP_SR], h->node, to) &&
+	    !fa__sig_test(fa__sig.dep[FA__SIG_DEP_ER], h->node, to) &&
+	    !fa__sig_test(fa__sig.dep[FA__SIG_DEP_SN], h->node, to) &&
+	    !fa__sig_test(fa__sig.dep[FA__SIG_DEP_EN], h->node, to)) {
+		if (fa__sig.nedges == FA_SIGNALLING_MAX_EDGES) {
+			fa__sig_table_full("FA_SIGNALLING_MAX_EDGES", t);
+			return -1;
+		}
+		e = &fa__sig.edges[fa__sig.nedges++];
+		e->from = h->node;
+		e->to = to;
+		e->thread = thread;
+		e->from_file = h->file;
+		e->from_line = h->line;
+		e->to_file = file;
+		e->to_line = line;
 	}
-	e = &fa__sig.edges[fa__sig.nedges++];
-	e->from = h->node;
-	e->to = to;
-	e->thread = thread;
-	e->from_file = h->file;
-	e->from_line = h->line;
-	e->to_file = file;
-	e->to_line = line;
-	fa__sig_set(fa__sig.edge, h->node, to);
-	fa__sig_set(fa__sig.known, h->node, to);
+	fa__sig_set(fa__sig.dep[type], h->node, to);
+	fa__sig_set(fa__sig.known[type], h->node, to);
 	return 0;
 }
 
 /*
  * True when acquiring @node needs no check: a trylock, or no held entry of the
- * same node and every dependency held -> node already decided. Relaxed loads
- * only; a stale zero just sends the caller down the locked slow path.
+ * same node and every dependency into @node already decided. As in lockdep,
+ * the dependencies are the ones from the nearest held entry that is not a
+ * trylock and from each trylock above it (older entries are connected through
+ * it). Relaxed loads only; a stale zero just sends the caller down the locked
+ * slow path.
  */
 static inline int fa__sig_all_known(const struct fa__sig_thread *t, uint32_t node,
 				    unsigned int how)
 {
-	unsigned int i;
+	unsigned int i = t->depth;
+	int deps = 1;
 
 	if (how & FA__SIGNALLING_TRY)
 		return 1;
-	for (i = 0; i < t->depth; i++) {
-		uint32_t h = t->held[i].node;
+	while (i-- > 0) {
+		const struct fa__sig_held *h = &t->held[i];
 
-		if (h == node || !fa__sig_test(fa__sig.known, h, node))
+		if (h->node == node)
 			return 0;
+		if (!deps)
+			continue;
+		if (!fa__sig_test(fa__sig.known[fa__sig_dep_type(h->how, how)], h->node, node))
+			return 0;
+		deps = (h->how & FA__SIGNALLING_TRY) != 0;
 	}
 	return 1;
 }
 
-/* Dependencies from everything held to @node; fast when all are known. */
-static void fa__sig_add_deps(struct fa__sig_thread *t, uint32_t node, const char *file, int line)
+/*
+ * Dependencies into @node (lockdep's check_prevs_add()): from the nearest
+ * held entry that is not a trylock and from the trylocks above it. Held
+ * entries of @node itself are skipped: the only way here with one held is a
+ * fence wait inside a section, and the kernel drops its read side first.
+ */
+static void fa__sig_add_deps(struct fa__sig_thread *t, uint32_t node, unsigned int how,
+			     const char *file, int line)
 {
-	unsigned int i;
+	unsigned int i = t->depth;
 
-	for (i = 0; i < t->depth; i++)
-		if (t->held[i].node != node && !fa__sig_test(fa__sig.known, t->held[i].node, node))
-			break;
-	if (FA_LIKELY(i == t->depth))
-		return;
 	fa__sig_lock_state();
-	for (; i < t->depth && !fa__sig_disabled(); i++)
-		if (t->held[i].node != node &&
-		    fa__sig_add_edge_locked(t, &t->held[i], t->thread, node, file, line))
+	while (i-- > 0 && !fa__sig_disabled()) {
+		const struct fa__sig_held *h = &t->held[i];
+
+		if (h->node == node)
+			continue;
+		if (fa__sig_add_edge_locked(t, h, t->thread, node, how, file, line))
 			break;
+		if (!(h->how & FA__SIGNALLING_TRY))
+			break;
+	}
 	fa__sig_unlock_state();
 }
 
-/* Same class already held: report unless shared-after-shared (or a section re-entry). */
-static void fa__sig_check_recursion(struct fa__sig_thread *t, uint32_t node, unsigned int how,
-				    const char *file, int line)
+static void fa__sig_report_recursion(struct fa__sig_thread *t, const struct fa__sig_held *h,
+				     uint32_t node, const char *file, int line)
 {
-	unsigned int i;
-	const struct fa__sig_held *h = NULL;
-
-	for (i = 0; i < t->depth; i++)
-		if (t->held[i].node == node)
-			h = &t->held[i];
-	if (FA_LIKELY(!h) || ((how & FA__SIGNALLING_SHARED) && (h->how & FA__SIGNALLING_SHARED)) ||
-	    ((how & FA__SIGNALLING_NEST) && (h->how & FA__SIGNALLING_NEST)))
-		return;
 	fa__sig_lock_state();
 	if (fa__sig_first_time(fa__sig_site_sig(FA_SIGNALLING_REPORT_RECURSION, file, line), t)) {
 		fa__sig_begin_report("possible recursive locking detected", t);
@@ -1277,12 +1589,42 @@ static void fa__sig_check_recursion(struct fa__sig_thread *t, uint32_t node, uns
 			       t->thread);
 		fa__sig_put_node(h->node);
 		fa__sig_printf(", at: %s:%d\n\nIf the two are different locks taken in a fixed "
-			       "order, annotate with fa_signalling_acquire_nested().\n",
+			       "order, annotate with fa_signalling_acquire_nested() or "
+			       "fa_signalling_acquire_nest_lock().\n",
 			       h->file, h->line);
 		fa__sig_put_held(t);
 		fa__sig_emit(FA_SIGNALLING_REPORT_RECURSION, t);
 	}
 	fa__sig_unlock_state();
+}
+
+/*
+ * Same class already held (lockdep's check_deadlock()): 1 when not held or a
+ * recursive reader after a reader, 2 when @nest is held below the held entry
+ * (the nest lock serialises the class: no new dependency), 0 after reporting
+ * recursion.
+ */
+static int fa__sig_check_deadlock(struct fa__sig_thread *t, uint32_t node, unsigned int how,
+				  const struct fa_signalling_map *nest, const char *file, int line)
+{
+	unsigned int i;
+	int nested = 0;
+
+	for (i = 0; i < t->depth; i++) {
+		const struct fa__sig_held *h = &t->held[i];
+
+		if (nest && h->map == nest)
+			nested = 1;
+		if (h->node != node)
+			continue;
+		if ((how & FA__SIGNALLING_RECURSIVE) && (h->how & FA__SIGNALLING_SHARED))
+			continue;
+		if (nested)
+			return 2;
+		fa__sig_report_recursion(t, h, node, file, line);
+		return 0;
+	}
+	return 1;
 }
 
 static void fa__sig_push(struct fa__sig_thread *t, uint32_t node, unsigned int how,
@@ -1299,37 +1641,76 @@ static void fa__sig_push(struct fa__sig_thread *t, uint32_t node, unsigned int h
 	h = &t->held[t->depth++];
 	h->node = node;
 	h->how = how;
+	h->refs = 0;
 	h->map = map;
 	h->file = file;
 	h->line = line;
 }
 
-/* The common acquisition path for locks, contexts and acquire+release checks. */
-static void fa__sig_acquire(struct fa__sig_thread *t, uint32_t node, unsigned int how,
-			    const struct fa_signalling_map *map, const char *file, int line)
+/*
+ * The common acquisition path for locks, contexts and acquire+release checks
+ * (lockdep's validate_chain()). @nest: the nest lock of a nest-lock
+ * acquisition, else NULL. Returns 0 when the acquisition is not on the held
+ * stack (a check, or a full table).
+ */
+static int fa__sig_acquire(struct fa__sig_thread *t, uint32_t node, unsigned int how,
+			   const struct fa_signalling_map *map,
+			   const struct fa_signalling_map *nest, const char *file, int line)
 {
-	if (FA_LIKELY(fa__sig_all_known(t, node, how))) {
-		/* fast path: no recursion, every dependency already decided */
-		if (!(how & FA__SIGNALLING_CHECK))
-			fa__sig_push(t, node, how, map, file, line);
-		return;
+	struct fa__sig_held *top = t->depth ? &t->held[t->depth - 1] : NULL;
+	int ret = 1;
+
+	/* switched off by an earlier step of the same annotation (a full table) */
+	if (fa__sig_disabled())
+		return 0;
+	/* another lock of the class on top, under its nest lock: one entry, counted */
+	if (nest && top && top->node == node && !(how & FA__SIGNALLING_CHECK) &&
+	    top->refs < 0xffffu) {
+		top->refs = top->refs ? top->refs + 1 : 2;
+		return 1;
 	}
-	if (node != FA__SIGNALLING_NODE_FENCE && !(how & FA__SIGNALLING_TRY))
-		fa__sig_check_recursion(t, node, how, file, line);
-	if (!(how & FA__SIGNALLING_TRY))
-		fa__sig_add_deps(t, node, file, line);
-	if (!(how & FA__SIGNALLING_CHECK) && !fa__sig_disabled())
-		fa__sig_push(t, node, how, map, file, line);
+	if (!fa__sig_all_known(t, node, how)) {
+		/* the fence map is re-entered by nesting, never recursively */
+		if (node != FA__SIGNALLING_NODE_FENCE)
+			ret = fa__sig_check_deadlock(t, node, how, nest, file, line);
+		if (ret == 1)
+			fa__sig_add_deps(t, node, how, file, line);
+	}
+	if ((how & FA__SIGNALLING_CHECK) || fa__sig_disabled())
+		return 0;
+	fa__sig_push(t, node, how, map, file, line);
+	return !fa__sig_disabled();
 }
 
-/* Drop the most recent entry of @map (or of pseudo @node when map is NULL). */
+/* Node of @map's subclass-0 slot if numbered in this generation, else 0. */
+static uint32_t fa__sig_map_node(const struct fa_signalling_map *map, const struct fa__sig_thread *t)
+{
+	const uint32_t *slot = &map->cls->node[0];
+
+	return fa__sig_node_valid(slot, __atomic_load_n(slot, __ATOMIC_ACQUIRE), t);
+}
+
+/*
+ * Drop the most recent entry of @map (or of pseudo @node when map is NULL).
+ * An entry that merged several nest-lock acquisitions of @map's class gives
+ * up one of them, whichever lock it was (lockdep matches them by class), and
+ * goes with the last.
+ */
 static int fa__sig_pop(struct fa__sig_thread *t, const struct fa_signalling_map *map,
 		       uint32_t node)
 {
 	unsigned int i = t->depth;
+	uint32_t cls_node = map ? fa__sig_map_node(map, t) : 0;
 
 	while (i-- > 0) {
-		if (t->held[i].map == map && (map || t->held[i].node == node)) {
+		struct fa__sig_held *h = &t->held[i];
+
+		if ((h->map == map && (map || h->node == node)) ||
+		    (map && h->refs && cls_node && h->node == cls_node)) {
+			if (h->refs > 1) {
+				h->refs--;
+				return 1;
+			}
 			for (; i + 1 < t->depth; i++)
 				t->held[i] = t->held[i + 1];
 			t->depth--;
@@ -1391,11 +1772,14 @@ static void fa__sig_prime_locked(struct fa__sig_thread *t)
 
 	for (i = 0; i + 1 < FA_ARRAY_SIZE(chain); i++) {
 		h.node = chain[i];
-		h.how = FA__SIGNALLING_EXCL;
+		/* dma_resv_lockdep() holds mmap_lock for read, the rest exclusively */
+		h.how = chain[i] == FA__SIGNALLING_NODE_MMAP ? FA__SIGNALLING_SHARED :
+							       FA__SIGNALLING_EXCL;
+		h.refs = 0;
 		h.map = NULL;
 		h.file = "(primed)";
 		h.line = 0;
-		fa__sig_add_edge_locked(t, &h, 0, chain[i + 1], "(primed)", 0);
+		fa__sig_add_edge_locked(t, &h, 0, chain[i + 1], FA__SIGNALLING_EXCL, "(primed)", 0);
 	}
 }
 
@@ -1418,9 +1802,10 @@ static inline int fa__sig_map_ok(const struct fa_signalling_map *map, unsigned i
 	return !fa__sig_map_bad(map, sub);
 }
 
-/* Everything but the fast path of fa__signalling_lock(). */
+/* Everything but the fast path of fa__signalling_lock(); @nest as for fa__sig_acquire(). */
 static __attribute__((noinline)) void fa__sig_lock_slow(struct fa_signalling_map *map,
 						       unsigned int sub, unsigned int how,
+						       const struct fa_signalling_map *nest,
 						       const char *file, int line)
 {
 	struct fa__sig_thread *t = fa__sig_self_get();
@@ -1430,7 +1815,7 @@ static __attribute__((noinline)) void fa__sig_lock_slow(struct fa_signalling_map
 		return;
 	node = fa__sig_node_of(map->cls, sub, t);
 	if (node)
-		fa__sig_acquire(t, node, how, map, file, line);
+		fa__sig_acquire(t, node, how, map, nest, file, line);
 }
 
 /*
@@ -1450,21 +1835,22 @@ void fa__signalling_lock(struct fa_signalling_map *map, unsigned int sub, unsign
 			sub >= FA_SIGNALLING_MAX_SUBCLASSES))
 		goto slow;
 	v = __atomic_load_n(&map->cls->node[sub], __ATOMIC_ACQUIRE);
-	node = v & 0xffffu;
-	if (FA_UNLIKELY((v >> 16) != (t->gen & 0xffffu) || !node ||
-			t->depth >= FA_SIGNALLING_MAX_HELD || !fa__sig_all_known(t, node, how)))
+	node = fa__sig_node_valid(&map->cls->node[sub], v, t);
+	if (FA_UNLIKELY(!node || t->depth >= FA_SIGNALLING_MAX_HELD ||
+			!fa__sig_all_known(t, node, how)))
 		goto slow;
 	if (how & FA__SIGNALLING_CHECK)
 		return;
 	h = &t->held[t->depth++];
 	h->node = node;
 	h->how = how;
+	h->refs = 0;
 	h->map = map;
 	h->file = file;
 	h->line = line;
 	return;
 slow:
-	fa__sig_lock_slow(map, sub, how, file, line);
+	fa__sig_lock_slow(map, sub, how, NULL, file, line);
 }
 
 /* Everything but the fast path of fa__signalling_unlock(). */
@@ -1485,7 +1871,8 @@ void fa__signalling_unlock(struct fa_signalling_map *map, const char *file, int 
 	struct fa__sig_thread *t = &fa__sig_self;
 	unsigned int depth = t->depth;
 
-	if (FA_LIKELY(map && depth && t->held[depth - 1].map == map && t->thread &&
+	if (FA_LIKELY(map && depth && t->held[depth - 1].map == map && !t->held[depth - 1].refs &&
+		      t->thread &&
 		      t->gen == __atomic_load_n(&fa__sig.gen, __ATOMIC_ACQUIRE) &&
 		      !fa__sig_disabled())) {
 		t->depth = depth - 1;
@@ -1519,7 +1906,45 @@ void fa__signalling_lock_nest(struct fa_signalling_map *map, struct fa_signallin
 			      const char *file, int line)
 {
 	fa__signalling_assert_held(nest, file, line);
-	fa__signalling_lock(map, 0, FA__SIGNALLING_EXCL | FA__SIGNALLING_NEST, file, line);
+	fa__sig_lock_slow(map, 0, FA__SIGNALLING_EXCL | FA__SIGNALLING_NEST, nest, file, line);
+}
+
+/*
+ * Binding a held map would leave the held stack naming a class the map no
+ * longer has (lockdep: "held lock freed!" from debug_check_no_locks_freed()).
+ */
+void fa__signalling_map_init(struct fa_signalling_map *map, struct fa_signalling_class *cls,
+			     const char *file, int line)
+{
+	struct fa__sig_thread *t = &fa__sig_self;
+	unsigned int i;
+
+	if (FA_WARN(!map))
+		return;
+	if (t->thread && t->gen == __atomic_load_n(&fa__sig.gen, __ATOMIC_ACQUIRE) &&
+	    !fa__sig_disabled()) {
+		for (i = 0; i < t->depth; i++)
+			if (t->held[i].map == map)
+				break;
+		if (i < t->depth) {
+			fa__sig_lock_state();
+			if (fa__sig_first_time(fa__sig_site_sig(FA_SIGNALLING_REPORT_HELD, file, line),
+					       t)) {
+				fa__sig_begin_report("held lock re-initialised", t);
+				fa__sig_printf("T%u binds lock map %p (class %s) to class %s at: "
+					       "%s:%d, but holds it:\n", t->thread, (void *)map,
+					       map->cls ? map->cls->name : "?",
+					       cls ? cls->name : "(null)", file, line);
+				fa__sig_printf(" #%u taken at: %s:%d\nThe map keeps its class.\n", i,
+					       t->held[i].file, t->held[i].line);
+				fa__sig_put_held(t);
+				fa__sig_emit(FA_SIGNALLING_REPORT_HELD, t);
+			}
+			fa__sig_unlock_state();
+			return;
+		}
+	}
+	map->cls = cls;
 }
 
 fa_signalling_cookie_t fa__signalling_begin(const char *file, int line)
@@ -1530,7 +1955,9 @@ fa_signalling_cookie_t fa__signalling_begin(const char *file, int line)
 	if (fa__sig_disabled())
 		return FA__SIG_COOKIE_MAGIC | (depth & 0xffffu);
 	if (depth == 0)
-		fa__sig_acquire(t, FA__SIGNALLING_NODE_FENCE, FA__SIGNALLING_TRY, NULL, file, line);
+		/* a successful non-recursive read-trylock, as dma_fence_begin_signalling() */
+		fa__sig_acquire(t, FA__SIGNALLING_NODE_FENCE, FA__SIGNALLING_TRY | FA__SIGNALLING_SHARED,
+				NULL, NULL, file, line);
 	t->section_depth = depth + 1;
 	return FA__SIG_COOKIE_MAGIC | (depth & 0xffffu);
 }
@@ -1566,12 +1993,13 @@ void fa__signalling_fence_wait(const char *file, int line)
 					  "waits for a fence",
 					  "The fence may depend on this section's own fence: "
 					  "wait at submit or cleanup, never at run.", file, line);
-	fa__sig_acquire(t, FA__SIGNALLING_NODE_FENCE, FA__SIGNALLING_CHECK, NULL, file, line);
+	fa__sig_acquire(t, FA__SIGNALLING_NODE_FENCE, FA__SIGNALLING_CHECK, NULL, NULL, file, line);
 }
 
 void fa__signalling_might_alloc(fa_gfp_t gfp, const char *file, int line)
 {
 	struct fa__sig_thread *t = fa__sig_self_get();
+	int pushed = 0;
 
 	if (!(gfp & FA_GFP_DIRECT_RECLAIM) || fa__sig_disabled() ||
 	    t->ctx_depth[FA__SIGNALLING_NODE_RECLAIM])
@@ -1587,9 +2015,10 @@ void fa__signalling_might_alloc(fa_gfp_t gfp, const char *file, int line)
 					  file, line);
 	/* the kernel's fs_reclaim_acquire(): notifier map touched under fs_reclaim */
 	if (gfp & FA_GFP_FS)
-		fa__sig_acquire(t, FA__SIGNALLING_NODE_RECLAIM, FA__SIGNALLING_EXCL, NULL, file, line);
-	fa__sig_acquire(t, FA__SIGNALLING_NODE_NOTIFIER, FA__SIGNALLING_CHECK, NULL, file, line);
-	if (gfp & FA_GFP_FS)
+		pushed = fa__sig_acquire(t, FA__SIGNALLING_NODE_RECLAIM, FA__SIGNALLING_EXCL, NULL,
+					 NULL, file, line);
+	fa__sig_acquire(t, FA__SIGNALLING_NODE_NOTIFIER, FA__SIGNALLING_CHECK, NULL, NULL, file, line);
+	if (pushed)
 		fa__sig_pop(t, NULL, FA__SIGNALLING_NODE_RECLAIM);
 }
 
@@ -1600,7 +2029,7 @@ void fa__signalling_might_fault(const char *file, int line)
 	if (fa__sig_disabled())
 		return;
 	fa__sig_acquire(t, FA__SIGNALLING_NODE_MMAP, FA__SIGNALLING_CHECK | FA__SIGNALLING_SHARED,
-			NULL, file, line);
+			NULL, NULL, file, line);
 }
 
 void fa__signalling_ctx(unsigned int node, int enter, const char *file, int line)
@@ -1612,8 +2041,9 @@ void fa__signalling_ctx(unsigned int node, int enter, const char *file, int line
 	if (fa__sig_disabled() || node >= FA__SIG_NCTX)
 		return;
 	if (enter) {
-		fa__sig_acquire(t, node, how, NULL, file, line);
-		t->ctx_depth[node]++;
+		/* counted only when on the held stack, so a full table leaves no stray depth */
+		if (fa__sig_acquire(t, node, how, NULL, NULL, file, line))
+			t->ctx_depth[node]++;
 		return;
 	}
 	if (!t->ctx_depth[node] || !fa__sig_pop(t, NULL, node)) {

@@ -16,7 +16,7 @@
  *  - W2L: 4 KiB allocations fill 90 % of the space (not measured), then
  *    2*10^5 ops, each a fair coin: free a random live page or allocate one.
  *
- * Modes:
+ * Modes (each takes --json FILE: the figures as JSON, see write_json()):
  *   bench_buddy               native runs of all three (what `make bench` runs, < 60 s)
  *   bench_buddy --callgrind   re-runs itself under valgrind --tool=callgrind for each
  *                             trace and prints instructions per op
@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "fa_rng.h"
+#include "bench_json.h"
 
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>
@@ -276,13 +277,6 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Empty timer pairs, 10^6 of them: the noise floor of the percentiles. */
 static void timer_noise(uint64_t *p50, uint64_t *p99, uint64_t *p999)
 {
@@ -299,6 +293,83 @@ static void timer_noise(uint64_t *p50, uint64_t *p99, uint64_t *p999)
 	*p999 = lat[n * 999 / 1000];
 }
 
+#define REPS 5
+
+/* Latency CDF points (permille) written to JSON: every 1 %, then the tail. */
+static const unsigned int cdf_permille[] = { 0,   10,  20,  30,  40,  50,  60,  70,  80,  90,  100,
+					     150, 200, 250, 300, 350, 400, 450, 500, 550, 600, 650,
+					     700, 750, 800, 850, 900, 950, 960, 970, 980, 990, 995,
+					     998, 999, 1000 };
+
+/* Latency at a permille of n sorted samples (1000 = the maximum). */
+static uint64_t lat_at(uint64_t n, unsigned int permille)
+{
+	uint64_t i = n * permille / 1000;
+
+	return lat[i < n ? i : n - 1];
+}
+
+/* One workload's JSON object: the format the docs plots read (see RULES). */
+static void json_workload(enum wl w, const struct bs *ns, const struct bs *rep, const struct bs *base,
+			  const struct result *res)
+{
+	size_t c;
+
+	bj_begin(wl_name[w]);
+	bj_num("ns_per_op", bs_median(ns));
+	bj_num("ns_per_op_min", bs_min(ns));
+	bj_num("ns_per_op_max", bs_max(ns));
+	bj_stat("replay_ns_per_op", rep);
+	bj_stat("harness_ns_per_op", base);
+	bj_u64("p50_ns", lat_at(res->ops, 500));
+	bj_u64("p99_ns", lat_at(res->ops, 990));
+	bj_u64("p999_ns", lat_at(res->ops, 999));
+	bj_u64("max_ns", lat_at(res->ops, 1000));
+	bj_begin_array("cdf");
+	for (c = 0; c < sizeof(cdf_permille) / sizeof(cdf_permille[0]); c++)
+		bj_pair_u64(lat_at(res->ops, cdf_permille[c]), cdf_permille[c]);
+	bj_end();
+	bj_u64("ops", res->ops);
+	bj_u64("fails", res->fails);
+	bj_u64("fails_enough_free", res->fails_enough_free);
+	bj_end();
+}
+
+/*
+ * Metadata against live blocks: the bitmaps are sized at init for the whole
+ * space, so the bytes do not move with the number of live blocks. The points
+ * are measured along the W2L fill (live 4 KiB blocks) by reading what the
+ * allocator holds: its storage plus struct fa_buddy.
+ */
+static void json_metadata(void)
+{
+	uint64_t live, next = 0, last = SPACE / CHUNK / 10 * 9;
+
+	bj_u64("metadata_bytes", storage_bytes);
+	bj_u64("struct_bytes", sizeof(struct fa_buddy));
+	bj_begin_array("metadata_vs_live");
+	setup();
+	for (live = 0;; live++) {
+		uint64_t addr;
+
+		if (live == next || live == last) {
+			bj_pair_u64(live, (uint64_t)B.storage_size + sizeof(B));
+			if (live == last)
+				break;
+			next = next ? next * 4 : 1;
+		}
+		if (fa_buddy_alloc(&B, CHUNK, 0, 0, &addr)) {
+			fprintf(stderr, "metadata fill failed\n");
+			exit(1);
+		}
+		lv[live].addr = addr;
+		lv[live].size = CHUNK;
+		nlive = live + 1;
+	}
+	bj_end();
+	teardown();
+}
+
 static void run_native(void)
 {
 	int w, k;
@@ -310,39 +381,52 @@ static void run_native(void)
 	printf("metadata: %llu bytes (%.2f MiB; gpu_buddy on W2L: 576 MiB -> %.0fx less), struct fa_buddy %zu bytes\n",
 	       (unsigned long long)storage_bytes, storage_bytes / 1048576.0,
 	       576.0 * 1048576.0 / (double)storage_bytes, sizeof(struct fa_buddy));
-	printf("replay: thread CPU ns per op of a whole replay (median of 3); harness: the same replay\n"
-	       "with a do-nothing allocator (median of 3); ns/op = replay - harness. Percentiles: one\n"
-	       "more replay timing each call with CLOCK_MONOTONIC (pair overhead %llu ns included)\n\n",
-	       (unsigned long long)ovh);
-	printf("%-4s %9s %8s %8s %8s %7s %7s %7s %10s %6s\n", "wl", "ops", "ns/op", "replay", "harness",
-	       "p50", "p99", "p99.9", "fail/free", "fails");
+	printf("replay: thread CPU ns per op of a whole replay; harness: the same replay with a\n"
+	       "do-nothing allocator; ns/op = replay - harness, %d interleaved repetitions, median\n"
+	       "[min-max]. Percentiles: one more replay timing each call with CLOCK_MONOTONIC (pair\n"
+	       "overhead %llu ns included)\n\n",
+	       REPS, (unsigned long long)ovh);
+	printf("%-4s %9s %8s %15s %8s %8s %7s %7s %7s %10s %6s\n", "wl", "ops", "ns/op", "[min-max]",
+	       "replay", "harness", "p50", "p99", "p99.9", "fail/free", "fails");
+	bj_str("bench", "buddy");
+	bj_u64("seed", SEED);
+	bj_u64("space_bytes", SPACE);
+	bj_u64("chunk_bytes", CHUNK);
+	bj_u64("timer_pair_p50_ns", ovh);
 	for (w = 0; w < NWL; w++) {
-		double ns[3], base[3];
+		struct bs ns, rep, base;
 		struct result res;
 
-		for (k = 0; k < 3; k++) {
-			ns[k] = replay((enum wl)w, false, false).ns_per_op;
+		memset(&ns, 0, sizeof(ns));
+		memset(&rep, 0, sizeof(rep));
+		memset(&base, 0, sizeof(base));
+		for (k = 0; k < REPS; k++) {
+			double r0 = replay((enum wl)w, false, false).ns_per_op, b0;
+
 			fake = 1;
 			fake_next = 0;
-			base[k] = replay((enum wl)w, false, false).ns_per_op;
+			b0 = replay((enum wl)w, false, false).ns_per_op;
 			fake = 0;
+			bs_add(&rep, r0);
+			bs_add(&base, b0);
+			bs_add(&ns, r0 - b0);
 		}
-		qsort(ns, 3, sizeof(ns[0]), cmp_double);
-		qsort(base, 3, sizeof(base[0]), cmp_double);
 		res = replay((enum wl)w, true, false);
 		qsort(lat, res.ops, sizeof(lat[0]), cmp_u64);
-		printf("%-4s %9llu %8.1f %8.1f %8.1f %7llu %7llu %7llu %10llu %6llu\n", wl_name[w],
-		       (unsigned long long)res.ops, ns[1] - base[1], ns[1], base[1],
-		       (unsigned long long)lat[res.ops / 2], (unsigned long long)lat[res.ops * 99 / 100],
-		       (unsigned long long)lat[res.ops * 999 / 1000],
+		printf("%-4s %9llu %8.1f [%6.1f-%6.1f] %8.1f %8.1f %7llu %7llu %7llu %10llu %6llu\n",
+		       wl_name[w], (unsigned long long)res.ops, bs_median(&ns), bs_min(&ns), bs_max(&ns),
+		       bs_median(&rep), bs_median(&base), (unsigned long long)lat_at(res.ops, 500),
+		       (unsigned long long)lat_at(res.ops, 990), (unsigned long long)lat_at(res.ops, 999),
 		       (unsigned long long)res.fails_enough_free, (unsigned long long)res.fails);
+		json_workload((enum wl)w, &ns, &rep, &base, &res);
 	}
-	printf("%-4s %9s %8s %8s %8s %7llu %7llu %7llu   (empty timer pair: noise floor of this run)\n",
-	       "timer", "1000000", "-", "-", "-", (unsigned long long)ovh, (unsigned long long)t99,
+	printf("%-4s %9s %8s %15s %8s %8s %7llu %7llu %7llu   (empty timer pair: noise floor of this run)\n",
+	       "timer", "1000000", "-", "", "-", "-", (unsigned long long)ovh, (unsigned long long)t99,
 	       (unsigned long long)t999);
 	printf("\nfail/free = allocation failures while enough bytes were free (gpu_buddy W1x: 284)\n");
 	printf("instructions per op: run `%s --callgrind` (valgrind); gpu_buddy: 256 / 1958 / 263\n",
 	       "bench_buddy");
+	json_metadata();
 }
 
 /* Total Ir of a callgrind output file (the "totals:" or "summary:" line). */
@@ -373,8 +457,8 @@ static int run_callgrind(const char *self)
 
 		snprintf(out, sizeof(out), "/tmp/bench_buddy.callgrind.%d.%s", (int)getpid(), wl_name[w]);
 		snprintf(cmd, sizeof(cmd),
-			 "valgrind --tool=callgrind --instr-atstart=no --toggle-collect=bench_op_alloc "
-			 "--toggle-collect=bench_op_free --callgrind-out-file=%s %s --one %s >/dev/null 2>&1",
+			 "valgrind --tool=callgrind --instr-atstart=no --toggle-collect='bench_op_alloc*' "
+			 "--toggle-collect='bench_op_free*' --callgrind-out-file=%s %s --one %s >/dev/null 2>&1",
 			 out, self, wl_name[w]);
 		if (system(cmd) != 0) {
 			fprintf(stderr, "valgrind run failed (is valgrind installed?): %s\n", cmd);
@@ -384,6 +468,10 @@ static int run_callgrind(const char *self)
 		remove(out);
 		printf("%-4s %12.0f %10.1f %12.0f %9.2fx %8.0f\n", wl_name[w], ir, ir / ops, ref_instr[w],
 		       ref_instr[w] / (ir / ops), target_instr[w]);
+		bj_begin(wl_name[w]);
+		bj_num("ir_per_op", ir / ops);
+		bj_num("target_ir_per_op", target_instr[w]);
+		bj_end();
 	}
 	return 0;
 }
@@ -391,8 +479,10 @@ static int run_callgrind(const char *self)
 int main(int argc, char **argv)
 {
 	uint64_t maxlive = SPACE / CHUNK;
-	int w;
+	int w, rc;
 
+	if (bj_open_args(&argc, argv))
+		return 2;
 	storage_bytes = fa_buddy_storage_size(SPACE, CHUNK);
 	/* Metadata in 2 MiB pages when the kernel allows it, like a driver's
 	 * kvmalloc() memory in the kernel's linear map: TLB misses on 4 KiB
@@ -416,8 +506,11 @@ int main(int argc, char **argv)
 		replay((enum wl)w, false, true);
 		return 0;
 	}
-	if (argc == 2 && !strcmp(argv[1], "--callgrind"))
-		return run_callgrind(argv[0]);
+	if (argc == 2 && !strcmp(argv[1], "--callgrind")) {
+		bj_str("bench", "buddy_callgrind");
+		rc = run_callgrind(argv[0]);
+		return bj_close() ? 1 : rc;
+	}
 	run_native();
-	return 0;
+	return bj_close() ? 1 : 0;
 }

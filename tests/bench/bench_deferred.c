@@ -6,7 +6,7 @@
  *   walk calling the same callback;
  * - drain throughput with 1 and 2 producer threads pushing while the main
  *   thread drains: vs the same loop over a bare fa_llist.
- * Best of several repetitions (the machine is shared with other work).
+ * Every figure repeated (the machine is shared): best, median and worst; --json FILE.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -15,6 +15,8 @@
 #include <time.h>
 
 #include <fencealloc/deferred.h>
+
+#include "bench_json.h"
 
 #define REPS 5
 #define N_PUSH (1u << 20)
@@ -26,11 +28,6 @@ static double now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static double best(double a, double b)
-{
-	return a < b ? a : b;
 }
 
 static struct fa_deferred_node *nodes;
@@ -168,48 +165,67 @@ static double bench_concurrent(unsigned int np, int bare)
 	return (double)N_PROD / ((now_ns() - t0) * 1e-9);
 }
 
-int main(void)
+/* Text row (best, its ratio to the best baseline, median, max) and a JSON object. */
+static void row(const char *key, const char *label, const char *unit, const struct bs *v,
+		const struct bs *base, bool higher_better, double scale)
 {
-	double x = 1e30, lp = 1e30, p = 1e30, bd = 1e30, dd = 1e30;
-	double c1b = 0, c1 = 0, c2b = 0, c2 = 0;
+	double best = higher_better ? bs_max(v) : bs_min(v);
+	double bb = higher_better ? bs_max(base) : bs_min(base);
+	double worst = higher_better ? bs_min(v) : bs_max(v);
+
+	printf("%-50s %12.2f %7.2fx %8.2f %8.2f\n", label, best * scale, best / bb,
+	       bs_median(v) * scale, worst * scale);
+	bj_begin(key);
+	bj_str("label", label);
+	bj_stat(unit, v);
+	bj_num("ratio_best", best / bb);
+	bj_end();
+}
+
+int main(int argc, char **argv)
+{
+	struct bs x = { { 0 }, 0 }, lp = x, p = x, bd = x, dd = x;
+	struct bs c1b = x, c1 = x, c2b = x, c2 = x;
 	int rep;
 
+	if (bj_open_args(&argc, argv) || argc != 1)
+		return 2;
 	nodes = (struct fa_deferred_node *)calloc(N_PROD > N_PUSH ? N_PROD : N_PUSH,
 						  sizeof(*nodes));
 	if (!nodes)
 		return 1;
 	for (rep = 0; rep < REPS; rep++) {
-		x = best(x, bench_xchg());
-		lp = best(lp, bench_llist_push());
-		p = best(p, bench_push());
-		bd = best(bd, bench_drain_prefilled(1));
-		dd = best(dd, bench_drain_prefilled(0));
+		bs_add(&x, bench_xchg());
+		bs_add(&lp, bench_llist_push());
+		bs_add(&p, bench_push());
+		bs_add(&bd, bench_drain_prefilled(1));
+		bs_add(&dd, bench_drain_prefilled(0));
 	}
 	for (rep = 0; rep < 3; rep++) {
-		double v;
-
-		v = bench_concurrent(1, 1);
-		c1b = v > c1b ? v : c1b;
-		v = bench_concurrent(1, 0);
-		c1 = v > c1 ? v : c1;
-		v = bench_concurrent(2, 1);
-		c2b = v > c2b ? v : c2b;
-		v = bench_concurrent(2, 0);
-		c2 = v > c2 ? v : c2;
+		bs_add(&c1b, bench_concurrent(1, 1));
+		bs_add(&c1, bench_concurrent(1, 0));
+		bs_add(&c2b, bench_concurrent(2, 1));
+		bs_add(&c2, bench_concurrent(2, 0));
 	}
-	printf("deferred benchmarks (best of %d runs; 1M pushes, 2M entries concurrent)\n", REPS);
-	printf("%-50s %12s %8s\n", "operation", "ns/entry", "ratio");
-	printf("%-50s %12.2f %8s\n", "baseline: bare atomic exchange", x, "1.00");
-	printf("%-50s %12.2f %7.2fx\n", "baseline: fa_llist_push (compare-and-swap)", lp, lp / x);
-	printf("%-50s %12.2f %7.2fx\n", "fa_deferred_push (uncontended)", p, p / x);
-	printf("%-50s %12.2f %8s\n", "baseline: del_all + reverse + walk (prefilled)", bd, "1.00");
-	printf("%-50s %12.2f %7.2fx\n", "fa_deferred_drain (prefilled, all eligible)", dd, dd / bd);
-	printf("%-50s %12s %8s\n", "concurrent drain throughput", "Mentries/s", "ratio");
-	printf("%-50s %12.1f %8s\n", "baseline: bare llist, 1 producer", c1b * 1e-6, "1.00");
-	printf("%-50s %12.1f %7.2fx\n", "fa_deferred, 1 producer", c1 * 1e-6, c1 / c1b);
-	printf("%-50s %12.1f %8s\n", "baseline: bare llist, 2 producers", c2b * 1e-6, "1.00");
-	printf("%-50s %12.1f %7.2fx\n", "fa_deferred, 2 producers", c2 * 1e-6, c2 / c2b);
-	printf("target: push <= 20 ns uncontended: %s\n", p <= 20.0 ? "met" : "NOT met");
+	printf("deferred benchmarks (%d runs, concurrent 3: best, ratio of bests, median, worst;\n"
+	       "1M pushes, 2M entries concurrent)\n", REPS);
+	printf("%-50s %12s %8s %8s %8s\n", "operation", "ns/entry", "ratio", "median", "worst");
+	bj_str("bench", "deferred");
+	row("xchg", "baseline: bare atomic exchange", "ns_per_entry", &x, &x, false, 1);
+	row("llist_push", "baseline: fa_llist_push (compare-and-swap)", "ns_per_entry", &lp, &x, false, 1);
+	row("push", "fa_deferred_push (uncontended)", "ns_per_entry", &p, &x, false, 1);
+	row("bare_drain", "baseline: del_all + reverse + walk (prefilled)", "ns_per_entry", &bd, &bd,
+	    false, 1);
+	row("drain", "fa_deferred_drain (prefilled, all eligible)", "ns_per_entry", &dd, &bd, false, 1);
+	printf("%-50s %12s %8s %8s %8s\n", "concurrent drain throughput", "Mentries/s", "ratio",
+	       "median", "worst");
+	row("bare_1p", "baseline: bare llist, 1 producer", "entries_per_s", &c1b, &c1b, true, 1e-6);
+	row("deferred_1p", "fa_deferred, 1 producer", "entries_per_s", &c1, &c1b, true, 1e-6);
+	row("bare_2p", "baseline: bare llist, 2 producers", "entries_per_s", &c2b, &c2b, true, 1e-6);
+	row("deferred_2p", "fa_deferred, 2 producers", "entries_per_s", &c2, &c2b, true, 1e-6);
+	printf("target: push <= 20 ns uncontended: %s\n", bs_min(&p) <= 20.0 ? "met" : "NOT met");
+	if (bj_close())
+		return 1;
 	free(nodes);
 	return handled ? 0 : 1;
 }

@@ -12,6 +12,7 @@
  * - Direct: ns per PTE of fill64 (one trait call) and of one wr64 trait call
  *   per PTE, against memset() of the same 2 MiB measured in the same run
  *   (best of N interleaved repetitions; the ratio is what matters).
+ * --json FILE writes the same figures (direct: min / median / max).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -21,6 +22,8 @@
 
 #include <fencealloc/pramin.h>
 #include <sim/sim_bar0.h>
+
+#include "bench_json.h"
 
 #define NPTE 262144ull
 #define BYTES (NPTE * 8)
@@ -122,6 +125,15 @@ static int pramin_run(enum shape sh, uint64_t base, uint64_t *moves_out)
 	       sh == DESCENDING ? ", +1: a cold start cannot know the direction" : "",
 	       (double)t0 / (double)NPTE);
 	*moves_out = r.bar.stats.window_writes;
+	bj_begin(NULL);
+	bj_str("shape", shape_name[sh]);
+	bj_u64("base", base);
+	bj_num("mmio_writes_per_pte", (double)r.bar.stats.aperture_writes / (double)NPTE);
+	bj_u64("mmio_reads", r.bar.stats.aperture_reads);
+	bj_u64("window_moves", r.bar.stats.window_writes);
+	bj_u64("window_moves_min", min);
+	bj_num("sim_ns_per_pte", (double)t0 / (double)NPTE);
+	bj_end();
 	sim_bar0_fini(&r.bar);
 	return 0;
 }
@@ -131,14 +143,20 @@ static void sink(const void *p)
 	__asm__ __volatile__("" : : "r"(p) : "memory");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct fa_pramin_direct d;
 	struct fa_pramin_accessor acc;
 	uint64_t *buf = (uint64_t *)aligned_alloc(4096, BYTES), i, moves = 0;
 	double best_memset = 1e30, best_fill = 1e30, best_wr = 1e30, t;
+	struct bs s_memset = { { 0 }, 0 }, s_fill = s_memset, s_wr = s_memset;
 	int rep, rc = 0;
 
+	if (bj_open_args(&argc, argv) || argc != 1)
+		return 2;
+	bj_str("bench", "pramin");
+	bj_u64("ptes", NPTE);
+	bj_begin_array("pramin");
 	printf("bench_pramin: %llu PTEs (1 GiB of 4 KiB pages, %llu KiB of PTEs)\n",
 	       (unsigned long long)NPTE, (unsigned long long)(BYTES >> 10));
 	printf("simulated PRAMIN (counts seen by BAR0):\n");
@@ -154,6 +172,7 @@ int main(void)
 	printf("  estimate on hardware at 50-300 ns per posted 32-bit write: %.0f-%.0f ms per GiB mapped\n",
 	       2.0 * NPTE * 50e-6, 2.0 * NPTE * 300e-6);
 
+	bj_end();
 	if (!buf || fa_pramin_direct_init(&d, buf, 0, BYTES, &acc))
 		return 1;
 	memset(buf, 0, BYTES); /* fault the pages in before timing anything */
@@ -163,12 +182,14 @@ int main(void)
 		sink(buf);
 		t = now_ns() - t;
 		best_memset = t < best_memset ? t : best_memset;
+		bs_add(&s_memset, t / NPTE);
 
 		t = now_ns();
 		fa_pramin_fill64(&acc, 0, 0x0000000400000001ull, 1 << 12, NPTE, FA_PRAMIN_HIGH_FIRST);
 		sink(buf);
 		t = now_ns() - t;
 		best_fill = t < best_fill ? t : best_fill;
+		bs_add(&s_fill, t / NPTE);
 
 		t = now_ns();
 		for (i = 0; i < NPTE; i++)
@@ -177,6 +198,7 @@ int main(void)
 		sink(buf);
 		t = now_ns() - t;
 		best_wr = t < best_wr ? t : best_wr;
+		bs_add(&s_wr, t / NPTE);
 	}
 	for (i = 0; i < NPTE; i++)
 		if (buf[i] != 0x0000000400000001ull + (i << 12))
@@ -189,6 +211,16 @@ int main(void)
 	printf("  wr64 (one call per PTE)  %7.3f ns/PTE  = %.2fx memset\n", best_wr / NPTE,
 	       best_wr / best_memset);
 	free(buf);
+	bj_begin("direct");
+	bj_stat("memset_ns_per_8_bytes", &s_memset);
+	bj_stat("fill64_ns_per_pte", &s_fill);
+	bj_stat("wr64_ns_per_pte", &s_wr);
+	bj_num("fill64_vs_memset_best", best_fill / best_memset);
+	bj_num("wr64_vs_memset_best", best_wr / best_memset);
+	bj_end();
+	bj_u64("failed", (uint64_t)(rc != 0));
+	if (bj_close())
+		rc = 1;
 	if (rc)
 		printf("bench_pramin: FAILED (wrong PTEs or more window moves than the minimum)\n");
 	return rc;

@@ -12,6 +12,7 @@
  * - PRAMIN: MMIO writes per PTE of map (target exactly 2) and window moves
  *   of map against a lower bound (distinct 1 MiB regions holding the PTE
  *   tables), counted by the simulated BAR0.
+ * --json FILE writes every stage's min / median / max per page as well.
  * Exits non-zero only on a functional failure (wrong count, failed call);
  * timings are reported, never asserted.
  */
@@ -25,6 +26,7 @@
 #include <sim/sim_bar0.h>
 
 #include "pt_alloc.h"
+#include "bench_json.h"
 
 #define GiB (1ull << 30)
 #define MiB (1ull << 20)
@@ -61,7 +63,8 @@ struct rig {
 };
 
 struct result {
-	double ref, map, unmap, unref, reclaim, memset_ns;
+	double ref, map, unmap, unref, reclaim, memset_ns; /* best of the repetitions */
+	struct bs s_ref, s_map, s_unmap, s_unref, s_reclaim, s_memset; /* every repetition */
 	uint64_t tables, est_tree, est_static, pages;
 	uint64_t mmio_writes, moves, regions;
 	uint64_t ref_moves, ref_regions;
@@ -202,6 +205,7 @@ static void run_once(struct rig *r, uint64_t ps, struct result *res, int first)
 		res->ref_regions = min_positions_log(r->v.alog, r->v.alog_n);
 	}
 	res->ref = first || t1 - t0 < res->ref ? t1 - t0 : res->ref;
+	bs_add(&res->s_ref, t1 - t0);
 	res->tables = r->v.table_allocs - allocs;
 	res->est_tree = est.total;
 	res->est_static = st.total;
@@ -215,6 +219,7 @@ static void run_once(struct rig *r, uint64_t ps, struct result *res, int first)
 	CHECK(fa_pt_map(&pt, VA_BASE, GiB, ps, 0x100000000ull, FA_PT_APER_VRAM) == 0);
 	t1 = now_ns();
 	res->map = first || t1 - t0 < res->map ? t1 - t0 : res->map;
+	bs_add(&res->s_map, t1 - t0);
 	if (r->pramin) {
 		res->mmio_writes = r->bar.stats.aperture_writes - mmio;
 		res->moves = r->bar.stats.window_changes - moves;
@@ -239,21 +244,25 @@ static void run_once(struct rig *r, uint64_t ps, struct result *res, int first)
 	__asm__ __volatile__("" : : "r"(membuf) : "memory");
 	t1 = now_ns();
 	res->memset_ns = first || t1 - t0 < res->memset_ns ? t1 - t0 : res->memset_ns;
+	bs_add(&res->s_memset, t1 - t0);
 
 	t0 = now_ns();
 	CHECK(fa_pt_unmap(&pt, VA_BASE, GiB, ps) == 0);
 	t1 = now_ns();
 	res->unmap = first || t1 - t0 < res->unmap ? t1 - t0 : res->unmap;
+	bs_add(&res->s_unmap, t1 - t0);
 
 	t0 = now_ns();
 	CHECK(fa_pt_unref(&pt, VA_BASE, GiB, ps, 1) == 0);
 	t1 = now_ns();
 	res->unref = first || t1 - t0 < res->unref ? t1 - t0 : res->unref;
+	bs_add(&res->s_unref, t1 - t0);
 
 	t0 = now_ns();
 	CHECK(fa_pt_reclaim(&pt, 1) == res->tables);
 	t1 = now_ns();
 	res->reclaim = first || t1 - t0 < res->reclaim ? t1 - t0 : res->reclaim;
+	bs_add(&res->s_reclaim, t1 - t0);
 	CHECK(fa_pt_fini(&pt) == 0);
 	CHECK(r->v.live_tables == 0 && r->v.live_shadow == 0);
 	res->pages = npages;
@@ -274,14 +283,42 @@ static void report(const char *acc, uint64_t ps, const struct result *s, int pra
 		       (unsigned long long)s->moves, (unsigned long long)s->regions,
 		       (unsigned long long)s->ref_moves, (unsigned long long)s->ref_regions);
 	printf("\n");
+
+	bj_begin(NULL);
+	bj_str("access", acc);
+	bj_u64("page_bytes", ps);
+	bj_u64("pages", s->pages);
+	bj_stat_scaled("ref_ns_per_page", &s->s_ref, 1 / n);
+	bj_stat_scaled("map_ns_per_page", &s->s_map, 1 / n);
+	bj_stat_scaled("unmap_ns_per_page", &s->s_unmap, 1 / n);
+	bj_stat_scaled("unref_ns_per_page", &s->s_unref, 1 / n);
+	bj_stat_scaled("reclaim_ns_per_page", &s->s_reclaim, 1 / n);
+	bj_stat_scaled("memset_ns_per_page", &s->s_memset, 1 / n);
+	bj_num("map_vs_memset_best", s->map / s->memset_ns);
+	bj_u64("tables", s->tables);
+	bj_u64("tables_estimate_tree", s->est_tree);
+	bj_u64("tables_estimate_static", s->est_static);
+	if (pramin) {
+		bj_num("mmio_writes_per_pte", (double)s->mmio_writes / n);
+		bj_u64("map_window_moves", s->moves);
+		bj_u64("map_window_min", s->regions);
+		bj_u64("ref_window_moves", s->ref_moves);
+		bj_u64("ref_window_min", s->ref_regions);
+	}
+	bj_end();
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const uint64_t sizes[3] = { 1ull << 12, 1ull << 16, 1ull << 21 };
 	int a, i, rep;
 
-	printf("bench_pt: NVIDIA MMU ver2, 1 GiB at VA 0x%llx, tables from fa_buddy, best of %d\n",
+	if (bj_open_args(&argc, argv) || argc != 1)
+		return 2;
+	bj_str("bench", "pt");
+	bj_u64("bytes", GiB);
+	bj_begin_array("runs");
+	printf("bench_pt: NVIDIA MMU ver2, 1 GiB at VA 0x%llx, tables from fa_buddy, best of %d (--json: min/median/max)\n",
 	       (unsigned long long)VA_BASE, REPS);
 	printf("  ns per page per stage; map/memset = map time over memset() of the same PTE bytes\n");
 	printf("  tables = allocated / tree-aware estimate / static estimate\n");
@@ -311,5 +348,7 @@ int main(void)
 	}
 	if (failed)
 		printf("bench_pt: FAILED\n");
+	if (bj_close())
+		return 1;
 	return failed;
 }

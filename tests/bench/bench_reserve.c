@@ -15,6 +15,8 @@
 
 #include <fencealloc/reserve.h>
 
+#include "bench_json.h"
+
 #define REPS 7
 
 static double now_ns(void)
@@ -110,20 +112,29 @@ static __attribute__((noinline)) double bench_fill_release(struct fa_reserve *r,
 	return (now_ns() - t0) / (double)(iters * BATCH);
 }
 
-static double best(double a, double b)
+/* One figure: text row (min = best, then median and max) and a JSON object. */
+static void row(const char *key, const char *label, const struct bs *v, const struct bs *base)
 {
-	return a < b ? a : b;
+	printf("%-44s %10.2f %9.2fx %8.2f %8.2f\n", label, bs_min(v), bs_min(v) / bs_min(base),
+	       bs_median(v), bs_max(v));
+	bj_begin(key);
+	bj_str("label", label);
+	bj_stat("ns_per_op", v);
+	bj_num("ratio_min", bs_min(v) / bs_min(base));
+	bj_end();
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct fa_reserve_source src;
 	struct fa_reserve_pool pool;
 	struct fa_reserve *r = &bench_r, fr;
-	double base = 1e30, take = 1e30, mf = 1e30, fr_ns = 1e30;
+	struct bs base = { { 0 }, 0 }, take = base, mf = base, fr_ns = base;
 	unsigned long iters = 20000000, biters = 400000;
 	int rep, i;
 
+	if (bj_open_args(&argc, argv) || argc != 1)
+		return 2;
 	src.alloc = src_alloc;
 	src.free = src_free;
 	src.ctx = NULL;
@@ -145,20 +156,19 @@ int main(void)
 	fa_reserve_release(&fr);
 
 	for (rep = 0; rep < REPS; rep++) {
-		base = best(base, bench_baseline_pop_push(iters));
-		take = best(take, bench_take_give_back(r, iters));
-		mf = best(mf, bench_malloc_free(biters));
-		fr_ns = best(fr_ns, bench_fill_release(&fr, biters));
+		bs_add(&base, bench_baseline_pop_push(iters));
+		bs_add(&take, bench_take_give_back(r, iters));
+		bs_add(&mf, bench_malloc_free(biters));
+		bs_add(&fr_ns, bench_fill_release(&fr, biters));
 	}
-	printf("reserve benchmarks (best of %d runs)\n", REPS);
-	printf("%-44s %10s %10s\n", "operation", "ns/op", "ratio");
-	printf("%-44s %10.2f %10s\n", "baseline: bare pointer pop + push", base, "1.00");
-	printf("%-44s %10.2f %9.2fx\n", "fa_reserve_take + fa_reserve_give_back", take,
-	       take / base);
-	printf("%-44s %10.2f %10s\n", "baseline: malloc + free (per object)", mf, "1.00");
-	printf("%-44s %10.2f %9.2fx\n", "fill(16) + release from cache (per object)", fr_ns,
-	       fr_ns / mf);
-	printf("target: take + give_back <= 10 ns: %s\n", take <= 10.0 ? "met" : "NOT met");
+	printf("reserve benchmarks (%d runs: best, its ratio to the best baseline, median, max)\n", REPS);
+	printf("%-44s %10s %10s %8s %8s\n", "operation", "ns/op", "ratio", "median", "max");
+	bj_str("bench", "reserve");
+	row("baseline_pop_push", "baseline: bare pointer pop + push", &base, &base);
+	row("take_give_back", "fa_reserve_take + fa_reserve_give_back", &take, &base);
+	row("baseline_malloc_free", "baseline: malloc + free (per object)", &mf, &mf);
+	row("fill_release", "fill(16) + release from cache (per object)", &fr_ns, &mf);
+	printf("target: take + give_back <= 10 ns: %s\n", bs_min(&take) <= 10.0 ? "met" : "NOT met");
 
 	fa_reserve_release(r);
 	fa_reserve_pool_fini(&pool);
@@ -168,5 +178,5 @@ int main(void)
 		free(bare_head);
 		bare_head = n;
 	}
-	return 0;
+	return bj_close() ? 1 : 0;
 }

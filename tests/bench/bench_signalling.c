@@ -21,6 +21,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_json.h"
+
 #define RUNS 5
 #define NCLS 64
 
@@ -153,63 +155,72 @@ static double bench_new_edges(unsigned int *count)
 	return (now_ns() - t0) / (double)n;
 }
 
-static double best(double a, double b)
+/* Text row (best, ratio to the best mutex, median, max) and a JSON object. */
+static void row(const char *key, const char *label, const struct bs *v, const struct bs *mutex)
 {
-	return a < b ? a : b;
+	printf("%-52s %9.1f %9.2f %8.1f %8.1f\n", label, bs_min(v), bs_min(v) / bs_min(mutex),
+	       bs_median(v), bs_max(v));
+	bj_begin(key);
+	bj_str("label", label);
+	bj_stat("ns_per_op", v);
+	bj_num("vs_mutex_min", bs_min(v) / bs_min(mutex));
+	bj_end();
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	unsigned long n = 2000000;
-	double mutex_ns = 1e9, ann[3] = { 1e9, 1e9, 1e9 }, alloc_k = 1e9, alloc_nw = 1e9;
-	double section = 1e9, fresh = 1e9;
+	struct bs mutex_ns = { { 0 }, 0 }, ann[3] = { mutex_ns, mutex_ns, mutex_ns };
+	struct bs alloc_k = mutex_ns, alloc_nw = mutex_ns, section = mutex_ns, fresh = mutex_ns;
 	static const unsigned int depths[3] = { 0, 3, 7 };
 	unsigned int r, d, edges = 0;
 
+	if (bj_open_args(&argc, argv) || argc != 1)
+		return 2;
 	if (getenv("FA_BENCH_QUICK"))
 		n /= 20;
 	setup();
 	for (r = 0; r < RUNS; r++) {
-		mutex_ns = best(mutex_ns, bench_mutex(n));
+		bs_add(&mutex_ns, bench_mutex(n));
 		for (d = 0; d < 3; d++)
-			ann[d] = best(ann[d], bench_annotated(n, depths[d]));
-		alloc_k = best(alloc_k, bench_might_alloc(n, FA_GFP_KERNEL));
-		alloc_nw = best(alloc_nw, bench_might_alloc(n, FA_GFP_NOWAIT));
-		section = best(section, bench_section(n));
+			bs_add(&ann[d], bench_annotated(n, depths[d]));
+		bs_add(&alloc_k, bench_might_alloc(n, FA_GFP_KERNEL));
+		bs_add(&alloc_nw, bench_might_alloc(n, FA_GFP_NOWAIT));
+		bs_add(&section, bench_section(n));
 	}
 	for (r = 0; r < RUNS; r++)
-		fresh = best(fresh, bench_new_edges(&edges));
+		bs_add(&fresh, bench_new_edges(&edges));
 
-	printf("signalling validator (FA_VALIDATE on), best of %d runs, %lu iterations\n", RUNS, n);
-	printf("%-52s %9s %9s\n", "operation", "ns/op", "vs mutex");
-	printf("%-52s %9.1f %9.2f\n", "baseline: pthread_mutex lock+unlock (no annotation)",
-	       mutex_ns, 1.0);
+	printf("signalling validator (FA_VALIDATE on), %d runs (best, ratio, median, max), %lu iterations\n",
+	       RUNS, n);
+	printf("%-52s %9s %9s %8s %8s\n", "operation", "ns/op", "vs mutex", "median", "max");
+	bj_str("bench", "signalling");
+	row("mutex", "baseline: pthread_mutex lock+unlock (no annotation)", &mutex_ns, &mutex_ns);
 	for (d = 0; d < 3; d++) {
-		char label[96];
+		char label[96], key[32];
 
 		snprintf(label, sizeof(label), "mutex + annotated acquire+release, %u held, known", depths[d]);
-		printf("%-52s %9.1f %9.2f\n", label, ann[d], ann[d] / mutex_ns);
+		snprintf(key, sizeof(key), "annotated_%u_held", depths[d]);
+		row(key, label, &ann[d], &mutex_ns);
 	}
 	for (d = 0; d < 3; d++) {
 		char label[96];
+		double c = bs_min(&ann[d]) - bs_min(&mutex_ns);
 
 		snprintf(label, sizeof(label), "  annotation cost alone, %u held (fast path)", depths[d]);
-		printf("%-52s %9.1f %9.2f\n", label, ann[d] - mutex_ns, (ann[d] - mutex_ns) / mutex_ns);
+		printf("%-52s %9.1f %9.2f\n", label, c, c / bs_min(&mutex_ns));
 	}
-	printf("%-52s %9.1f %9.2f\n", "acquire adding a NEW dependency (slow path)", fresh,
-	       fresh / mutex_ns);
-	printf("%-52s %9.1f %9.2f\n", "might_alloc(GFP_KERNEL), 1 held, known", alloc_k,
-	       alloc_k / mutex_ns);
-	printf("%-52s %9.1f %9.2f\n", "might_alloc(GFP_NOWAIT)", alloc_nw, alloc_nw / mutex_ns);
-	printf("%-52s %9.1f %9.2f\n", "begin + acquire + release + end, known", section,
-	       section / mutex_ns);
+	row("new_dependency", "acquire adding a NEW dependency (slow path)", &fresh, &mutex_ns);
+	row("might_alloc_kernel", "might_alloc(GFP_KERNEL), 1 held, known", &alloc_k, &mutex_ns);
+	row("might_alloc_nowait", "might_alloc(GFP_NOWAIT)", &alloc_nw, &mutex_ns);
+	row("section", "begin + acquire + release + end, known", &section, &mutex_ns);
 	printf("(slow path averaged over %u new dependencies among %d classes)\n", edges, NCLS);
 	printf("\nmemory (default limits: %d classes, %d edges, %d held, %d reports)\n",
 	       FA_SIGNALLING_MAX_CLASSES, FA_SIGNALLING_MAX_EDGES, FA_SIGNALLING_MAX_HELD,
 	       FA_SIGNALLING_MAX_REPORTS);
 	printf("  global tables (one per program): %zu bytes\n", sizeof(fa__sig));
 	printf("    dependency bit matrices:       %zu bytes\n",
-	       sizeof(fa__sig.known) + sizeof(fa__sig.edge));
+	       sizeof(fa__sig.known) + sizeof(fa__sig.dep));
 	printf("    edge history (first file:line): %zu bytes\n", sizeof(fa__sig.edges));
 	printf("    report buffer:                  %zu bytes\n", sizeof(fa__sig.buf));
 	printf("  per thread (thread-local):        %zu bytes\n", sizeof(fa__sig_self));
@@ -220,5 +231,5 @@ int main(void)
 		printf("unexpected validator reports: %lu\n", reports);
 		return 1;
 	}
-	return 0;
+	return bj_close() ? 1 : 0;
 }

@@ -12,12 +12,26 @@
  *    8 MiB of PTE bytes. Reference: Asahi's first bind of a 4 GiB buffer costs
  *    about 1.09 us per page; target <= 100 ns per page in the simulator.
  * 2. Binds per second: one submitter, 64 KiB map then unmap jobs, 16 in flight.
+ * 3. Cost breakdown (--json: "breakdown"): a first bind (fresh VM) and its
+ *    unbind of 1 GiB and 4 GiB in 4 KiB / 64 KiB / 2 MiB pages, direct and
+ *    PRAMIN, median [min-max] of BENCH_RUNS fresh VMs: ns per page of submit
+ *    and run (and of the PTE writes inside run), the rest until the fence
+ *    signalled; PTE entries written; through PRAMIN the aperture bytes, MMIO
+ *    writes per PTE entry and window moves per MiB of aperture bytes; the run
+ *    stage against memset() of the same PTE bytes (direct, target <= 2x) or
+ *    the MMIO writes against the minimum, two 32-bit writes per 8 bytes
+ *    (PRAMIN, target = the minimum).
+ * 4. Throughput scaling (--json: "scaling"): the demo's own workload for one
+ *    second with 1, 2, 4 submitter threads and 1, 4, 16 VMs, jobs/s per line.
  *
  * Machine noise (two shared cores): the best of several runs is reported, the
  * first (cold) bind separately.
  */
 #define VMM_DEMO_NO_MAIN
-#include "vmm/demo.c"
+#include "vmm/host/demo.c"
+#include "bench_json.h"
+
+#include <unistd.h>
 
 #define BENCH_RUNS 3
 
@@ -70,11 +84,11 @@ static double bench_memset_ns_per_page(void)
 		return 0;
 	memset(buf, 1, bytes);
 	for (i = 0; i < BENCH_RUNS; i++) {
-		uint64_t t0 = vmm__now_ns(), t;
+		uint64_t t0 = vmm_host_now_ns(), t;
 
 		memset(buf, i + 2, bytes);
 		__asm__ __volatile__("" : : "r"(buf) : "memory");
-		t = vmm__now_ns() - t0;
+		t = vmm_host_now_ns() - t0;
 		if (i == 0 || t < best)
 			best = (double)t;
 	}
@@ -100,8 +114,8 @@ static double bench_binds_per_s(bool direct)
 	d->o.direct = direct;
 	if (demo_setup(d) == 0) {
 		bo = d->t[0].bos[0];
-		t0 = vmm__now_ns();
-		while (vmm__now_ns() - t0 < 1000000000ull) {
+		t0 = vmm_host_now_ns();
+		while (vmm_host_now_ns() - t0 < 1000000000ull) {
 			for (i = 0; i < 64; i++, n++) {
 				if (n & 1)
 					vmm_op_unmap(&op, va + ((n >> 1) & 255) * 0x10000, 0x10000, 12);
@@ -111,7 +125,7 @@ static double bench_binds_per_s(bool direct)
 					vmm_fence_wait(ring[n & 15]);
 					vmm_fence_put(ring[n & 15]);
 				}
-				if (vmm_job_submit(d->vm[0], &op, 1, NULL, &ring[n & 15]))
+				if (vmm_host_submit(d->vm[0], &op, 1, NULL, &ring[n & 15]))
 					ring[n & 15] = NULL;
 			}
 		}
@@ -120,9 +134,9 @@ static double bench_binds_per_s(bool direct)
 				vmm_fence_wait(ring[i]);
 				vmm_fence_put(ring[i]);
 			}
-		vmm_device_wait_idle(d->dev);
-		rate = (double)n * 1e9 / (double)(vmm__now_ns() - t0);
-		if (d->dev->stats.jobs_rejected)
+		vmm_host_wait_idle(d->dev);
+		rate = (double)n * 1e9 / (double)(vmm_host_now_ns() - t0);
+		if (d->dev->dev.stats.jobs_rejected)
 			rate = 0;
 	}
 	demo_teardown(d);
@@ -132,13 +146,300 @@ static double bench_binds_per_s(bool direct)
 	return rate;
 }
 
-int main(void)
+/* ------------------------------------------------ 3. cost breakdown */
+struct bind_cost {
+	double submit, run, pte, rest; /* ns per page */
+	uint64_t ptes, ap_writes, moves;
+};
+
+/* One map (or unmap) job over [va, va + size) on vm, measured stage by stage. */
+static int bench_job(struct demo *d, struct vmm_host_vm *vm, const struct vmm_op *op, uint64_t pages,
+		     struct bind_cost *c)
+{
+	struct vmm_stats *st = &d->dev->dev.stats;
+	uint64_t run0 = st->run_ns, pte0 = st->run_pte_ns, n0 = st->pte_writes;
+	uint64_t w0 = d->gpu->bar.stats.aperture_writes, m0 = d->gpu->bar.stats.window_changes;
+	uint64_t t0, t1, t2;
+	struct vmm_fence *f;
+	int err;
+
+	fa_pramin_window_forget(&d->gpu->win); /* a cold window, as for a first bind */
+	t0 = vmm_host_now_ns();
+	err = vmm_host_submit(vm, op, 1, NULL, &f);
+	t1 = vmm_host_now_ns();
+	if (err)
+		return err;
+	vmm_fence_wait(f);
+	t2 = vmm_host_now_ns();
+	vmm_fence_put(f);
+	vmm_host_wait_idle(d->dev);
+	c->submit = (double)(t1 - t0) / (double)pages;
+	c->run = (double)(st->run_ns - run0) / (double)pages;
+	c->pte = (double)(st->run_pte_ns - pte0) / (double)pages;
+	c->rest = (double)(t2 - t1) / (double)pages - c->run;
+	c->ptes = st->pte_writes - n0;
+	c->ap_writes = d->gpu->bar.stats.aperture_writes - w0;
+	c->moves = d->gpu->bar.stats.window_changes - m0;
+	return 0;
+}
+
+static double memset_ns(uint64_t bytes)
+{
+	static unsigned char *buf;
+	static uint64_t have;
+	double best = 0;
+	int i;
+
+	if (bytes > have) {
+		free(buf);
+		buf = (unsigned char *)malloc((size_t)bytes);
+		if (!buf)
+			return 0;
+		have = bytes;
+		memset(buf, 1, (size_t)bytes);
+	}
+	for (i = 0; i < BENCH_RUNS; i++) {
+		uint64_t t0 = vmm_host_now_ns(), t;
+
+		memset(buf, i + 2, (size_t)bytes);
+		__asm__ __volatile__("" : : "r"(buf) : "memory");
+		t = vmm_host_now_ns() - t0;
+		if (i == 0 || (double)t < best)
+			best = (double)t;
+	}
+	return best;
+}
+
+static void print_stage(const char *what, const struct bs *v)
+{
+	printf(" %s %7.2f [%6.2f-%6.2f]", what, bs_median(v), bs_min(v), bs_max(v));
+}
+
+/* One access mode, size and page size: BENCH_RUNS fresh VMs, bind then unbind. */
+static int bench_breakdown_one(struct demo *d, bool direct, uint64_t size, unsigned int shift)
+{
+	struct bs sub[2], run[2], pte[2], rest[2];
+	struct bind_cost c[2];
+	uint64_t va = 1ull << 39, pages = size >> shift;
+	double ms, ratio;
+	int r, j, err = 0;
+
+	memset(sub, 0, sizeof(sub));
+	memset(run, 0, sizeof(run));
+	memset(pte, 0, sizeof(pte));
+	memset(rest, 0, sizeof(rest));
+	memset(c, 0, sizeof(c));
+	for (r = 0; r < BENCH_RUNS && !err; r++) {
+		struct vmm_host_vm *vm;
+		struct vmm_bo *bo;
+		struct vmm_op op;
+
+		err = vmm_host_vm_create(d->dev, va, size, &vm);
+		if (err)
+			break;
+		err = vmm_bo_create(&d->dev->dev, size, &bo);
+		if (!err) {
+			vmm_op_map(&op, va, size, bo, 0, shift);
+			err = bench_job(d, vm, &op, pages, &c[0]);
+			if (!err) {
+				vmm_op_unmap(&op, va, size, shift);
+				err = bench_job(d, vm, &op, pages, &c[1]);
+			}
+		}
+		if (vmm_host_vm_destroy(vm))
+			err = err ? err : -FA_EFAULT;
+		if (bo)
+			vmm_bo_put(bo);
+		for (j = 0; j < 2 && !err; j++) {
+			bs_add(&sub[j], c[j].submit);
+			bs_add(&run[j], c[j].run);
+			bs_add(&pte[j], c[j].pte);
+			bs_add(&rest[j], c[j].rest);
+		}
+	}
+	if (err) {
+		printf("  %-6s %4llu MiB %4u KiB: FAILED (%d)\n", direct ? "direct" : "pramin",
+		       (unsigned long long)(size >> 20), 1u << (shift - 10), err);
+		return err;
+	}
+	for (j = 0; j < 2; j++) {
+		uint64_t bytes = c[j].ptes * 8;
+
+		printf("  %-6s %4llu MiB %4u KiB %-6s", direct ? "direct" : "pramin",
+		       (unsigned long long)(size >> 20), 1u << (shift - 10), j ? "unbind" : "bind");
+		print_stage("submit", &sub[j]);
+		print_stage("run", &run[j]);
+		print_stage("(PTE", &pte[j]);
+		printf(")  rest %6.2f | PTEs %8llu", bs_median(&rest[j]), (unsigned long long)c[j].ptes);
+		bj_begin(NULL);
+		bj_str("access", direct ? "direct" : "pramin");
+		bj_u64("bytes", size);
+		bj_u64("page_bytes", 1ull << shift);
+		bj_str("job", j ? "unbind" : "bind");
+		bj_stat("submit_ns_per_page", &sub[j]);
+		bj_stat("run_ns_per_page", &run[j]);
+		bj_stat("run_pte_ns_per_page", &pte[j]);
+		bj_stat("rest_ns_per_page", &rest[j]);
+		bj_u64("pte_entries", c[j].ptes);
+		bj_u64("pte_bytes", bytes);
+		if (direct) {
+			ms = memset_ns(bytes);
+			ratio = ms > 0 ? bs_median(&run[j]) * (double)pages / ms : 0;
+			printf(" | run / memset(%llu KiB) %6.2fx (target <= 2), PTE part %5.2fx\n",
+			       (unsigned long long)(bytes >> 10), ratio,
+			       ms > 0 ? bs_median(&pte[j]) * (double)pages / ms : 0);
+			bj_num("memset_ns", ms);
+			bj_num("run_vs_memset", ratio);
+			bj_num("pte_part_vs_memset", ms > 0 ? bs_median(&pte[j]) * (double)pages / ms : 0);
+		} else {
+			double mib = (double)c[j].ap_writes * 4 / 1048576.0;
+
+			printf(" | MMIO %9llu = %.3f/PTE, min %llu (%.3fx)  moves %llu = %.2f/MiB\n",
+			       (unsigned long long)c[j].ap_writes,
+			       c[j].ptes ? (double)c[j].ap_writes / (double)c[j].ptes : 0,
+			       (unsigned long long)(bytes / 4),
+			       bytes ? (double)c[j].ap_writes / (double)(bytes / 4) : 0,
+			       (unsigned long long)c[j].moves, mib > 0 ? (double)c[j].moves / mib : 0);
+			bj_u64("mmio_writes", c[j].ap_writes);
+			bj_u64("mmio_writes_min", bytes / 4);
+			bj_num("mmio_writes_per_pte", c[j].ptes ? (double)c[j].ap_writes / (double)c[j].ptes : 0);
+			bj_u64("window_moves", c[j].moves);
+			bj_num("window_moves_per_mib", mib > 0 ? (double)c[j].moves / mib : 0);
+		}
+		bj_end();
+	}
+	return 0;
+}
+
+static int bench_breakdown(void)
+{
+	static const unsigned int shifts[3] = { 12, 16, 21 };
+	int a, z, p, rc = 0;
+
+	printf("\nVM_BIND cost breakdown: first bind of a fresh VM and its unbind, ns per page,\n"
+	       "median [min-max] of %d VMs; rest = time from submit's return to the signalled fence\n"
+	       "minus run (negative when the run step started before submit returned)\n", BENCH_RUNS);
+	bj_begin_array("breakdown");
+	for (a = 0; a < 2; a++) {
+		struct demo *d = (struct demo *)calloc(1, sizeof(*d));
+		char *argv[1] = { (char *)"bench" };
+
+		if (!d || demo_parse(1, argv, &d->o))
+			return 1;
+		d->o.vms = 1;
+		d->o.threads = 1;
+		d->o.direct = a == 0;
+		if (demo_setup(d)) {
+			rc = 1;
+		} else {
+			for (z = 0; z < 2; z++)
+				for (p = 0; p < 3; p++)
+					rc |= bench_breakdown_one(d, a == 0, (z ? 4ull : 1ull) << 30, shifts[p]) != 0;
+		}
+		demo_teardown(d);
+		rc |= d->failed;
+		sim_gpu_fini(d->gpu);
+		free(d->gpu);
+		free(d);
+	}
+	bj_end();
+	return rc;
+}
+
+/* ------------------------------------------------ 4. throughput scaling */
+/* The demo's jobs/s line of one run, its stdout captured in a temporary file. */
+static double demo_jobs_per_s(unsigned int threads, unsigned int vms, bool direct, int *ok)
+{
+	char a0[] = "demo", a1[32], a2[32], a3[] = "--seconds=1", a4[] = "--quiet", a5[] = "--big-gib=0";
+	char a6[] = "--pt-access=direct", a7[] = "--pt-access=pramin";
+	char *args[8] = { a0, a1, a2, a3, a4, a5, direct ? a6 : a7, NULL };
+	char line[512];
+	double rate = 0;
+	FILE *tmp = tmpfile();
+	int saved, rc;
+
+	*ok = 0;
+	if (!tmp)
+		return 0;
+	snprintf(a1, sizeof(a1), "--threads=%u", threads);
+	snprintf(a2, sizeof(a2), "--vms=%u", vms);
+	fflush(stdout);
+	saved = dup(1);
+	if (saved < 0 || dup2(fileno(tmp), 1) < 0) {
+		fclose(tmp);
+		return 0;
+	}
+	rc = vmm_demo_main(7, args);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	rewind(tmp);
+	while (fgets(line, sizeof(line), tmp)) {
+		const char *q = strstr(line, " jobs/s");
+
+		if (!strncmp(line, "jobs ", 5) && q) {
+			while (q > line && q[-1] != ' ')
+				q--;
+			rate = strtod(q, NULL);
+		}
+		if (!strncmp(line, "RESULT: PASS", 12))
+			*ok = rc == 0;
+	}
+	fclose(tmp);
+	return rate;
+}
+
+static int bench_scaling(void)
+{
+	static const unsigned int th[3] = { 1, 2, 4 }, vm[3] = { 1, 4, 16 };
+	int i, j, a, rc = 0;
+
+	printf("\nthroughput scaling: the demo's workload, 1 s per line (--seconds=1 --big-gib=0),\n"
+	       "%d runs: median [min-max] jobs/s; the machine has %ld online CPUs\n", BENCH_RUNS,
+	       sysconf(_SC_NPROCESSORS_ONLN));
+	bj_begin_array("scaling");
+	for (a = 0; a < 2; a++)
+		for (i = 0; i < 3; i++)
+			for (j = 0; j < 3; j++) {
+				struct bs v;
+				int k, ok = 1;
+
+				memset(&v, 0, sizeof(v));
+				for (k = 0; k < BENCH_RUNS; k++) {
+					int o;
+					double r = demo_jobs_per_s(th[i], vm[j], a == 1, &o);
+
+					ok &= o;
+					bs_add(&v, r);
+				}
+				printf("  %-6s %u submitter%s %2u VM%s %9.0f jobs/s [%.0f-%.0f]%s\n",
+				       a ? "direct" : "pramin", th[i], th[i] > 1 ? "s" : " ", vm[j],
+				       vm[j] > 1 ? "s" : " ", bs_median(&v), bs_min(&v), bs_max(&v),
+				       ok ? "" : "  (demo reported FAIL)");
+				rc |= !ok;
+				bj_begin(NULL);
+				bj_str("access", a ? "direct" : "pramin");
+				bj_u64("threads", th[i]);
+				bj_u64("vms", vm[j]);
+				bj_stat("jobs_per_s", &v);
+				bj_end();
+			}
+	bj_end();
+	return rc;
+}
+
+int main(int argc, char **argv)
 {
 	struct bench_row rows[2];
-	double base = bench_memset_ns_per_page(), binds[2];
+	double base, binds[2];
 	const char *name[2] = { "pramin", "direct" };
 	int i, rc = 0;
 
+	if (bj_open_args(&argc, argv) || argc != 1)
+		return 2;
+	base = bench_memset_ns_per_page();
+	bj_str("bench", "vmm");
+	bj_num("memset_ns_per_page", base);
 	(void)vmm_demo_main; /* the demo's own entry point is not used here */
 	printf("bench_vmm: 4 GiB bound with 4 KiB pages through submit/run/fence (1,048,576 PTEs),\n"
 	       "NVIDIA MMU ver2 in a simulated 16 GiB VRAM, no validator; best of %d, first bind apart\n",
@@ -156,12 +457,25 @@ int main(void)
 		       rows[i].first, rows[i].best, rows[i].submit_ms, rows[i].run_ms,
 		       100.0 * rows[i].share, rows[i].best / (base > 0 ? base : 1),
 		       1090.0 / rows[i].best);
+		bj_begin(name[i]);
+		bj_num("first_ns_per_page", rows[i].first);
+		bj_num("best_ns_per_page", rows[i].best);
+		bj_num("submit_ms", rows[i].submit_ms);
+		bj_num("run_ms", rows[i].run_ms);
+		bj_num("pte_share", rows[i].share);
+		bj_end();
 	}
 	for (i = 0; i < 2; i++)
 		binds[i] = bench_binds_per_s(i == 1);
 	printf("\nbinds per second (64 KiB map or unmap jobs, 1 submitter, 16 in flight):"
 	       " pramin %.0f, direct %.0f\n", binds[0], binds[1]);
 	if (binds[0] <= 0 || binds[1] <= 0)
+		rc = 1;
+	bj_num("binds_per_s_pramin", binds[0]);
+	bj_num("binds_per_s_direct", binds[1]);
+	rc |= bench_breakdown();
+	rc |= bench_scaling();
+	if (bj_close())
 		rc = 1;
 	return rc;
 }

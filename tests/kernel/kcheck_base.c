@@ -88,14 +88,16 @@ static int fa_kcheck_base_lists(void)
 	fa_llist_init(&ll);
 	bad |= !fa_llist_empty(&ll);
 	bad |= !fa_llist_push(&fa_kcheck_base_objs[0].node, &ll);
-	fa_kcheck_base_objs[1].node.next = &fa_kcheck_base_objs[2].node;
-	bad |= fa_llist_push_batch(&fa_kcheck_base_objs[1].node, &fa_kcheck_base_objs[2].node, &ll);
+	/* A batch is a chain in list order, newest first (llist_add_batch()):
+	 * pushing 1 then 2 one by one would leave 2 -> 1 on the list. */
+	fa_kcheck_base_objs[2].node.next = &fa_kcheck_base_objs[1].node;
+	bad |= fa_llist_push_batch(&fa_kcheck_base_objs[2].node, &fa_kcheck_base_objs[1].node, &ll);
 	n = fa_llist_reverse(fa_llist_del_all(&ll));
 	bad |= !fa_llist_empty(&ll);
 	sum = 0;
 	for (; n; n = n->next)
 		sum = sum * 10 + FA_CONTAINER_OF(n, struct fa_kcheck_base_obj, node)->id;
-	bad |= sum != 12;	/* 0, then 1 2: push order 0 1 2 -> "012" */
+	bad |= sum != 12;	/* push order 0 1 2 -> "012" */
 	return bad ? -FA_EINVAL : 0;
 }
 

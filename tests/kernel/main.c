@@ -6,10 +6,10 @@
  * Each kcheck_<module>.c in this directory defines `int fa_kcheck_<module>(void)`
  * calling every public function and macro of its header, so that a float, a
  * VLA, a large frame or a 64-bit division in any body surfaces here. Kbuild
- * passes the list of modules as FA_KCHECKS; module_init runs them all and the
- * load fails if any returns non-zero. `make kmod` only builds the module (the
- * test machines cannot load one); load it by hand on a kernel whose headers
- * match to run the checks.
+ * passes the list of modules as FA_KCHECKS; module_init runs them all, prints
+ * each result, and the load fails if any returns non-zero. `make kmod` builds
+ * the module, then loads it into the stock kernel its headers belong to,
+ * booted under qemu (tests/scripts/kmod.sh).
  */
 #include <linux/kernel.h>
 #include <linux/module.h>
@@ -41,6 +41,8 @@ static int __init fa_kcheck_init(void)
 		if (ret) {
 			pr_err("fencealloc kcheck %s: failed (%d)\n", fa_kcheck_entries[i].name, ret);
 			failed++;
+		} else {
+			pr_info("fencealloc kcheck %s: ok\n", fa_kcheck_entries[i].name);
 		}
 	}
 	pr_info("fencealloc kcheck: %zu modules checked, %d failed\n",

@@ -29,6 +29,7 @@ rm -rf "$out"
 mkdir -p "$out"
 
 DEPS="make gcc g++ clang libclang-rt-14-dev libcriterion-dev pkg-config doxygen graphviz
+ python3 chromium cmake meson ninja-build gnuplot-nox
  linux-headers-amd64 sparse valgrind"
 TEST_CFLAGS="-std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -Itests/support -Iexamples -pthread"
 UNIT_SRCS=$(ls tests/unit/test_*.c 2>/dev/null)
@@ -271,12 +272,12 @@ step_examples() {
 	local dir=$out/examples src fail=0 n=0 extra
 	current=examples
 	mkdir -p "$dir"
-	for src in examples/basic.c examples/vmm/demo.c tests/bench/bench_*.c; do
+	for src in examples/basic.c examples/vmm/host/demo.c tests/bench/bench_*.c; do
 		[ -f "$src" ] || continue
 		n=$((n + 1))
 		echo "-- $src"
 		extra=
-		[ "$src" = examples/vmm/demo.c ] && extra=-DFA_VALIDATE
+		[ "$src" = examples/vmm/host/demo.c ] && extra=-DFA_VALIDATE
 		# shellcheck disable=SC2086
 		$CC $TEST_CFLAGS -O2 -g $extra "$src" -o "$dir/$(basename "$src" .c)" || fail=1
 	done

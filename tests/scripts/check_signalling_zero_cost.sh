@@ -34,6 +34,7 @@ struct vm {
 	unsigned long pages;
 	FA_SIGNALLING_MAP_MEMBER(map_dep)
 	FA_SIGNALLING_MAP_MEMBER(ref_dep)
+	FA_SIGNALLING_EXTERNAL_LOCK_MEMBER(ext_dep)
 	unsigned long ptes;
 };
 
@@ -46,6 +47,7 @@ void vm_init(struct vm *vm)
 	vm->pages = 0;
 	fa_signalling_map_init(&vm->map_dep, &vm_map_lock_class);
 	fa_signalling_map_init(&vm->ref_dep, &vm_ref_lock_class);
+	fa_signalling_set_external_lock(&vm->ext_dep, &vm->ref_dep);
 	vm->ptes = 0;
 }
 
@@ -64,6 +66,7 @@ int vm_ref(struct vm *vm, unsigned long n, fa_gfp_t gfp)
 		vm->pages++;
 	}
 	fa_signalling_assert_held(&vm->ref_dep);
+	fa_signalling_assert_external_held(&vm->ext_dep);
 	fa_signalling_release(&vm->ref_dep);
 	return 0;
 }
@@ -77,12 +80,14 @@ void vm_run(struct vm *vm, unsigned long n)
 	fa_signalling_acquire(&vm->map_dep);
 	fa_signalling_acquire_nested(&vm->map_dep, 1);
 	fa_signalling_acquire_shared(&vm->ref_dep);
+	fa_signalling_acquire_shared_recursive(&vm->ref_dep);
 	fa_signalling_trylock(&global_map);
 	fa_signalling_acquire_nest_lock(&vm->ref_dep, &global_map);
 	for (i = 0; i < n; i++) {
 		fa_signalling_might_alloc(FA_GFP_NOWAIT);
 		vm->ptes += i;
 	}
+	fa_signalling_release(&vm->ref_dep);
 	fa_signalling_release(&vm->ref_dep);
 	fa_signalling_release(&global_map);
 	fa_signalling_release(&vm->ref_dep);

@@ -158,7 +158,7 @@ Test(buddy, alloc_optimistic)
 Test(buddy, alloc_pessimistic)
 {
 	struct fa_buddy b;
-	uint64_t blk[16], last, a;
+	uint64_t blk[16], last = 0, a = 0;
 	int o;
 
 	setup(&b, K4 << 16, K4);
@@ -207,7 +207,7 @@ Test(buddy, alloc_pathological)
 Test(buddy, alloc_contiguous)
 {
 	struct fa_buddy b;
-	uint64_t pg[48], a1, a2;
+	uint64_t pg[48], a1 = 0, a2 = 0;
 	int i;
 
 	setup(&b, 48 * K4, K4);
@@ -371,7 +371,7 @@ Test(buddy, alignment_stress)
 Test(buddy, alloc_clear)
 {
 	struct fa_buddy b;
-	uint64_t a[8], x;
+	uint64_t a[8], x = 0;
 	bool cl = true;
 	struct fa_buddy_req r;
 	int i;
@@ -663,7 +663,7 @@ Test(buddy, bad_alloc_input_changes_nothing)
 Test(buddy, bad_free_changes_nothing)
 {
 	struct fa_buddy b, before;
-	uint64_t a, c;
+	uint64_t a = 0, c = 0;
 	static uint64_t snap[1 << 12];
 
 	setup(&b, M1, K4);
@@ -735,7 +735,7 @@ Test(buddy, check_detects_corruption)
 Test(buddy, trim_returns_the_tail)
 {
 	struct fa_buddy b;
-	uint64_t a, x;
+	uint64_t a = 0, x = 0;
 
 	setup(&b, M1, K4);
 	cr_assert_eq(fa_buddy_alloc(&b, 64 * K4, 0, 0, &a), 0);
@@ -851,7 +851,7 @@ Test(buddy, alloc_blocks_range_topdown_clear)
 	struct fa_buddy_block out[8];
 	struct fa_buddy_req r;
 	unsigned int n = 0, i;
-	uint64_t a, keep;
+	uint64_t a = 0, keep = 0;
 
 	setup(&b, 4 * M1, K4);
 	cr_assert_eq(fa_buddy_alloc(&b, M1, 0, 0, &a), 0);
@@ -890,7 +890,7 @@ Test(buddy, stats_and_dump)
 {
 	struct fa_buddy b;
 	static char text[4096];
-	uint64_t a, a2;
+	uint64_t a = 0, a2 = 0;
 	unsigned int k;
 	uint64_t total = 0;
 
@@ -917,7 +917,7 @@ Test(buddy, stats_and_dump)
 Test(buddy, vram_16g)
 {
 	struct fa_buddy b;
-	uint64_t a[64], x;
+	uint64_t a[64], x = 0;
 	int i;
 
 	setup(&b, 16 * G1, K4);
@@ -968,7 +968,7 @@ Test(buddy, fragmentation_clear_dirty)
 Test(buddy, reset_clear)
 {
 	struct fa_buddy b;
-	uint64_t a, x;
+	uint64_t a = 0, x = 0;
 	bool cl = false;
 	struct fa_buddy_req r;
 

@@ -13,7 +13,7 @@
 #include <criterion/criterion.h>
 
 #define VMM_DEMO_NO_MAIN
-#include "vmm/demo.c"
+#include "vmm/host/demo.c"
 
 #include "fa_rng.h"
 
@@ -173,6 +173,7 @@ Test(vmm_gpuva, adjacent_continuation_merges_other_backing_does_not)
 	struct vmm_va *old;
 
 	vmm_va_set_init(&s);
+	vmm_va_set_config(&s, true, 0);
 	fa_list_init(&ret);
 	set_map(&s, 0, 40 * K4, &bo_a, 0, &ret);
 	set_map(&s, 60 * K4, 40 * K4, &bo_a, 60 * K4, &ret);
@@ -230,8 +231,10 @@ Test(vmm_gpuva, submit_checks)
 	r.page_shift = 21;
 	cr_assert_eq(vmm_va_set_check_map(&s, &r), 0);
 	cr_assert_not_null(vmm_va_set_map(&s, &r, &g_alloc, &ret));
-	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x400000, K4), -FA_ENOENT);
-	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x200000, 0x400000), -FA_ENOENT);
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x400000, K4), 0, "unmap of nothing: a no-op");
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x200000, 0x400000), 0, "holes unmap what exists");
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x10000, 0x400000), -FA_EINVAL,
+		     "a hole after the range does not hide a bad split at its start");
 	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x10000, 0x10000), -FA_EINVAL,
 		     "a 2 MiB page cannot be split at 64 KiB");
 	cr_assert_eq(vmm_va_set_check_unmap(&s, 0x200000, 0x200000), 0);
@@ -241,6 +244,66 @@ Test(vmm_gpuva, submit_checks)
 	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL);
 	r = req_of(0x200000, 0x200000, &bo_b, 0);
 	cr_assert_eq(vmm_va_set_check_map(&s, &r), 0);
+	/* Page sizes: below 2^64 always (no shift by 64 or more), the set's own otherwise. */
+	r = req_of(0x200000, 0x200000, &bo_b, 0);
+	r.page_shift = 64;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL);
+	r.page_shift = 70;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL);
+	r.page_shift = ~0u;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL);
+	vmm_va_set_config(&s, false, FA_BIT64(12) | FA_BIT64(21));
+	r.page_shift = 16;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL, "64 KiB pages not accepted");
+	r.page_shift = 21;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), 0);
+	r = req_of(0x201000, K4, &bo_b, 0);
+	r.page_shift = 21;
+	cr_assert_eq(vmm_va_set_check_map(&s, &r), -FA_EINVAL, "range not aligned to its page size");
+}
+
+Test(vmm_gpuva, unmap_over_holes_unmaps_what_exists)
+{
+	struct vmm_va_set s;
+	struct fa_list ret;
+	const uint64_t want[] = { 0, 2 * K4, 0, 98 * K4, 2 * K4, 98 * K4 };
+	struct vmm_bo *const bos[] = { &bo_a, &bo_b };
+
+	vmm_va_set_init(&s);
+	fa_list_init(&ret);
+	set_map(&s, 0, 10 * K4, &bo_a, 0, &ret);
+	set_map(&s, 20 * K4, 10 * K4, &bo_a, 20 * K4, &ret);
+	set_map(&s, 40 * K4, 10 * K4, &bo_b, 0, &ret);
+	set_map(&s, 90 * K4, 10 * K4, &bo_b, 90 * K4, &ret);
+	/* [2, 98) pages: two holes inside, two mappings cut at the ends, two removed whole. */
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 2 * K4, 96 * K4), 0);
+	fa_list_init(&ret);
+	vmm_va_set_unmap(&s, 2 * K4, 96 * K4, &g_alloc, &ret);
+	expect_set(&s, 2, want, bos);
+	cr_assert_eq(retired_count(&ret), 4u);
+	/* Nothing left in the range: unmapping it again is accepted and changes nothing. */
+	cr_assert_eq(vmm_va_set_check_unmap(&s, 2 * K4, 96 * K4), 0);
+	fa_list_init(&ret);
+	vmm_va_set_unmap(&s, 2 * K4, 96 * K4, &g_alloc, &ret);
+	cr_assert_eq(retired_count(&ret), 0u);
+	cr_assert_eq(s.count, 2u);
+}
+
+Test(vmm_gpuva, neighbours_stay_separate_unless_the_set_merges)
+{
+	struct vmm_va_set s;
+	struct fa_list ret;
+	const uint64_t three[] = { 0, 40 * K4, 0, 40 * K4, 20 * K4, 40 * K4, 60 * K4, 40 * K4, 60 * K4 };
+	struct vmm_bo *const bos[] = { &bo_a, &bo_a, &bo_a };
+
+	vmm_va_set_init(&s);
+	fa_list_init(&ret);
+	set_map(&s, 0, 40 * K4, &bo_a, 0, &ret);
+	set_map(&s, 60 * K4, 40 * K4, &bo_a, 60 * K4, &ret);
+	/* The continuation of both neighbours: drm_gpuvm keeps three mappings. */
+	cr_assert_eq(set_map(&s, 40 * K4, 20 * K4, &bo_a, 40 * K4, &ret), 1u);
+	expect_set(&s, 3, three, bos);
+	cr_assert_eq(retired_count(&ret), 0u, "nothing absorbed, nothing split");
 }
 
 struct bump_pool {
@@ -290,6 +353,7 @@ Test(vmm_gpuva, random_against_page_model)
 	cr_assert_not_null(pool.nodes);
 	fa_rng_seed(&rng, fa_test_seed(0x5e7));
 	vmm_va_set_init(&s);
+	vmm_va_set_config(&s, true, 0);
 	memset(model, 0, sizeof(model));
 	for (it = 0; it < iters; it++) {
 		uint64_t a = fa_rng_below(&rng, PAGES), n = 1 + fa_rng_below(&rng, PAGES - a);
@@ -394,15 +458,30 @@ struct fx {
 	struct demo_alloc alloc;
 	struct fa_reserve_source src;
 	struct sim_gpu *gpu;
-	struct vmm_device *dev;
-	struct vmm_vm *vm;
+	struct vmm_host *dev;
+	struct vmm_host_vm *vm;
 	struct vmm_bo *bo[4];
 };
 
 #define FX_VA (1ull << 32)
 #define FX_VA_SIZE (1ull << 34)
 
-static void fx_init_cfg(struct fx *f, uint64_t vram, const struct vmm_config *cfg)
+static void fx_demo_live_begin(void *ctx, uint64_t pdb, uint64_t va, uint64_t size,
+			       uint64_t new_pa, unsigned int shift)
+{
+	demo_live_begin(ctx, pdb, va, size, new_pa, shift);
+}
+
+static void fx_init_fmt(struct fx *f, uint64_t vram, const struct vmm_host_config *cfg,
+			const struct fa_pt_format *fmt);
+
+static void fx_init_cfg(struct fx *f, uint64_t vram, const struct vmm_host_config *cfg)
+{
+	fx_init_fmt(f, vram, cfg, fa_pt_format_nv_ver2());
+}
+
+static void fx_init_fmt(struct fx *f, uint64_t vram, const struct vmm_host_config *cfg,
+			const struct fa_pt_format *fmt)
 {
 	struct vmm_hw hw;
 	unsigned int i;
@@ -414,18 +493,21 @@ static void fx_init_cfg(struct fx *f, uint64_t vram, const struct vmm_config *cf
 	f->src.ctx = &f->alloc;
 	f->gpu = (struct sim_gpu *)calloc(1, sizeof(*f->gpu));
 	cr_assert_not_null(f->gpu);
-	cr_assert_eq(sim_gpu_init(f->gpu, vram, fa_pt_format_nv_ver2()), 0);
+	cr_assert_eq(sim_gpu_init(f->gpu, vram, fmt), 0);
+	cr_assert_eq(sim_gpu_watch_enable(f->gpu), 0);
 	memset(&hw, 0, sizeof(hw));
 	hw.pt_mem = f->gpu->acc;
 	hw.tlb_invalidate = demo_tlb_invalidate;
 	hw.tlb_epoch = demo_tlb_epoch;
+	hw.live_begin = fx_demo_live_begin;
+	hw.live_end = demo_live_end;
 	hw.ctx = f->gpu;
 	hw.vram_size = vram;
 	hw.fmt = f->gpu->fmt;
-	cr_assert_eq(vmm_device_create(&hw, &f->src, cfg, &f->dev), 0);
-	cr_assert_eq(vmm_vm_create(f->dev, FX_VA, FX_VA_SIZE, &f->vm), 0);
+	cr_assert_eq(vmm_host_create(&hw, &f->src, cfg, &f->dev), 0);
+	cr_assert_eq(vmm_host_vm_create(f->dev, FX_VA, FX_VA_SIZE, &f->vm), 0);
 	for (i = 0; i < 4; i++)
-		cr_assert_eq(vmm_bo_create(f->dev, 8ull << 20, &f->bo[i]), 0);
+		cr_assert_eq(vmm_bo_create(&f->dev->dev, 8ull << 20, &f->bo[i]), 0);
 }
 
 static void fx_init(struct fx *f, uint64_t vram)
@@ -437,18 +519,22 @@ static void fx_fini(struct fx *f)
 {
 	unsigned int i;
 
-	vmm_device_wait_idle(f->dev);
-	cr_assert(vmm_vm_check_views(f->vm));
-	cr_assert_eq(vmm_vm_destroy(f->vm), 0);
+	vmm_host_wait_idle(f->dev);
+	cr_assert(vmm_host_vm_check_views(f->vm));
+	cr_assert_eq(vmm_host_vm_destroy(f->vm), 0);
 	for (i = 0; i < 4; i++)
 		vmm_bo_put(f->bo[i]);
-	cr_assert_eq(vmm_vram_avail(f->dev), f->gpu->bar.vram_size, "VRAM leaked");
-	cr_assert_eq(f->dev->stats.pt_allocated, f->dev->stats.pt_freed, "page tables leaked");
-	cr_assert_eq(f->dev->stats.run_errors, 0ul);
+	cr_assert_eq(vmm_vram_avail(&f->dev->dev), f->gpu->bar.vram_size, "VRAM leaked");
+	cr_assert_eq(f->dev->dev.stats.pt_allocated, f->dev->dev.stats.pt_freed, "page tables leaked");
+	cr_assert_eq(f->dev->dev.stats.run_errors, 0ul);
 	cr_assert_eq(f->alloc.run_allocs, 0ul, "allocation inside a run stage");
-	vmm_device_destroy(f->dev);
+	vmm_host_destroy(f->dev);
 	cr_assert_eq(f->alloc.allocs, f->alloc.frees, "host allocations leaked");
 	cr_assert_eq(f->gpu->bar.stats.torn_valid, 0ull);
+	cr_assert_eq(f->gpu->watch.foreign, 0ull, "foreign PTE at va 0x%llx -> 0x%llx",
+		     (unsigned long long)f->gpu->watch.first_va,
+		     (unsigned long long)f->gpu->watch.first_pa);
+	cr_assert_eq(f->gpu->watch.overflow, 0ull);
 	sim_gpu_fini(f->gpu);
 	free(f->gpu);
 }
@@ -456,12 +542,12 @@ static void fx_fini(struct fx *f)
 static int fx_run(struct fx *f, const struct vmm_op *ops, unsigned int n)
 {
 	struct vmm_fence *fence;
-	int err = vmm_job_submit(f->vm, ops, n, NULL, &fence);
+	int err = vmm_host_submit(f->vm, ops, n, NULL, &fence);
 
 	if (!err) {
 		vmm_fence_wait(fence);
 		vmm_fence_put(fence);
-		vmm_device_wait_idle(f->dev);
+		vmm_host_wait_idle(f->dev);
 	}
 	return err;
 }
@@ -479,29 +565,31 @@ static void fx_snap_now(struct fx *f, struct snap *s)
 	unsigned int k;
 
 	memset(s, 0, sizeof(*s));
-	pthread_mutex_lock(&f->vm->lock);
-	s->staged = f->vm->staged.count;
-	s->live = f->vm->live.count;
-	for (v = vmm_va_set_first_from(&f->vm->staged, 0); v; v = vmm_va_set_next(&f->vm->staged, v))
+	vmm__lock(&f->vm->lock.ops);
+	vmm__lock(&f->vm->pt_lock.ops);
+	s->staged = f->vm->vm.staged.count;
+	s->live = f->vm->vm.live.count;
+	for (v = vmm_va_set_first_from(&f->vm->vm.staged, 0); v; v = vmm_va_set_next(&f->vm->vm.staged, v))
 		s->hash = s->hash * 1000003u ^ v->va ^ (v->size << 7) ^ (uint64_t)(uintptr_t)v->bo ^
 			  (v->bo_offset << 3) ^ v->page_shift;
-	s->charged = fa_reserve_pool_charged(&f->vm->node_pool) +
-		     fa_reserve_pool_charged(&f->vm->staged_pool);
-	s->cached = fa_reserve_pool_cached(&f->vm->node_pool) +
-		    fa_reserve_pool_cached(&f->vm->staged_pool);
-	for (k = 0; k < f->vm->nshadow; k++) {
-		s->charged += fa_reserve_pool_charged(&f->vm->shadow_pool[k]);
-		s->cached += fa_reserve_pool_cached(&f->vm->shadow_pool[k]);
+	s->charged = fa_reserve_pool_charged(&f->vm->vm.node_pool) +
+		     fa_reserve_pool_charged(&f->vm->vm.staged_pool);
+	s->cached = fa_reserve_pool_cached(&f->vm->vm.node_pool) +
+		    fa_reserve_pool_cached(&f->vm->vm.staged_pool);
+	for (k = 0; k < f->vm->vm.nshadow; k++) {
+		s->charged += fa_reserve_pool_charged(&f->vm->vm.shadow_pool[k]);
+		s->cached += fa_reserve_pool_cached(&f->vm->vm.shadow_pool[k]);
 	}
-	s->tables = f->vm->tables_live;
-	pthread_mutex_unlock(&f->vm->lock);
-	s->vram = vmm_vram_avail(f->dev);
+	s->tables = f->vm->vm.tables_live;
+	vmm__unlock(&f->vm->pt_lock.ops);
+	vmm__unlock(&f->vm->lock.ops);
+	s->vram = vmm_vram_avail(&f->dev->dev);
 	s->allocs_minus_frees = f->alloc.allocs - f->alloc.frees;
 }
 
 static void fx_snap(struct fx *f, struct snap *s)
 {
-	vmm_device_wait_idle(f->dev);
+	vmm_host_wait_idle(f->dev);
 	fx_snap_now(f, s);
 }
 
@@ -537,16 +625,16 @@ static void expect_maps(struct fx *f, uint64_t va, uint64_t size, const struct v
 	struct sim_gpu_xlat x;
 	uint64_t i;
 
-	vmm_vm_lock_tables(f->vm);
+	vmm_host_vm_lock_tables(f->vm);
 	for (i = 0; i < size; i += 4096) {
-		cr_assert_eq(sim_gpu_translate(f->gpu, f->vm->pdb, va + i, &x), 0,
+		cr_assert_eq(sim_gpu_translate(f->gpu, f->vm->vm.pdb, va + i, &x), 0,
 			     "va 0x%llx should be mapped", (unsigned long long)(va + i));
 		cr_assert_eq(x.pa, bo->pa + off + i, "va 0x%llx", (unsigned long long)(va + i));
-		cr_assert_eq(sim_gpu_walk(f->gpu, f->vm->pdb, va + i, &x), 0);
+		cr_assert_eq(sim_gpu_walk(f->gpu, f->vm->vm.pdb, va + i, &x), 0);
 		cr_assert_eq(x.page_shift, shift, "va 0x%llx mapped with page shift %u, want %u",
 			     (unsigned long long)(va + i), x.page_shift, shift);
 	}
-	vmm_vm_unlock_tables(f->vm);
+	vmm_host_vm_unlock_tables(f->vm);
 }
 
 static void expect_faults(struct fx *f, uint64_t va, uint64_t size)
@@ -554,11 +642,11 @@ static void expect_faults(struct fx *f, uint64_t va, uint64_t size)
 	struct sim_gpu_xlat x;
 	uint64_t i;
 
-	vmm_vm_lock_tables(f->vm);
+	vmm_host_vm_lock_tables(f->vm);
 	for (i = 0; i < size; i += 4096)
-		cr_assert_neq(sim_gpu_translate(f->gpu, f->vm->pdb, va + i, &x), 0,
+		cr_assert_neq(sim_gpu_translate(f->gpu, f->vm->vm.pdb, va + i, &x), 0,
 			      "va 0x%llx should fault", (unsigned long long)(va + i));
-	vmm_vm_unlock_tables(f->vm);
+	vmm_host_vm_unlock_tables(f->vm);
 }
 
 #define M2 0x200000ull
@@ -580,7 +668,7 @@ Test(vmm_submit, bad_input_specific_error_nothing_changed)
 
 #define BAD(expect, n, what)                                                          \
 	do {                                                                          \
-		cr_assert_eq(vmm_job_submit(f.vm, ops, n, NULL, NULL), expect, "%s", what); \
+		cr_assert_eq(vmm_host_submit(f.vm, ops, n, NULL, NULL), expect, "%s", what); \
 		expect_unchanged(&f, &s, what);                                       \
 	} while (0)
 
@@ -621,10 +709,6 @@ Test(vmm_submit, bad_input_specific_error_nothing_changed)
 	BAD(-FA_EOPNOTSUPP, 1, "1 GiB pages (not in ver2)");
 	vmm_op_map(&ops[0], FX_VA, 1ull << 29, f.bo[2], 0, 29);
 	BAD(-FA_EOPNOTSUPP, 1, "512 MiB pages (not supported by this VMM)");
-	vmm_op_unmap(&ops[0], FX_VA + 8 * M2, 4 * K4, 12);
-	BAD(-FA_ENOENT, 1, "unmap of an unmapped range");
-	vmm_op_unmap(&ops[0], FX_VA + 4 * M2 + 8 * K4, 16 * K4, 12);
-	BAD(-FA_ENOENT, 1, "unmap of a partially mapped range");
 	vmm_op_unmap(&ops[0], FX_VA + K64, K64, 16);
 	BAD(-FA_EINVAL, 1, "unmap splitting a 2 MiB page");
 	vmm_op_map(&ops[0], FX_VA + K4, K4, f.bo[2], 0, 12);
@@ -632,14 +716,14 @@ Test(vmm_submit, bad_input_specific_error_nothing_changed)
 	/* A bad op after good ones: the whole job is refused. */
 	vmm_op_map(&ops[0], FX_VA + 8 * M2, 2 * K4, f.bo[2], 0, 12);
 	vmm_op_unmap(&ops[1], FX_VA + 4 * M2, 16 * K4, 12);
-	vmm_op_unmap(&ops[2], FX_VA + 9 * M2, K4, 12);
-	BAD(-FA_ENOENT, 3, "a job with one bad unmap");
+	vmm_op_unmap(&ops[2], FX_VA + K64, K64, 16);
+	BAD(-FA_EINVAL, 3, "a job with one bad unmap");
 	BAD(-FA_EINVAL, 0, "no ops");
 	for (i = 0; i <= VMM_JOB_MAX_OPS; i++)
 		vmm_op_map(&ops[i], FX_VA + 16 * M2 + i * K4, K4, f.bo[2], 0, 12);
 	BAD(-FA_EINVAL, VMM_JOB_MAX_OPS + 1, "too many ops");
 #undef BAD
-	cr_assert_eq(f.dev->stats.jobs_rejected, 24ul);
+	cr_assert_eq(f.dev->dev.stats.jobs_rejected, 22ul);
 	expect_maps(&f, FX_VA, 2 * M2, f.bo[0], 0, 21);
 	expect_maps(&f, FX_VA + 4 * M2, 16 * K4, f.bo[1], 0, 12);
 	expect_faults(&f, FX_VA + 8 * M2, 4 * K4);
@@ -660,14 +744,14 @@ Test(vmm_submit, vram_exhausted_at_every_page_table)
 	memset(&est, 0, sizeof(est));
 	fx_init(&f, 64ull << 20);
 	/* Take all VRAM: big buffers first, then every remaining 4 KiB block. */
-	while ((avail = vmm_vram_avail(f.dev)) > 64 * K4 && n < 64)
-		cr_assert_eq(vmm_bo_create(f.dev, 4096ull << (fa_fls64((avail - 32 * K4) >> 12) - 1),
+	while ((avail = vmm_vram_avail(&f.dev->dev)) > 64 * K4 && n < 64)
+		cr_assert_eq(vmm_bo_create(&f.dev->dev, 4096ull << (fa_fls64((avail - 32 * K4) >> 12) - 1),
 					   &hog[n++]), 0);
-	while (vmm_vram_avail(f.dev) && n < 4096) {
-		cr_assert_eq(vmm_bo_create(f.dev, K4, &hog[n++]), 0);
+	while (vmm_vram_avail(&f.dev->dev) && n < 4096) {
+		cr_assert_eq(vmm_bo_create(&f.dev->dev, K4, &hog[n++]), 0);
 		small++;
 	}
-	cr_assert_eq(vmm_vram_avail(f.dev), 0ull);
+	cr_assert_eq(vmm_vram_avail(&f.dev->dev), 0ull);
 	vmm_op_map(&op, FX_VA + (1ull << 33), 8ull << 20, f.bo[0], 0, 12);
 	cr_assert_eq(fa_pt_estimate_static(f.gpu->fmt, op.va, op.size, K4, &est), 0);
 	cr_assert_leq(est.total, (uint64_t)small);
@@ -676,14 +760,14 @@ Test(vmm_submit, vram_exhausted_at_every_page_table)
 		if (k)
 			vmm_bo_put(hog[--n]);
 		fx_snap(&f, &s);
-		err = vmm_job_submit(f.vm, &op, 1, NULL, NULL);
+		err = vmm_host_submit(f.vm, &op, 1, NULL, NULL);
 		if (k < est.total) {
 			cr_assert_eq(err, -FA_ENOSPC, "with %u free tables: %d", k, err);
 			expect_unchanged(&f, &s, "page-table VRAM exhausted");
 		}
 	}
 	cr_assert_eq(err, 0, "fits with exactly the worst case free");
-	vmm_device_wait_idle(f.dev);
+	vmm_host_wait_idle(f.dev);
 	expect_maps(&f, FX_VA + (1ull << 33), 64 * K4, f.bo[0], 0, 12);
 	while (n)
 		vmm_bo_put(hog[--n]);
@@ -692,7 +776,7 @@ Test(vmm_submit, vram_exhausted_at_every_page_table)
 
 Test(vmm_submit, node_budget_back_pressure)
 {
-	struct vmm_config cfg;
+	struct vmm_host_config cfg;
 	struct fx f;
 	struct snap s;
 	struct vmm_op ops[4];
@@ -709,18 +793,18 @@ Test(vmm_submit, node_budget_back_pressure)
 		vmm_op_map(&ops[i], FX_VA + i * M2, 4 * K4, f.bo[i], 0, 12);
 	/* 3 maps reserve 9 nodes of the budget of 10 until the job is cleaned up;
 	 * the gate keeps the job pending. */
-	cr_assert_eq(vmm_job_submit(f.vm, ops, 3, &gate, &fence), 0);
+	cr_assert_eq(vmm_host_submit(f.vm, ops, 3, &gate, &fence), 0);
 	vmm_op_unmap(&ops[3], FX_VA, 4 * K4, 12);
 	fx_snap_now(&f, &s);
 	/* Worst case of an unmap is 2 nodes: 9 + 2 > 10. */
-	cr_assert_eq(vmm_job_submit(f.vm, &ops[3], 1, NULL, NULL), -FA_ENOSPC);
+	cr_assert_eq(vmm_host_submit(f.vm, &ops[3], 1, NULL, NULL), -FA_ENOSPC);
 	expect_unchanged_now(&f, &s, "over the node budget", false);
 	vmm_fence_signal(&gate);
 	vmm_fence_wait(fence);
 	vmm_fence_put(fence);
-	vmm_device_wait_idle(f.dev);
+	vmm_host_wait_idle(f.dev);
 	/* Cleaned up: 3 live nodes charged, the 6 unused reserved ones went back. */
-	cr_assert_eq(fa_reserve_pool_charged(&f.vm->node_pool), 3ul);
+	cr_assert_eq(fa_reserve_pool_charged(&f.vm->vm.node_pool), 3ul);
 	cr_assert_eq(fx_run(&f, &ops[3], 1), 0, "fits once the first job is cleaned up");
 	expect_faults(&f, FX_VA, 4 * K4);
 	expect_maps(&f, FX_VA + M2, 4 * K4, f.bo[1], 0, 12);
@@ -747,7 +831,7 @@ Test(vmm_submit, fault_injection_every_allocation)
 	for (k = 0; k < 1000; k++) {
 		fx_snap(&f, &s);
 		f.alloc.fail_at = (long)(f.alloc.index + k);
-		err = vmm_job_submit(f.vm, ops, 3, NULL, &fence);
+		err = vmm_host_submit(f.vm, ops, 3, NULL, &fence);
 		f.alloc.fail_at = -1;
 		if (err == 0)
 			break;
@@ -759,7 +843,7 @@ Test(vmm_submit, fault_injection_every_allocation)
 	cr_assert_eq(f.alloc.fails, (unsigned long)k);
 	vmm_fence_wait(fence);
 	vmm_fence_put(fence);
-	vmm_device_wait_idle(f.dev);
+	vmm_host_wait_idle(f.dev);
 	expect_maps(&f, FX_VA, 16 * K4, f.bo[0], 0, 12);
 	expect_maps(&f, FX_VA + 16 * K4, 2 * K64, f.bo[1], 0, 16);
 	expect_maps(&f, FX_VA + 48 * K4, 0, f.bo[0], 48 * K4, 12);
@@ -771,11 +855,14 @@ Test(vmm_submit, fault_injection_every_allocation)
 
 Test(vmm_walker, page_size_changes_split_and_merge)
 {
+	struct vmm_host_config cfg;
 	struct fx f;
 	struct vmm_op ops[2];
 	unsigned long allocated;
 
-	fx_init(&f, 1ull << 30);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.merge = true; /* the driver asks for merged neighbours */
+	fx_init_cfg(&f, 1ull << 30, &cfg);
 	/* 2 MiB pages, then 4 KiB pages over the second 2 MiB (the huge slot gives way). */
 	vmm_op_map(&ops[0], FX_VA, 2 * M2, f.bo[0], 0, 21);
 	cr_assert_eq(fx_run(&f, ops, 1), 0);
@@ -798,18 +885,157 @@ Test(vmm_walker, page_size_changes_split_and_merge)
 	/* Fill the hole with the continuation of bo[1]: one merged mapping again. */
 	vmm_op_map(&ops[0], FX_VA + M2 + 4 * K64, 2 * K64, f.bo[1], M2 + 4 * K64, 12);
 	cr_assert_eq(fx_run(&f, ops, 1), 0);
-	cr_assert_eq(f.vm->live.count, 2ul, "2 MiB mapping + one merged 4 KiB mapping");
+	cr_assert_eq(f.vm->vm.live.count, 2ul, "2 MiB mapping + one merged 4 KiB mapping");
 	expect_maps(&f, FX_VA + M2, M2, f.bo[1], M2, 12);
 	/* Back to one 2 MiB page: the small table is released, freed after the invalidate. */
-	allocated = f.dev->stats.pt_freed;
+	allocated = f.dev->dev.stats.pt_freed;
 	vmm_op_map(&ops[0], FX_VA + M2, M2, f.bo[3], 0, 21);
 	cr_assert_eq(fx_run(&f, ops, 1), 0);
 	expect_maps(&f, FX_VA + M2, M2, f.bo[3], 0, 21);
-	cr_assert_gt(f.dev->stats.pt_freed, allocated, "small and big tables freed at cleanup");
+	cr_assert_gt(f.dev->dev.stats.pt_freed, allocated, "small and big tables freed at cleanup");
 	/* Unmap everything: every address faults. */
 	vmm_op_unmap(&ops[0], FX_VA, 2 * M2, 21);
 	cr_assert_eq(fx_run(&f, ops, 1), 0);
 	expect_faults(&f, FX_VA, 2 * M2);
+	fx_fini(&f);
+}
+
+/* The live-range checker: a remap of live PTEs through the VMM shows no
+ * foreign PTE after any MMIO write; an in-place rewrite of a live PTE in two
+ * 32-bit halves (high half first, the order that is right for a fresh map)
+ * does, and the checker catches it. ver3 keeps address bits in both halves. */
+Test(vmm_walker, live_checker_catches_planted_in_place_overwrite)
+{
+	struct sim_gpu_xlat x;
+	struct vmm_op op;
+	struct fx f;
+	uint64_t slot, old, new_pa, val, writes;
+
+	fx_init_fmt(&f, 1ull << 30, NULL, fa_pt_format_nv_ver3());
+	vmm_op_map(&op, FX_VA, 16 * K4, f.bo[0], 0, 12);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	cr_assert_eq(f.gpu->watch.watches, 0ull, "a fresh map changes no live PTE");
+	vmm_op_map(&op, FX_VA, 16 * K4, f.bo[1], 0, 12);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	expect_maps(&f, FX_VA, 16 * K4, f.bo[1], 0, 12);
+	cr_assert_eq(f.gpu->watch.watches, 1ull);
+	cr_assert_gt(f.gpu->watch.checked, 0ull, "the remap's writes were re-walked");
+	cr_assert_eq(f.gpu->watch.foreign, 0ull, "the VMM's remap shows no foreign PTE");
+
+	/* Planted: rewrite the live PTE of FX_VA in place, to an address whose
+	 * halves both differ from the old one's. */
+	vmm_host_vm_lock_tables(f.vm);
+	cr_assert_eq(sim_gpu_walk(f.gpu, f.vm->vm.pdb, FX_VA, &x), 0);
+	slot = x.path[x.npath - 1];
+	old = sim_bar0_peek64(&f.gpu->bar, slot);
+	new_pa = x.pa ^ (1ull << 32) ^ (1ull << 20);
+	val = fa_pt_pte_encode(f.gpu->fmt, x.level, new_pa, x.attr);
+	cr_assert_neq((uint32_t)val, (uint32_t)old);
+	cr_assert_neq((uint32_t)(val >> 32), (uint32_t)(old >> 32));
+	writes = f.gpu->watch.writes;
+	sim_gpu_watch_begin(f.gpu, f.vm->vm.pdb, FX_VA, K4, new_pa, 12);
+	cr_assert_eq(fa_pramin_wr64(&f.gpu->acc, slot, val, FA_PRAMIN_HIGH_FIRST), 0);
+	sim_gpu_watch_end(f.gpu);
+	cr_assert_eq(f.gpu->watch.writes - writes, 2ull, "two 32-bit MMIO writes");
+	cr_assert_eq(f.gpu->watch.foreign, 1ull, "the state between the halves maps a foreign address");
+	cr_assert_eq(f.gpu->watch.first_va, FX_VA);
+	cr_assert_eq(f.gpu->watch.first_pa, x.pa ^ (1ull << 32), "new high half, old low half");
+	/* Undo the plant: invalid first, then the old PTE (no foreign state). */
+	cr_assert_eq(fa_pramin_wr64(&f.gpu->acc, slot, f.gpu->fmt->invalid, FA_PRAMIN_LOW_FIRST), 0);
+	cr_assert_eq(fa_pramin_wr64(&f.gpu->acc, slot, old, FA_PRAMIN_HIGH_FIRST), 0);
+	vmm_host_vm_unlock_tables(f.vm);
+	f.gpu->watch.foreign = 0;       /* both checkers saw the plant; the fixture's */
+	f.gpu->bar.stats.torn_valid = 0; /* end-of-test checks are about the VMM */
+	fx_fini(&f);
+}
+
+/* Every page of [va, va + size) reads as sparse (zero, no fault) through the walker. */
+static void expect_sparse(struct fx *f, uint64_t va, uint64_t size, uint64_t step)
+{
+	struct sim_gpu_xlat x;
+	uint64_t i;
+
+	vmm_host_vm_lock_tables(f->vm);
+	for (i = 0; i < size; i += step) {
+		cr_assert_neq(sim_gpu_walk(f->gpu, f->vm->vm.pdb, va + i, &x), 0);
+		cr_assert_eq(x.type, FA_PT_ENTRY_SPARSE, "va 0x%llx: entry type %d, want sparse",
+			     (unsigned long long)(va + i), (int)x.type);
+	}
+	vmm_host_vm_unlock_tables(f->vm);
+}
+
+static void expect_invalid(struct fx *f, uint64_t va, uint64_t size, uint64_t step)
+{
+	struct sim_gpu_xlat x;
+	uint64_t i;
+
+	vmm_host_vm_lock_tables(f->vm);
+	for (i = 0; i < size; i += step) {
+		cr_assert_neq(sim_gpu_walk(f->gpu, f->vm->vm.pdb, va + i, &x), 0);
+		cr_assert_eq(x.type, FA_PT_ENTRY_INVALID, "va 0x%llx: entry type %d, want invalid",
+			     (unsigned long long)(va + i), (int)x.type);
+	}
+	vmm_host_vm_unlock_tables(f->vm);
+}
+
+/* Vulkan sparse residency: a sparse region reads as zero without faulting;
+ * maps inside it bind pages, unmaps make them sparse again; unbinding the
+ * empty region makes it fault. 64 KiB (big tables) and 4 KiB (small tables). */
+Test(vmm_walker, sparse_bind_map_unmap_unbind)
+{
+	const uint64_t r = FX_VA + 8 * M2, rs = 4 * M2;
+	const unsigned int shifts[2] = { 16, 12 };
+	struct vmm_op op;
+	struct snap before;
+	struct fx f;
+	unsigned int k;
+
+	fx_init(&f, 1ull << 30);
+	for (k = 0; k < 2; k++) {
+		unsigned int sh = shifts[k];
+		uint64_t pg = FA_BIT64(sh);
+
+		/* An unmap of nothing first: the VM then holds a last fence in both snapshots. */
+		vmm_op_unmap(&op, r, rs, 12);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		fx_snap(&f, &before);
+		vmm_op_sparse(&op, VMM_OP_SPARSE, r, rs, sh);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		expect_sparse(&f, r, rs, pg);
+		expect_invalid(&f, r - M2, M2, K4);
+		/* A map inside the region with its page size binds pages. */
+		vmm_op_map(&op, r + 4 * pg, 8 * pg, f.bo[0], 0, sh);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		expect_maps(&f, r + 4 * pg, 8 * pg, f.bo[0], 0, sh);
+		expect_sparse(&f, r, 4 * pg, pg);
+		expect_sparse(&f, r + 12 * pg, rs - 12 * pg, pg);
+		/* Refused, nothing changed: another page size, reaching out of the
+		 * region, a second region over it, unbinding it while mapped. */
+		vmm_op_map(&op, r, M2, f.bo[1], 0, 21);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EINVAL);
+		vmm_op_map(&op, r - pg, 2 * pg, f.bo[1], 0, sh);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EINVAL);
+		vmm_op_sparse(&op, VMM_OP_SPARSE, r + M2, M2, sh);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EBUSY);
+		vmm_op_sparse(&op, VMM_OP_UNSPARSE, r, rs, sh);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EBUSY);
+		vmm_op_sparse(&op, VMM_OP_UNSPARSE, r, M2, sh);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_ENOENT);
+		/* Unmap over the whole region (holes included): sparse again. */
+		vmm_op_unmap(&op, r, rs, sh);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		expect_sparse(&f, r, rs, pg);
+		/* Unbind the empty region: the range faults, the tables go. */
+		vmm_op_sparse(&op, VMM_OP_UNSPARSE, r, rs, sh);
+		cr_assert_eq(fx_run(&f, &op, 1), 0);
+		expect_invalid(&f, r, rs, pg);
+		expect_unchanged(&f, &before, "sparse bind, map, unmap, unbind");
+	}
+	/* A sparse bind over mapped VA is refused. */
+	vmm_op_map(&op, r, 2 * K4, f.bo[0], 0, 12);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	vmm_op_sparse(&op, VMM_OP_SPARSE, r, M2, 12);
+	cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EBUSY);
 	fx_fini(&f);
 }
 
@@ -833,7 +1059,7 @@ Test(vmm_walker, tlb_invalidated_after_every_job)
 
 Test(vmm_walker, missing_tlb_invalidate_is_visible)
 {
-	struct vmm_config cfg;
+	struct vmm_host_config cfg;
 	struct fx f;
 	struct vmm_op op;
 	struct sim_gpu_xlat x;
@@ -844,16 +1070,16 @@ Test(vmm_walker, missing_tlb_invalidate_is_visible)
 	vmm_op_map(&op, FX_VA, 4 * K4, f.bo[0], 0, 12);
 	cr_assert_eq(fx_run(&f, &op, 1), 0);
 	vmm_op_map(&op, FX_VA, 4 * K4, f.bo[1], 0, 12);
-	vmm_vm_lock_tables(f.vm);
-	cr_assert_eq(sim_gpu_translate(f.gpu, f.vm->pdb, FX_VA, &x), 0); /* fills the TLB */
-	vmm_vm_unlock_tables(f.vm);
+	vmm_host_vm_lock_tables(f.vm);
+	cr_assert_eq(sim_gpu_translate(f.gpu, f.vm->vm.pdb, FX_VA, &x), 0); /* fills the TLB */
+	vmm_host_vm_unlock_tables(f.vm);
 	cr_assert_eq(fx_run(&f, &op, 1), 0);
-	vmm_vm_lock_tables(f.vm);
-	cr_assert_eq(sim_gpu_walk(f.gpu, f.vm->pdb, FX_VA, &x), 0);
+	vmm_host_vm_lock_tables(f.vm);
+	cr_assert_eq(sim_gpu_walk(f.gpu, f.vm->vm.pdb, FX_VA, &x), 0);
 	cr_assert_eq(x.pa, f.bo[1]->pa, "the page tables hold the new mapping");
-	cr_assert_eq(sim_gpu_translate(f.gpu, f.vm->pdb, FX_VA, &x), 0);
+	cr_assert_eq(sim_gpu_translate(f.gpu, f.vm->vm.pdb, FX_VA, &x), 0);
 	cr_assert_eq(x.pa, f.bo[0]->pa, "without an invalidate the GPU still sees the old page");
-	vmm_vm_unlock_tables(f.vm);
+	vmm_host_vm_unlock_tables(f.vm);
 	fx_fini(&f);
 }
 
@@ -865,7 +1091,7 @@ static void cb_record_run_stage(struct vmm_fence *f, struct vmm_fence_cb *cb)
 {
 	(void)f;
 	(void)cb;
-	__atomic_store_n(&g_cb_in_run_stage, vmm_in_run_stage() ? 1 : 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&g_cb_in_run_stage, vmm_host_in_run_stage() ? 1 : 0, __ATOMIC_RELEASE);
 }
 
 Test(vmm_walker, fence_callbacks_run_inside_the_counted_run_stage)
@@ -880,15 +1106,15 @@ Test(vmm_walker, fence_callbacks_run_inside_the_counted_run_stage)
 	vmm_fence_timeline_init(&tl);
 	vmm_fence_init(&gate, &tl, NULL, NULL);
 	vmm_op_map(&op, FX_VA, 4 * K4, f.bo[0], 0, 12);
-	cr_assert_eq(vmm_job_submit(f.vm, &op, 1, &gate, &j), 0);
+	cr_assert_eq(vmm_host_submit(f.vm, &op, 1, &gate, &j), 0);
 	cr_assert_eq(vmm_fence_add_callback(j, &cb, cb_record_run_stage), 0, "held by the gate");
-	cr_assert_not(vmm_in_run_stage(), "the submitting thread is not in a run stage");
+	cr_assert_not(vmm_host_in_run_stage(), "the submitting thread is not in a run stage");
 	vmm_fence_signal(&gate);
 	vmm_fence_wait(j);
 	cr_assert_eq(__atomic_load_n(&g_cb_in_run_stage, __ATOMIC_ACQUIRE), 1,
 		     "the callback ran outside the counted run stage");
 	vmm_fence_put(j);
-	vmm_device_wait_idle(f.dev);
+	vmm_host_wait_idle(f.dev);
 	fx_fini(&f);
 	vmm_fence_timeline_fini(&tl);
 }
@@ -904,23 +1130,23 @@ Test(vmm_walker, in_fence_orders_jobs_and_keeps_the_vm_busy)
 	vmm_fence_timeline_init(&tl);
 	vmm_fence_init(&gate, &tl, NULL, NULL);
 	vmm_op_map(&op, FX_VA, 4 * K4, f.bo[0], 0, 12);
-	cr_assert_eq(vmm_job_submit(f.vm, &op, 1, &gate, &j1), 0);
+	cr_assert_eq(vmm_host_submit(f.vm, &op, 1, &gate, &j1), 0);
 	/* The VM's next job must wait for the first one, which waits for the gate. */
 	vmm_op_map(&op, FX_VA + 4 * K4, 4 * K4, f.bo[1], 0, 12);
-	cr_assert_eq(vmm_job_submit(f.vm, &op, 1, NULL, &j2), 0);
+	cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, &j2), 0);
 	/* The scheduler has now examined both jobs and found neither runnable:
 	 * had it run one, its fence would have signalled before it went idle. */
-	vmm_device_wait_sched_idle(f.dev);
+	vmm_host_wait_sched_idle(f.dev);
 	cr_assert_not(vmm_fence_is_signalled(j1), "ran before its in-fence signalled");
 	cr_assert_not(vmm_fence_is_signalled(j2), "overtook the VM's previous job");
 	expect_faults(&f, FX_VA, 8 * K4);
-	cr_assert_eq(vmm_vm_destroy(f.vm), -FA_EBUSY, "jobs pending");
+	cr_assert_eq(vmm_host_vm_destroy(f.vm), -FA_EBUSY, "jobs pending");
 	vmm_fence_signal(&gate);
 	vmm_fence_wait(j2);
 	cr_assert(vmm_fence_is_signalled(j1));
 	vmm_fence_put(j1);
 	vmm_fence_put(j2);
-	vmm_device_wait_idle(f.dev);
+	vmm_host_wait_idle(f.dev);
 	expect_maps(&f, FX_VA, 4 * K4, f.bo[0], 0, 12);
 	expect_maps(&f, FX_VA + 4 * K4, 4 * K4, f.bo[1], 0, 12);
 	fx_fini(&f);
@@ -945,22 +1171,16 @@ struct pm_page {
 static bool pm_bad_split(const struct pm_page *m, unsigned int p, const struct vmm_op *op)
 {
 	const struct pm_page *prev;
-	uint64_t want;
 
 	if (p == 0 || p >= PM_PAGES || !m[p - 1].bo)
 		return false;
 	prev = &m[p - 1];
 	if (!(p & ((1u << (prev->shift - 12)) - 1)))
 		return false;
-	if (op->kind != VMM_OP_MAP)
-		return true;
-	/* A map that continues the crossing mapping merges with it instead. */
-	want = op->bo_offset + ((uint64_t)p << 12) - (op->va - FX_VA);
-	if (p == (op->va - FX_VA) >> 12) /* left boundary: prev continues into the op */
-		return !(prev->bo == op->bo && prev->shift == op->page_shift &&
-			 prev->flags == op->flags && prev->off + K4 == op->bo_offset);
-	return !(m[p].bo == op->bo && m[p].shift == op->page_shift && m[p].flags == op->flags &&
-		 m[p].off == want);
+	/* The fixture's VMM keeps neighbours separate (drm_gpuvm): a continuing
+	 * map does not merge, so it may not cut the crossing mapping off its page grid either. */
+	(void)op;
+	return true;
 }
 
 Test(vmm_walker, random_jobs_against_page_model)
@@ -969,7 +1189,8 @@ Test(vmm_walker, random_jobs_against_page_model)
 	static const unsigned int shifts[3] = { 12, 16, 21 };
 	struct fa_rng rng;
 	struct fx f;
-	unsigned int it, i, accepted = 0, refused = 0, iters = (unsigned int)fa_test_iters(3000);
+	unsigned int it, i, accepted = 0, refused = 0, holes = 0;
+	unsigned int iters = (unsigned int)fa_test_iters(3000);
 
 	fa_rng_seed(&rng, fa_test_seed(0xe2e));
 	memset(model, 0, sizeof(model));
@@ -1009,10 +1230,9 @@ Test(vmm_walker, random_jobs_against_page_model)
 				hole |= !model[i].bo;
 		}
 		split = pm_bad_split(model, a, &op) || pm_bad_split(model, a + n, &op);
-		want = hole ? -FA_ENOENT : split ? -FA_EINVAL : 0;
-		err = vmm_job_submit(f.vm, &op, 1, NULL, NULL);
-		if (hole && split && err == -FA_EINVAL)
-			want = err; /* both wrong: either error is right */
+		want = split ? -FA_EINVAL : 0; /* holes are fine: the unmap removes what exists */
+		holes += hole && !split;
+		err = vmm_host_submit(f.vm, &op, 1, NULL, NULL);
 		cr_assert_eq(err, want, "job %u (%s va page %u, %u pages, 2^%u): %d, model says %d",
 			     it, op.kind == VMM_OP_MAP ? "map" : "unmap", a, n, sh, err, want);
 		if (err) {
@@ -1028,11 +1248,11 @@ Test(vmm_walker, random_jobs_against_page_model)
 		}
 		if (it % 100 != 99 && it != iters - 1)
 			continue;
-		vmm_device_wait_idle(f.dev);
-		vmm_vm_lock_tables(f.vm);
+		vmm_host_wait_idle(f.dev);
+		vmm_host_vm_lock_tables(f.vm);
 		for (i = 0; i < PM_PAGES; i++) {
 			struct sim_gpu_xlat x;
-			int e = sim_gpu_translate(f.gpu, f.vm->pdb, FX_VA + ((uint64_t)i << 12), &x);
+			int e = sim_gpu_translate(f.gpu, f.vm->vm.pdb, FX_VA + ((uint64_t)i << 12), &x);
 
 			if (!model[i].bo) {
 				cr_assert_neq(e, 0, "page %u should fault (after job %u)", i, it);
@@ -1044,10 +1264,11 @@ Test(vmm_walker, random_jobs_against_page_model)
 			cr_assert_eq(!!(x.attr & FA_PT_RO), !!(model[i].flags & VMM_MAP_READ_ONLY),
 				     "page %u read-only bit", i);
 		}
-		vmm_vm_unlock_tables(f.vm);
+		vmm_host_vm_unlock_tables(f.vm);
 	}
 	cr_assert_gt(accepted, iters / 2, "%u of %u jobs accepted", accepted, iters);
 	cr_assert_gt(refused, 0u, "the model predicted some refusals too");
+	cr_assert_gt(holes, 0u, "some accepted unmaps covered holes");
 	fx_fini(&f);
 }
 
@@ -1091,7 +1312,7 @@ static void *mt_thread(void *p)
 			a->shift[i] = s;
 			vmm_op_map(&op, MT_SLOT(a, i), M2, a->bo[i], a->off[i], s);
 		}
-		err = vmm_job_submit(a->f->vm, &op, 1, NULL, &fence[it & 7]);
+		err = vmm_host_submit(a->f->vm, &op, 1, NULL, &fence[it & 7]);
 		if (err)
 			return (void *)(intptr_t)err;
 		a->jobs++;
@@ -1124,11 +1345,11 @@ static void cross_check_walkers(struct fx *f, uint64_t seed)
 	cr_assert_eq(fa_pramin_direct_init(&direct, f->gpu->bar.vram, 0, f->gpu->bar.vram_size,
 					   &acc), 0);
 	fa_rng_seed(&rng, seed ^ 0xc0ffee);
-	vmm_vm_lock_tables(f->vm);
+	vmm_host_vm_lock_tables(f->vm);
 	for (i = 0; i < (unsigned int)fa_test_iters(4000); i++) {
 		uint64_t va = FX_VA + (fa_rng_below(&rng, 3 * 16 * M2 >> 12) << 12);
-		int a = sim_gpu_walk(f->gpu, f->vm->pdb, va, &x);
-		int b = fa_pt_walk(f->gpu->fmt, &acc, f->vm->pdb, va, &y);
+		int a = sim_gpu_walk(f->gpu, f->vm->vm.pdb, va, &x);
+		int b = fa_pt_walk(f->gpu->fmt, &acc, f->vm->vm.pdb, va, &y);
 
 		cr_assert_eq(a == 0, b == 0, "va 0x%llx: simulator %d, pt.h %d",
 			     (unsigned long long)va, a, b);
@@ -1138,7 +1359,7 @@ static void cross_check_walkers(struct fx *f, uint64_t seed)
 			agree_mapped++;
 		}
 	}
-	vmm_vm_unlock_tables(f->vm);
+	vmm_host_vm_unlock_tables(f->vm);
 	cr_assert_gt(agree_mapped, 0u);
 }
 
@@ -1163,8 +1384,8 @@ Test(vmm_mt, threads_then_mmu_walker)
 		cr_assert_eq(pthread_join(th[t], &rc), 0);
 		cr_assert_null(rc, "thread %u: submit failed with %d", t, (int)(intptr_t)rc);
 	}
-	vmm_device_wait_idle(f.dev);
-	cr_assert(vmm_vm_check_views(f.vm));
+	vmm_host_wait_idle(f.dev);
+	cr_assert(vmm_host_vm_check_views(f.vm));
 	for (t = 0; t < 3; t++)
 		for (i = 0; i < 16; i++) {
 			if (a[t].bo[i])
@@ -1173,7 +1394,7 @@ Test(vmm_mt, threads_then_mmu_walker)
 			else
 				expect_faults(&f, MT_SLOT(&a[t], i), M2);
 		}
-	cr_assert_eq(f.dev->stats.jobs_run, a[0].jobs + a[1].jobs + a[2].jobs);
+	cr_assert_eq(f.dev->dev.stats.jobs_run, a[0].jobs + a[1].jobs + a[2].jobs);
 	cross_check_walkers(&f, seed);
 	fx_fini(&f);
 }
@@ -1219,6 +1440,8 @@ Test(vmm_demo_mt, short_run_summary_passes)
 	cr_assert_not_null(strstr(out, "leaks             page tables 0 "), "%s", out);
 	cr_assert_not_null(strstr(out, "host allocations 0 (0 bytes)"), "%s", out);
 	cr_assert_not_null(strstr(out, "0 torn entries"), "%s", out);
+	cr_assert_not_null(strstr(out, "live PTEs         0 torn or foreign PTEs observed after "), "%s", out);
+	cr_assert_null(strstr(out, "after 0 MMIO writes"), "the checker ran: %s", out);
 	cr_assert_not_null(strstr(out, "1 GiB bind"), "%s", out);
 	cr_assert_null(strstr(out, "FAILED"), "%s", out);
 	cr_assert_not_null(strstr(out, "  ok      no validator report"), "%s", out);

@@ -62,12 +62,12 @@ struct vmm_fence_cb;
 /** @cond INTERNAL */
 /* Every VMM lock is taken through these, so the signalling validator sees it:
  * the mutex first, then its validator map (and the reverse on release). */
-#define vmm__lock(mtx, dep)                 \
+#define vmm_fence__lock(mtx, dep)           \
 	do {                                \
 		pthread_mutex_lock(mtx);    \
 		fa_signalling_acquire(dep); \
 	} while (0)
-#define vmm__unlock(mtx, dep)               \
+#define vmm_fence__unlock(mtx, dep)               \
 	do {                                \
 		fa_signalling_release(dep); \
 		pthread_mutex_unlock(mtx);  \
@@ -160,9 +160,9 @@ static inline void vmm_fence_init(struct vmm_fence *f, struct vmm_fence_timeline
 	fa_list_init(&f->cbs);
 	f->release = release;
 	f->release_arg = arg;
-	vmm__lock(&tl->lock, &tl->lock_dep);
+	vmm_fence__lock(&tl->lock, &tl->lock_dep);
 	f->seqno = tl->next_seqno++;
-	vmm__unlock(&tl->lock, &tl->lock_dep);
+	vmm_fence__unlock(&tl->lock, &tl->lock_dep);
 }
 
 /**
@@ -220,12 +220,12 @@ static inline int vmm_fence_add_callback(struct vmm_fence *f, struct vmm_fence_c
 	int ret = 0;
 
 	cb->fn = fn;
-	vmm__lock(&f->tl->lock, &f->tl->lock_dep);
+	vmm_fence__lock(&f->tl->lock, &f->tl->lock_dep);
 	if (f->signalled)
 		ret = -FA_EALREADY;
 	else
 		fa_list_add_tail(&cb->link, &f->cbs);
-	vmm__unlock(&f->tl->lock, &f->tl->lock_dep);
+	vmm_fence__unlock(&f->tl->lock, &f->tl->lock_dep);
 	if (ret)
 		fa_list_init(&cb->link);
 	return ret;
@@ -245,9 +245,9 @@ static inline void vmm_fence_signal(struct vmm_fence *f)
 	struct vmm_fence_timeline *tl = f->tl;
 	struct fa_list *pos, *n;
 
-	vmm__lock(&tl->lock, &tl->lock_dep);
+	vmm_fence__lock(&tl->lock, &tl->lock_dep);
 	if (FA_WARN(f->signalled)) {
-		vmm__unlock(&tl->lock, &tl->lock_dep);
+		vmm_fence__unlock(&tl->lock, &tl->lock_dep);
 		return;
 	}
 	__atomic_store_n(&f->signalled, 1, __ATOMIC_RELEASE);
@@ -259,7 +259,7 @@ static inline void vmm_fence_signal(struct vmm_fence *f)
 		cb->fn(f, cb);
 	}
 	pthread_cond_broadcast(&tl->cond);
-	vmm__unlock(&tl->lock, &tl->lock_dep);
+	vmm_fence__unlock(&tl->lock, &tl->lock_dep);
 }
 
 /**
@@ -277,12 +277,12 @@ static inline void vmm_fence_wait(struct vmm_fence *f)
 	fa_signalling_fence_wait();
 	if (vmm_fence_is_signalled(f))
 		return;
-	vmm__lock(&tl->lock, &tl->lock_dep);
+	vmm_fence__lock(&tl->lock, &tl->lock_dep);
 	if (!f->signalled)
 		tl->waits++;
 	while (!f->signalled)
 		pthread_cond_wait(&tl->cond, &tl->lock);
-	vmm__unlock(&tl->lock, &tl->lock_dep);
+	vmm_fence__unlock(&tl->lock, &tl->lock_dep);
 }
 
 /**
@@ -309,11 +309,11 @@ static inline int vmm_fence_wait_timeout(struct vmm_fence *f, unsigned int ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	vmm__lock(&tl->lock, &tl->lock_dep);
+	vmm_fence__lock(&tl->lock, &tl->lock_dep);
 	while (!f->signalled && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&tl->cond, &tl->lock, &ts);
 	rc = f->signalled ? 0 : -FA_EAGAIN;
-	vmm__unlock(&tl->lock, &tl->lock_dep);
+	vmm_fence__unlock(&tl->lock, &tl->lock_dep);
 	return rc;
 }
 

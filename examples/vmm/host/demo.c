@@ -20,7 +20,8 @@
 #endif
 #include <fencealloc/signalling.h>
 
-#include "vmm/vmm.h"
+#include "vmm/host/host.h"
+#include "vmm/host/trace.h"
 #include "sim/sim_gpu.h"
 
 #include <inttypes.h>
@@ -45,6 +46,7 @@ struct demo_opts {
 	bool direct;             /* page tables written through a CPU mapping, not PRAMIN */
 	bool ver3;               /* NVIDIA MMU ver3 (Hopper, Blackwell) instead of ver2 */
 	bool quiet;
+	const char *trace;       /* --trace=FILE: Chrome trace-event JSON of the jobs */
 };
 
 static void demo_usage(FILE *f)
@@ -70,6 +72,8 @@ static void demo_usage(FILE *f)
 		"  --seed-bug=N     1: allocate a page table under the map lock in the run stage\n"
 		"                   2: wait on a fence while holding the ref lock\n"
 		"                   3: change PTEs without invalidating the TLB (the MMU check fails)\n"
+		"  --trace=FILE     write the jobs' submit/run/cleanup timeline as Chrome\n"
+		"                   trace-event JSON (open in ui.perfetto.dev or chrome://tracing)\n"
 		"  --quiet          summary only\n");
 }
 
@@ -95,6 +99,8 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			demo_usage(stdout);
 			return 1;
+		} else if (!strncmp(a, "--trace=", 8) && a[8]) {
+			o->trace = a + 8;
 		} else if (!strcmp(a, "--quiet")) {
 			o->quiet = true;
 		} else if (!strncmp(a, "--seconds=", 10)) {
@@ -166,8 +172,9 @@ static void *demo_alloc_fn(void *ctx, size_t size, fa_gfp_t gfp)
 	void *p;
 
 	(void)gfp;
-	if (vmm_in_run_stage())
+	if (vmm_host_in_run_stage())
 		__atomic_fetch_add(&a->run_allocs, 1, __ATOMIC_RELAXED);
+	demo_trace_alloc_event(size, 0, vmm_host_in_run_stage());
 	if (a->fail_at >= 0 && (unsigned long)a->fail_at == i) {
 		__atomic_fetch_add(&a->fails, 1, __ATOMIC_RELAXED);
 		return NULL;
@@ -185,6 +192,7 @@ static void demo_free_fn(void *ctx, void *obj, size_t size)
 	struct demo_alloc *a = (struct demo_alloc *)ctx;
 
 	__atomic_fetch_add(&a->frees, 1, __ATOMIC_RELAXED);
+	demo_trace_alloc_event(size, 1, vmm_host_in_run_stage());
 	__atomic_fetch_add(&a->bytes_freed, (uint64_t)size, __ATOMIC_RELAXED);
 	free(obj);
 }
@@ -200,6 +208,20 @@ static uint64_t demo_tlb_invalidate(void *ctx, uint64_t pdb)
 static uint64_t demo_tlb_epoch(void *ctx)
 {
 	return sim_gpu_tlb_epoch((struct sim_gpu *)ctx);
+}
+
+/* The live-range checker: the walker re-walks a changing live range after
+ * every MMIO write that lands on one of its entries. */
+static void demo_live_begin(void *ctx, uint64_t pdb, uint64_t va, uint64_t size, uint64_t new_pa,
+			    unsigned int shift)
+{
+	sim_gpu_watch_begin((struct sim_gpu *)ctx, pdb, va, size,
+			    new_pa == VMM_NO_PA ? SIM_GPU_NO_PA : new_pa, shift);
+}
+
+static void demo_live_end(void *ctx)
+{
+	sim_gpu_watch_end((struct sim_gpu *)ctx);
 }
 
 /* ------------------------------------------------------------ PRNG (xoshiro256**) */
@@ -290,11 +312,12 @@ struct demo {
 	struct fa_reserve_source src;
 	struct sim_gpu *gpu;
 	struct fa_pramin_direct direct;
-	struct vmm_device *dev;
-	struct vmm_vm *vm[64];
+	struct vmm_host *dev;
+	struct vmm_host_vm *vm[64];
 	struct demo_thread *t;
 	volatile int stop;
 	struct demo_verify ver;
+	struct demo_trace trace, *tr; /* tr: &trace with --trace, else NULL */
 	int failed;
 	/* the big bind */
 	double big_ns_per_page, big_submit_ms, big_run_ms, big_total_ms, big_pte_share;
@@ -322,11 +345,11 @@ static void demo_mismatch(struct demo *d, const char *fmt, uint64_t a, uint64_t 
 			 (unsigned long long)b, (unsigned long long)c);
 }
 
-static void demo_check_page(struct demo *d, struct vmm_vm *vm, const struct vmm_va *n, uint64_t va)
+static void demo_check_page(struct demo *d, struct vmm_host_vm *vm, const struct vmm_va *n, uint64_t va)
 {
 	struct sim_gpu_xlat x;
 	uint64_t want = n->bo->pa + n->bo_offset + (va - n->va);
-	int err = sim_gpu_translate(d->gpu, vm->pdb, va, &x);
+	int err = sim_gpu_translate(d->gpu, vm->vm.pdb, va, &x);
 
 	d->ver.pages++;
 	if (err)
@@ -342,11 +365,11 @@ static void demo_check_page(struct demo *d, struct vmm_vm *vm, const struct vmm_
 			      (uint64_t)!!(x.attr & FA_PT_RO), (uint64_t)!!(n->flags & VMM_MAP_READ_ONLY));
 }
 
-static void demo_probe_gap(struct demo *d, struct vmm_vm *vm, uint64_t va, uint64_t hi)
+static void demo_probe_gap(struct demo *d, struct vmm_host_vm *vm, uint64_t va, uint64_t hi)
 {
 	struct sim_gpu_xlat x;
 
-	if (sim_gpu_translate(d->gpu, vm->pdb, va, &x) == 0)
+	if (sim_gpu_translate(d->gpu, vm->vm.pdb, va, &x) == 0)
 		demo_mismatch(d, "va 0x%llx is unmapped but translates to pa 0x%llx (gap ends 0x%llx)",
 			      va, x.pa, hi);
 	d->ver.pages++;
@@ -354,7 +377,7 @@ static void demo_probe_gap(struct demo *d, struct vmm_vm *vm, uint64_t va, uint6
 
 /* An unmapped range faults: its first and last page, a random one, and with
  * @full 64 pages spread over it. */
-static void demo_check_gap(struct demo *d, struct vmm_vm *vm, uint64_t lo, uint64_t hi,
+static void demo_check_gap(struct demo *d, struct vmm_host_vm *vm, uint64_t lo, uint64_t hi,
 			   struct demo_rng *r, bool full)
 {
 	uint64_t pages = (hi - lo) >> 12, i;
@@ -372,13 +395,13 @@ static void demo_check_gap(struct demo *d, struct vmm_vm *vm, uint64_t lo, uint6
 /* Every mapping translates (first, last and random pages; every page of small
  * ones and 256 spread over large ones when @full), every gap faults. Holds the
  * VM's ref and map locks, so no run stage of this VM changes its tables. */
-static void demo_verify_vm(struct demo *d, struct vmm_vm *vm, struct demo_rng *r, bool full)
+static void demo_verify_vm(struct demo *d, struct vmm_host_vm *vm, struct demo_rng *r, bool full)
 {
 	struct vmm_va *n;
-	uint64_t prev_end = vm->va_start, pages, i, stride;
+	uint64_t prev_end = vm->vm.va_start, pages, i, stride;
 
-	vmm_vm_lock_tables(vm);
-	for (n = vmm_va_set_first_from(&vm->live, 0); n; n = vmm_va_set_next(&vm->live, n)) {
+	vmm_host_vm_lock_tables(vm);
+	for (n = vmm_va_set_first_from(&vm->vm.live, 0); n; n = vmm_va_set_next(&vm->vm.live, n)) {
 		demo_check_gap(d, vm, prev_end, n->va, r, full);
 		pages = n->size >> 12;
 		d->ver.mappings++;
@@ -392,8 +415,8 @@ static void demo_verify_vm(struct demo *d, struct vmm_vm *vm, struct demo_rng *r
 		}
 		prev_end = n->va + n->size;
 	}
-	demo_check_gap(d, vm, prev_end, vm->va_end, r, full);
-	vmm_vm_unlock_tables(vm);
+	demo_check_gap(d, vm, prev_end, vm->vm.va_end, r, full);
+	vmm_host_vm_unlock_tables(vm);
 }
 
 static void demo_verify_all(struct demo *d, struct demo_rng *r, bool full)
@@ -540,7 +563,7 @@ static bool demo_make_op(struct demo_thread *t, unsigned int vmi, unsigned int l
 }
 
 /* One page checked against a submitter's lane record. */
-static void demo_model_page(struct demo *d, struct vmm_vm *vm, const struct demo_lane *lane,
+static void demo_model_page(struct demo *d, struct vmm_host_vm *vm, const struct demo_lane *lane,
 			    uint64_t base, uint64_t va)
 {
 	const struct demo_piece *p = NULL;
@@ -551,7 +574,7 @@ static void demo_model_page(struct demo *d, struct vmm_vm *vm, const struct demo
 	for (k = 0; k < lane->n; k++)
 		if (va - lane->p[k].va < lane->p[k].size)
 			p = &lane->p[k];
-	err = sim_gpu_translate(d->gpu, vm->pdb, va, &x);
+	err = sim_gpu_translate(d->gpu, vm->vm.pdb, va, &x);
 	d->ver.model_pages++;
 	if (!p && !err)
 		demo_mismatch(d, "submitter record: va 0x%llx is unmapped but translates to 0x%llx"
@@ -572,8 +595,10 @@ static void *demo_submitter(void *arg)
 	struct demo_lane next[4];
 	unsigned int lanes[4], nops, i, vmi, want;
 	struct vmm_fence *f, *in;
+	uint64_t t0;
 	int err;
 
+	demo_trace_thread(d->tr, "submitter", t->id);
 	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
 		vmi = (unsigned int)demo_rng_below(&t->rng, d->o.vms);
 		want = 1 + (unsigned int)demo_rng_below(&t->rng, 4);
@@ -597,14 +622,16 @@ static void *demo_submitter(void *arg)
 			in = t->last[other];
 			t->deps += in != NULL;
 		}
-		err = vmm_job_submit(d->vm[vmi], ops, nops, in, &f);
+		t0 = vmm_host_now_ns();
+		err = vmm_host_submit(d->vm[vmi], ops, nops, in, &f);
 		for (i = 0; err == -FA_ENOSPC && i < 64; i++) {
 			/* Over budget: let this thread's jobs finish (their cleanups free
 			 * reservations), then retry. Nothing was changed by the failure. */
 			t->throttled++;
 			demo_drain(t);
-			vmm_device_wait_idle(d->dev);
-			err = vmm_job_submit(d->vm[vmi], ops, nops, in, &f);
+			vmm_host_wait_idle(d->dev);
+			t0 = vmm_host_now_ns();
+			err = vmm_host_submit(d->vm[vmi], ops, nops, in, &f);
 		}
 		if (err) {
 			t->rejected++;
@@ -613,6 +640,7 @@ static void *demo_submitter(void *arg)
 			continue;
 		}
 		t->jobs++;
+		demo_trace_submit(d->tr, t0, f, nops);
 		for (i = 0; i < nops; i++)
 			t->lanes[vmi * DEMO_LANES + lanes[i]] = next[i];
 		if (t->last[vmi])
@@ -633,9 +661,9 @@ static void demo_verify_models(struct demo *d, struct demo_rng *r)
 	unsigned int t, v, l, k, i;
 
 	for (v = 0; v < d->o.vms; v++) {
-		struct vmm_vm *vm = d->vm[v];
+		struct vmm_host_vm *vm = d->vm[v];
 
-		vmm_vm_lock_tables(vm);
+		vmm_host_vm_lock_tables(vm);
 		for (t = 0; t < d->o.threads; t++) {
 			for (l = 0; l < DEMO_LANES; l++) {
 				const struct demo_lane *lane = &d->t[t].lanes[v * DEMO_LANES + l];
@@ -648,7 +676,7 @@ static void demo_verify_models(struct demo *d, struct demo_rng *r)
 							base + (demo_rng_below(r, 1ull << (DEMO_LANE_SHIFT - 12)) << 12));
 			}
 		}
-		vmm_vm_unlock_tables(vm);
+		vmm_host_vm_unlock_tables(vm);
 	}
 }
 
@@ -708,7 +736,7 @@ static void demo_print_checks(const struct demo *d)
 static int demo_big_bind(struct demo *d)
 {
 	uint64_t size = (uint64_t)d->o.big_gib << 30, va = 1ull << 39, t0, t1, t2, run0, pte0, i;
-	struct vmm_vm *vm;
+	struct vmm_host_vm *vm;
 	struct vmm_bo *bo;
 	struct vmm_op op;
 	struct vmm_fence *f;
@@ -717,46 +745,46 @@ static int demo_big_bind(struct demo *d)
 
 	if (!size)
 		return 0;
-	err = vmm_vm_create(d->dev, va, size, &vm);
+	err = vmm_host_vm_create(d->dev, va, size, &vm);
 	if (err) {
 		printf("big bind: VM creation failed (%d)\n", err);
 		return err;
 	}
-	err = vmm_bo_create(d->dev, size, &bo);
+	err = vmm_bo_create(&d->dev->dev, size, &bo);
 	if (err) {
 		printf("big bind: no %u GiB of VRAM for the buffer (%d)\n", d->o.big_gib, err);
-		demo_check(d, vmm_vm_destroy(vm) == 0, "every VM destroyed once idle");
+		demo_check(d, vmm_host_vm_destroy(vm) == 0, "every VM destroyed once idle");
 		return err;
 	}
-	run0 = d->dev->stats.run_ns;
-	pte0 = d->dev->stats.run_pte_ns;
+	run0 = d->dev->dev.stats.run_ns;
+	pte0 = d->dev->dev.stats.run_pte_ns;
 	vmm_op_map(&op, va, size, bo, 0, 12);
-	t0 = vmm__now_ns();
-	err = vmm_job_submit(vm, &op, 1, NULL, &f);
-	t1 = vmm__now_ns();
+	t0 = vmm_host_now_ns();
+	err = vmm_host_submit(vm, &op, 1, NULL, &f);
+	t1 = vmm_host_now_ns();
 	if (!err) {
 		vmm_fence_wait(f);
-		t2 = vmm__now_ns();
+		t2 = vmm_host_now_ns();
 		vmm_fence_put(f);
-		vmm_device_wait_idle(d->dev);
+		vmm_host_wait_idle(d->dev);
 		d->big_pages = (unsigned long)(size >> 12);
 		d->big_submit_ms = (t1 - t0) / 1e6;
 		d->big_total_ms = (t2 - t0) / 1e6;
-		d->big_run_ms = (d->dev->stats.run_ns - run0) / 1e6;
-		d->big_pte_share = (double)(d->dev->stats.run_pte_ns - pte0) /
-				   (double)(d->dev->stats.run_ns - run0 + 1);
+		d->big_run_ms = (d->dev->dev.stats.run_ns - run0) / 1e6;
+		d->big_pte_share = (double)(d->dev->dev.stats.run_pte_ns - pte0) /
+				   (double)(d->dev->dev.stats.run_ns - run0 + 1);
 		d->big_ns_per_page = (double)(t2 - t0) / (double)d->big_pages;
-		d->big_tables = vm->tables_live;
-		vmm_vm_lock_tables(vm);
+		d->big_tables = vm->vm.tables_live;
+		vmm_host_vm_lock_tables(vm);
 		for (i = 0; i < size; i += (4097ull << 12)) {
-			if (sim_gpu_walk(d->gpu, vm->pdb, va + i, &x) || x.pa != bo->pa + i)
+			if (sim_gpu_walk(d->gpu, vm->vm.pdb, va + i, &x) || x.pa != bo->pa + i)
 				demo_mismatch(d, "big bind: va 0x%llx -> 0x%llx (want 0x%llx)", va + i,
 					      x.pa, bo->pa + i);
 			d->ver.pages++;
 		}
-		vmm_vm_unlock_tables(vm);
+		vmm_host_vm_unlock_tables(vm);
 	}
-	demo_check(d, vmm_vm_destroy(vm) == 0, "every VM destroyed once idle");
+	demo_check(d, vmm_host_vm_destroy(vm) == 0, "every VM destroyed once idle");
 	vmm_bo_put(bo);
 	return err;
 }
@@ -779,7 +807,7 @@ static const char *demo_bug_name(unsigned int bug)
 
 static int demo_setup(struct demo *d)
 {
-	struct vmm_config cfg;
+	struct vmm_host_config cfg;
 	struct vmm_hw hw;
 	unsigned int v, i, b;
 	int err;
@@ -802,17 +830,21 @@ static int demo_setup(struct demo *d)
 		return -FA_EINVAL;
 	hw.tlb_invalidate = demo_tlb_invalidate;
 	hw.tlb_epoch = demo_tlb_epoch;
+	hw.live_begin = demo_live_begin;
+	hw.live_end = demo_live_end;
+	if (sim_gpu_watch_enable(d->gpu))
+		return -FA_ENOMEM;
 	hw.ctx = d->gpu;
 	hw.vram_size = d->gpu->bar.vram_size;
 	hw.fmt = d->gpu->fmt;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.seed_bug = d->o.seed_bug;
 	cfg.node_budget = d->o.node_budget;
-	err = vmm_device_create(&hw, &d->src, &cfg, &d->dev);
+	err = vmm_host_create(&hw, &d->src, &cfg, &d->dev);
 	if (err)
 		return err;
 	for (v = 0; v < d->o.vms && !err; v++)
-		err = vmm_vm_create(d->dev, DEMO_VM_BASE,
+		err = vmm_host_vm_create(d->dev, DEMO_VM_BASE,
 				    (uint64_t)d->o.threads * DEMO_LANES << DEMO_LANE_SHIFT, &d->vm[v]);
 	if (err)
 		return err;
@@ -842,7 +874,7 @@ static int demo_setup(struct demo *d)
 			while (sz > 4096 && used + sz > budget)
 				sz >>= 1;
 			used += sz;
-			err = vmm_bo_create(d->dev, sz, &t->bos[b]);
+			err = vmm_bo_create(&d->dev->dev, sz, &t->bos[b]);
 		}
 	}
 	return err;
@@ -863,12 +895,12 @@ static void demo_teardown(struct demo *d)
 	free(d->t);
 	for (v = 0; v < d->o.vms; v++)
 		if (d->vm[v])
-			demo_check(d, vmm_vm_destroy(d->vm[v]) == 0, "every VM destroyed once idle");
+			demo_check(d, vmm_host_vm_destroy(d->vm[v]) == 0, "every VM destroyed once idle");
 	if (d->dev) {
-		demo_check(d, vmm_vram_avail(d->dev) == d->gpu->bar.vram_size,
+		demo_check(d, vmm_vram_avail(&d->dev->dev) == d->gpu->bar.vram_size,
 			   "every byte of VRAM back in the buddy (no leaked page table or BO)");
-		d->final = d->dev->stats;
-		vmm_device_destroy(d->dev);
+		d->final = d->dev->dev.stats;
+		vmm_host_destroy(d->dev);
 		d->dev = NULL;
 	}
 }
@@ -910,12 +942,20 @@ static int vmm_demo_main(int argc, char **argv)
 	if (demo_big_bind(d))
 		d->failed = 1;
 
-	t_start = vmm__now_ns();
+	if (d->o.trace) {
+		if (demo_trace_init(&d->trace, d->dev)) {
+			printf("--trace: out of memory\n");
+			return 1;
+		}
+		d->tr = &d->trace;
+		demo_trace_thread(d->tr, "main", 0);
+	}
+	t_start = vmm_host_now_ns();
 	deadline = t_start + (uint64_t)(d->o.seconds * 1e9);
 	for (i = 0; i < d->o.threads; i++)
 		pthread_create(&d->t[i].th, NULL, demo_submitter, &d->t[i]);
-	while (vmm__now_ns() < deadline) {
-		uint64_t left = deadline - vmm__now_ns(), nap = (uint64_t)d->o.verify_ms * 1000000ull;
+	while (vmm_host_now_ns() < deadline) {
+		uint64_t left = deadline - vmm_host_now_ns(), nap = (uint64_t)d->o.verify_ms * 1000000ull;
 		struct timespec ts;
 
 		if (nap > left)
@@ -926,16 +966,25 @@ static int vmm_demo_main(int argc, char **argv)
 		demo_verify_all(d, &vr, false);
 		if (!d->o.quiet) {
 			printf("  t=%5.1fs  jobs run %8lu  cleaned %8lu  mappings checked %8lu  mismatches %lu\n",
-			       (vmm__now_ns() - t_start) / 1e9, d->dev->stats.jobs_run,
-			       d->dev->stats.jobs_cleaned, d->ver.mappings, d->ver.mismatches);
+			       (vmm_host_now_ns() - t_start) / 1e9, d->dev->dev.stats.jobs_run,
+			       d->dev->dev.stats.jobs_cleaned, d->ver.mappings, d->ver.mismatches);
 			fflush(stdout);
 		}
 	}
 	__atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < d->o.threads; i++)
 		pthread_join(d->t[i].th, NULL);
-	vmm_device_wait_idle(d->dev);
-	t_end = vmm__now_ns();
+	vmm_host_wait_idle(d->dev);
+	t_end = vmm_host_now_ns();
+	if (d->tr) {
+		/* before verification: its page-table reads are not part of the timeline */
+		demo_check(d, demo_trace_write(d->tr, d->o.trace) == 0, "--trace file written");
+		printf("trace             %s: %lu jobs (%lu recorded), %lu host allocations and frees\n",
+		       d->o.trace, d->tr->njobs, d->tr->njobs < DEMO_TRACE_MAX_JOBS ? d->tr->njobs :
+		       (unsigned long)DEMO_TRACE_MAX_JOBS, d->tr->nallocs);
+		demo_trace_fini(d->tr);
+		d->tr = NULL;
+	}
 	demo_verify_all(d, &vr, true);
 	model_before = d->ver.mismatches;
 	demo_verify_models(d, &vr);
@@ -950,7 +999,7 @@ static int vmm_demo_main(int argc, char **argv)
 		if (!first_err)
 			first_err = d->t[i].unexpected_err;
 	}
-	s = &d->dev->stats;
+	s = &d->dev->dev.stats;
 	secs = (t_end - t_start) / 1e9;
 	torn = (unsigned long)d->gpu->bar.stats.torn_valid;
 	d->validator_reports = fa_signalling_report_count();
@@ -972,6 +1021,13 @@ static int vmm_demo_main(int argc, char **argv)
 	       " flushes, %lu torn entries, %" PRIu64 " TLB invalidates\n",
 	       d->gpu->win.stats.moves, d->gpu->win.stats.writes, d->gpu->win.stats.flushes, torn,
 	       d->gpu->stats.invalidates);
+	printf("live PTEs         %lu torn or foreign PTEs observed after %" PRIu64 " MMIO writes"
+	       " (%" PRIu64 " changed live ranges, %" PRIu64 " re-walks, %" PRIu64 " untracked)\n",
+	       torn + (unsigned long)d->gpu->watch.foreign, d->gpu->watch.writes,
+	       d->gpu->watch.watches, d->gpu->watch.walks, d->gpu->watch.overflow);
+	if (d->gpu->watch.foreign)
+		printf("                  first foreign PTE: va 0x%" PRIx64 " -> pa 0x%" PRIx64 "\n",
+		       d->gpu->watch.first_va, d->gpu->watch.first_pa);
 	printf("page tables       %lu created by run stages from %lu reserved at submit (%.1f%%),"
 	       " %lu freed after their invalidate;\n"
 	       "                  a tree-aware estimate at submit would have said %lu (too small for %lu jobs)\n",
@@ -1000,10 +1056,12 @@ static int vmm_demo_main(int argc, char **argv)
 	demo_check(d, d->ver.mismatches == model_before,
 		   "the MMU walker agrees with what the submitters mapped");
 	demo_check(d, torn == 0, "no torn PTE observable through PRAMIN");
+	demo_check(d, d->gpu->watch.foreign == 0 && d->gpu->watch.overflow == 0,
+		   "no foreign PTE in a changing live range after any MMIO write (walker)");
 	demo_check(d, s->run_errors == 0, "no page-table call failed in a run stage");
 	demo_check(d, rejected == 0, "no submit rejected (the workload only builds valid jobs)");
 	for (i = 0; i < d->o.vms; i++)
-		demo_check(d, vmm_vm_check_views(d->vm[i]), "submit-side and run-side views agree");
+		demo_check(d, vmm_host_vm_check_views(d->vm[i]), "submit-side and run-side views agree");
 	demo_teardown(d);
 	s = &d->final;
 	printf("leaks             page tables %lu (%lu allocated, %lu freed), host allocations %lu"
