@@ -767,6 +767,7 @@ static void signalling_null_and_misuse(void)
 
 	fa_signalling_set_report_fn(sw_report, NULL);
 	fa_signalling_map_init(&m, &sw_cls);
+	fa_signalling_map_init(NULL, &sw_cls);
 	fa_signalling_acquire(NULL);
 	fa_signalling_acquire_shared(NULL);
 	(void)fa_signalling_trylock(NULL);
