@@ -47,6 +47,7 @@ help:
 	@echo '  make bench           build and run tests/bench/bench_*.c (BENCH_JSON=DIR: also DIR/<bench>.json)'
 	@echo '  make plots           redraw docs/img/*.svg from a demo --trace run and bench_buddy --json'
 	@echo '  make fuzz            run every tests/fuzz/fuzz_*.c for FUZZ_SECONDS (300) each'
+	@echo '                       (FUZZ_ONLY="fuzz_a fuzz_b" runs only those)'
 	@echo '  make install         headers, fencealloc{,-validate}.pc, CMake package (PREFIX=$(PREFIX), DESTDIR)'
 	@echo '  make uninstall       remove what install put there'
 	@echo '  make clean           remove $(BUILD)/ and kernel-module outputs'
@@ -126,7 +127,8 @@ bench:
 
 # ---------------------------------------------------------------- fuzzing
 fuzz:
-	@BUILD='$(BUILD)' CLANG='$(CLANG)' FUZZ_SECONDS='$(FUZZ_SECONDS)' bash tests/scripts/fuzz.sh
+	@BUILD='$(BUILD)' CLANG='$(CLANG)' FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_ONLY='$(FUZZ_ONLY)' \
+		bash tests/scripts/fuzz.sh
 
 # ---------------------------------------------------------- installation
 # Paths inside the installed files are relative to the prefix (${prefix} in

@@ -31,6 +31,13 @@
  * - #fa_llist, a lock-free singly-linked list: many producers push, one
  *   consumer takes everything at once (the kernel's `llist.h` shape).
  *
+ * **Preconditions: documented and asserted.** These are the primitives every
+ * hot path is built from (the kernel's `list.h` shape), so pointer arguments
+ * are not checked at run time: each one that must not be NULL says so in its
+ * doc comment and is checked with #FA_ASSERT (a `WARN_ON_ONCE` in the kernel,
+ * a trap in userspace debug builds, nothing with `NDEBUG`). The one pointer
+ * that may be NULL is the chain given to fa_llist_reverse() (an empty chain).
+ *
  * Stage tags used throughout the library (see docs/design.md):
  * `@stage submit` may allocate, `@stage run` never allocates or sleeps,
  * `@stage cleanup` may free, `@stage any` is a pure helper usable everywhere.
@@ -373,11 +380,12 @@ static inline bool fa_is_aligned(uint64_t x, uint64_t a)
  * @stage any
  * @param a First operand.
  * @param b Second operand.
- * @param res Where the sum is stored (the wrapped sum on overflow).
+ * @param res Where the sum is stored (the wrapped sum on overflow); must not be NULL.
  * @return true when the sum does not fit in 64 bits.
  */
 static inline bool fa_add_overflow(uint64_t a, uint64_t b, uint64_t *res)
 {
+	FA_ASSERT(res);
 	return __builtin_add_overflow(a, b, res);
 }
 
@@ -386,11 +394,12 @@ static inline bool fa_add_overflow(uint64_t a, uint64_t b, uint64_t *res)
  * @stage any
  * @param a First operand.
  * @param b Second operand.
- * @param res Where the product is stored (the wrapped product on overflow).
+ * @param res Where the product is stored (the wrapped product on overflow); must not be NULL.
  * @return true when the product does not fit in 64 bits.
  */
 static inline bool fa_mul_overflow(uint64_t a, uint64_t b, uint64_t *res)
 {
+	FA_ASSERT(res);
 	return __builtin_mul_overflow(a, b, res);
 }
 
@@ -399,7 +408,8 @@ static inline bool fa_mul_overflow(uint64_t a, uint64_t b, uint64_t *res)
  * @stage any
  * @param x Value.
  * @param a Alignment.
- * @param res Where the rounded value is stored on success (untouched on error).
+ * @param res Where the rounded value is stored on success (untouched on
+ *        error); must not be NULL.
  * @return 0; -FA_EINVAL when @p a is not a power of two; -FA_EOVERFLOW when the
  *         result does not fit in 64 bits.
  */
@@ -407,6 +417,7 @@ static inline int fa_align_up(uint64_t x, uint64_t a, uint64_t *res)
 {
 	uint64_t sum;
 
+	FA_ASSERT(res);
 	if (!fa_is_pow2(a))
 		return -FA_EINVAL;
 	if (fa_add_overflow(x, a - 1, &sum))
@@ -524,10 +535,11 @@ struct fa_list {
 /**
  * Make @p head an empty list (or mark a node as unlinked).
  * @stage any
- * @param head List head or node.
+ * @param head List head or node; must not be NULL.
  */
 static inline void fa_list_init(struct fa_list *head)
 {
+	FA_ASSERT(head);
 	head->next = head;
 	head->prev = head;
 }
@@ -535,11 +547,12 @@ static inline void fa_list_init(struct fa_list *head)
 /**
  * Whether a list is empty (or a node unlinked by fa_list_del_init()).
  * @stage any
- * @param head List head.
+ * @param head List head; must not be NULL.
  * @return true when @p head has no entries.
  */
 static inline bool fa_list_empty(const struct fa_list *head)
 {
+	FA_ASSERT(head);
 	return head->next == head;
 }
 
@@ -561,22 +574,24 @@ static inline void fa__list_insert(struct fa_list *node, struct fa_list *prev,
 /**
  * Insert @p node at the front of the list (stack order).
  * @stage any
- * @param node Node to insert (not on any list).
- * @param head List head.
+ * @param node Node to insert (not on any list); must not be NULL.
+ * @param head List head; must not be NULL.
  */
 static inline void fa_list_add(struct fa_list *node, struct fa_list *head)
 {
+	FA_ASSERT(node && head);
 	fa__list_insert(node, head, head->next);
 }
 
 /**
  * Insert @p node at the back of the list (queue order).
  * @stage any
- * @param node Node to insert (not on any list).
- * @param head List head.
+ * @param node Node to insert (not on any list); must not be NULL.
+ * @param head List head; must not be NULL.
  */
 static inline void fa_list_add_tail(struct fa_list *node, struct fa_list *head)
 {
+	FA_ASSERT(node && head);
 	fa__list_insert(node, head->prev, head);
 }
 
@@ -584,10 +599,11 @@ static inline void fa_list_add_tail(struct fa_list *node, struct fa_list *head)
  * Unlink @p node and leave it as an empty list, so that a second delete or an
  * fa_list_empty() test is safe.
  * @stage any
- * @param node Node on a list (or already unlinked).
+ * @param node Node on a list (or already unlinked); must not be NULL.
  */
 static inline void fa_list_del_init(struct fa_list *node)
 {
+	FA_ASSERT(node);
 	node->prev->next = node->next;
 	node->next->prev = node->prev;
 	fa_list_init(node);
@@ -596,11 +612,12 @@ static inline void fa_list_del_init(struct fa_list *node)
 /**
  * Move @p node to the back of another (or the same) list.
  * @stage any
- * @param node Node on a list.
- * @param head Destination head.
+ * @param node Node on a list; must not be NULL.
+ * @param head Destination head; must not be NULL.
  */
 static inline void fa_list_move_tail(struct fa_list *node, struct fa_list *head)
 {
+	FA_ASSERT(node && head);
 	fa_list_del_init(node);
 	fa_list_add_tail(node, head);
 }
@@ -608,15 +625,18 @@ static inline void fa_list_move_tail(struct fa_list *node, struct fa_list *head)
 /**
  * Append every entry of @p from to the back of @p to and leave @p from empty.
  * @stage any
- * @param from Source list head.
- * @param to Destination list head.
+ * @param from Source list head; must not be NULL.
+ * @param to Destination list head; must not be NULL.
  */
 static inline void fa_list_splice_tail_init(struct fa_list *from, struct fa_list *to)
 {
-	struct fa_list *first = from->next, *last = from->prev;
+	struct fa_list *first, *last;
 
+	FA_ASSERT(from && to);
 	if (fa_list_empty(from))
 		return;
+	first = from->next;
+	last = from->prev;
 	first->prev = to->prev;
 	to->prev->next = first;
 	last->next = to;
@@ -627,12 +647,13 @@ static inline void fa_list_splice_tail_init(struct fa_list *from, struct fa_list
 /**
  * Whether @p node is the last entry of the list headed by @p head.
  * @stage any
- * @param node Node on the list.
+ * @param node Node on the list; must not be NULL.
  * @param head List head.
  * @return true when @p node is last.
  */
 static inline bool fa_list_is_last(const struct fa_list *node, const struct fa_list *head)
 {
+	FA_ASSERT(node);
 	return node->next == head;
 }
 
@@ -671,21 +692,23 @@ struct fa_llist {
 /**
  * Make @p head empty.
  * @stage any
- * @param head List head.
+ * @param head List head; must not be NULL.
  */
 static inline void fa_llist_init(struct fa_llist *head)
 {
+	FA_ASSERT(head);
 	head->first = NULL;
 }
 
 /**
  * Whether the list looked empty at the moment of the call.
  * @stage any
- * @param head List head.
+ * @param head List head; must not be NULL.
  * @return true when no node was on the list.
  */
 static inline bool fa_llist_empty(const struct fa_llist *head)
 {
+	FA_ASSERT(head);
 	return FA_READ_ONCE(head->first) == NULL;
 }
 
@@ -695,16 +718,18 @@ static inline bool fa_llist_empty(const struct fa_llist *head)
  * kernel's `llist_add_batch()`: to push A then B in one go, link B -> A and
  * pass (B, A); fa_llist_reverse() then yields A, B.
  * @stage any (lock-free, no allocation; safe in a signalling section)
- * @param first First node of the chain.
- * @param last Last node of the chain (its next is overwritten).
- * @param head List head.
+ * @param first First node of the chain; must not be NULL.
+ * @param last Last node of the chain (its next is overwritten); must not be NULL.
+ * @param head List head; must not be NULL.
  * @return true when the list was empty before the push (the consumer may need a kick).
  */
 static inline bool fa_llist_push_batch(struct fa_llist_node *first, struct fa_llist_node *last,
 				       struct fa_llist *head)
 {
-	struct fa_llist_node *old = FA_READ_ONCE(head->first);
+	struct fa_llist_node *old;
 
+	FA_ASSERT(first && last && head);
+	old = FA_READ_ONCE(head->first);
 	do {
 		last->next = old;
 	} while (!FA_TRY_CMPXCHG(&head->first, &old, first));
@@ -714,8 +739,8 @@ static inline bool fa_llist_push_batch(struct fa_llist_node *first, struct fa_ll
 /**
  * Push one node.
  * @stage any (lock-free, no allocation; safe in a signalling section)
- * @param node Node, not on any list.
- * @param head List head.
+ * @param node Node, not on any list; must not be NULL.
+ * @param head List head; must not be NULL.
  * @return true when the list was empty before the push.
  */
 static inline bool fa_llist_push(struct fa_llist_node *node, struct fa_llist *head)
@@ -728,11 +753,12 @@ static inline bool fa_llist_push(struct fa_llist_node *node, struct fa_llist *he
  * this at a time for a given list (the caller's lock or a single worker), but
  * producers may keep pushing concurrently.
  * @stage any
- * @param head List head.
+ * @param head List head; must not be NULL.
  * @return The nodes, newest first, or NULL.
  */
 static inline struct fa_llist_node *fa_llist_del_all(struct fa_llist *head)
 {
+	FA_ASSERT(head);
 	return FA_XCHG(&head->first, (struct fa_llist_node *)NULL);
 }
 

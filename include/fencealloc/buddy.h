@@ -47,6 +47,14 @@
  *   The exceptions are meant for debugging and rare events: fa_buddy_check()
  *   is O(n) and fa_buddy_reset_clear() O(n / 64).
  *
+ * **Preconditions: checked.** Every pointer argument is checked: a NULL
+ * buddy (or one not initialised, or after fa_buddy_fini()), request or
+ * result pointer is refused with -FA_EINVAL and nothing changes; functions
+ * that return no error warn (#FA_WARN) and do nothing, getters give 0. The
+ * optional outputs (`cleared`, `why`) may be NULL. fa_buddy_init() over a
+ * live buddy starts a new, empty allocator: the old allocations are
+ * forgotten (fini it first).
+ *
  * @code
  * int vram_demo(void)
  * {
@@ -1027,12 +1035,21 @@ static inline int fa__buddy_alloc_q(struct fa_buddy *b, const struct fa__buddy_q
 	return -FA_ENOSPC;
 }
 
+/* Whether @p b can be used: not NULL, initialised and not finished. */
+static inline bool fa__buddy_ready(const struct fa_buddy *b)
+{
+	return b && b->ord;
+}
+
 /* Checks an address range given by the caller; converts it to chunks. */
 static inline int fa__buddy_user_range(const struct fa_buddy *b, uint64_t addr, uint64_t size,
 				       uint64_t *a, uint64_t *e)
 {
-	uint64_t cm = b->chunk_size - 1;
+	uint64_t cm;
 
+	if (!fa__buddy_ready(b))
+		return -FA_EINVAL;
+	cm = b->chunk_size - 1;
 	if (size == 0 || (size & cm))
 		return -FA_EINVAL;
 	if (addr < b->base || addr - b->base >= b->size)
@@ -1142,10 +1159,12 @@ static inline int fa_buddy_init(struct fa_buddy *b, void *storage, size_t storag
  * Stop using the storage. Warns (#FA_WARN) when allocations are still live.
  * @stage cleanup (teardown)
  * @locking the buddy lock, or none when no one else can reach @p b
- * @param b Buddy.
+ * @param b Buddy (NULL warns and does nothing).
  */
 static inline void fa_buddy_fini(struct fa_buddy *b)
 {
+	if (FA_WARN(!b))
+		return;
 	FA_WARN(b->avail != b->nchunks);
 	b->ord = NULL;
 	b->storage = NULL;
@@ -1158,11 +1177,13 @@ static inline void fa_buddy_fini(struct fa_buddy *b)
  * space, no flags.
  * @stage any
  * @locking none
- * @param r Request.
+ * @param r Request (NULL warns and does nothing).
  * @param size Bytes.
  */
 static inline void fa_buddy_req_init(struct fa_buddy_req *r, uint64_t size)
 {
+	if (FA_WARN(!r))
+		return;
 	r->size = size;
 	r->align = 0;
 	r->start = 0;
@@ -1183,7 +1204,7 @@ static inline void fa_buddy_req_init(struct fa_buddy_req *r, uint64_t size)
  * @param r Request.
  * @param addr Where the start address is stored on success.
  * @param cleared If not NULL, set to whether the whole range was cleared memory.
- * @return 0; -FA_EINVAL (zero size, size not a chunk multiple, not a power of
+ * @return 0; -FA_EINVAL (NULL @p b, @p r or @p addr, zero size, size not a chunk multiple, not a power of
  *         two without #FA_BUDDY_CONTIGUOUS, alignment not a power of two,
  *         misaligned start/end, `end <= start`, range smaller than size,
  *         unknown flags, exact range not aligned); -FA_ERANGE (start/end or
@@ -1193,12 +1214,15 @@ static inline void fa_buddy_req_init(struct fa_buddy_req *r, uint64_t size)
 static inline int fa_buddy_alloc_req(struct fa_buddy *b, const struct fa_buddy_req *r,
 				     uint64_t *addr, bool *cleared)
 {
-	struct fa_buddy_req rr = *r;
+	struct fa_buddy_req rr;
 	struct fa__buddy_q q;
 	uint64_t pos = 0;
 	bool clear = false;
 	int ret;
 
+	if (!fa__buddy_ready(b) || !r || !addr)
+		return -FA_EINVAL;
+	rr = *r;
 	if (rr.start == 0)
 		rr.start = b->base;
 	ret = fa__buddy_prep(b, &rr, false, &q);
@@ -1260,6 +1284,8 @@ static inline int fa_buddy_alloc_range(struct fa_buddy *b, uint64_t start, uint6
 	r.end = end;
 	r.align = align;
 	r.flags = flags;
+	if (!fa__buddy_ready(b))
+		return -FA_EINVAL;
 	if (start == 0 && b->base != 0)
 		return -FA_ERANGE;
 	return fa_buddy_alloc_req(b, &r, addr, NULL);
@@ -1283,6 +1309,8 @@ static inline int fa_buddy_alloc_exact(struct fa_buddy *b, uint64_t addr, uint64
 	r.start = addr;
 	r.end = addr + size;	/* 0 when the range ends at 2^64: the end of the space */
 	r.flags = FA_BUDDY_CONTIGUOUS;
+	if (!fa__buddy_ready(b))
+		return -FA_EINVAL;
 	if (addr < b->base)
 		return -FA_ERANGE;
 	if (size - 1 > FA_U64_MAX - addr && size)
@@ -1340,11 +1368,13 @@ static inline int fa_buddy_free(struct fa_buddy *b, uint64_t addr, uint64_t size
  * Bytes currently free.
  * @stage any
  * @locking the buddy lock (or a racy read)
- * @param b Buddy.
+ * @param b Buddy (NULL warns and gives 0).
  * @return Free bytes.
  */
 static inline uint64_t fa_buddy_avail(const struct fa_buddy *b)
 {
+	if (FA_WARN(!b))
+		return 0;
 	return b->avail << b->chunk_shift;
 }
 
@@ -1352,11 +1382,13 @@ static inline uint64_t fa_buddy_avail(const struct fa_buddy *b)
  * Bytes currently free and known to be cleared.
  * @stage any
  * @locking the buddy lock (or a racy read)
- * @param b Buddy.
+ * @param b Buddy (NULL warns and gives 0).
  * @return Free cleared bytes.
  */
 static inline uint64_t fa_buddy_clear_avail(const struct fa_buddy *b)
 {
+	if (FA_WARN(!b))
+		return 0;
 	return b->clear_avail << b->chunk_shift;
 }
 
@@ -1364,11 +1396,13 @@ static inline uint64_t fa_buddy_clear_avail(const struct fa_buddy *b)
  * Managed bytes (the size given to init, rounded down to chunks).
  * @stage any
  * @locking none
- * @param b Buddy.
+ * @param b Buddy (NULL warns and gives 0).
  * @return Bytes.
  */
 static inline uint64_t fa_buddy_size(const struct fa_buddy *b)
 {
+	if (FA_WARN(!b))
+		return 0;
 	return b->size;
 }
 
@@ -1376,13 +1410,16 @@ static inline uint64_t fa_buddy_size(const struct fa_buddy *b)
  * Size of the largest free block.
  * @stage any
  * @locking the buddy lock
- * @param b Buddy.
+ * @param b Buddy (NULL warns and gives 0).
  * @return Bytes, 0 when nothing is free.
  */
 static inline uint64_t fa_buddy_largest_free(const struct fa_buddy *b)
 {
-	uint64_t m = b->free_mask[0] | b->free_mask[1];
+	uint64_t m;
 
+	if (FA_WARN(!b))
+		return 0;
+	m = b->free_mask[0] | b->free_mask[1];
 	return m ? b->chunk_size << (fa_fls64(m) - 1) : 0;
 }
 
@@ -1390,11 +1427,13 @@ static inline uint64_t fa_buddy_largest_free(const struct fa_buddy *b)
  * Largest block order (log2 of the largest root, in chunks).
  * @stage any
  * @locking none
- * @param b Buddy.
+ * @param b Buddy (NULL warns and gives 0).
  * @return The order.
  */
 static inline unsigned int fa_buddy_max_order(const struct fa_buddy *b)
 {
+	if (FA_WARN(!b))
+		return 0;
 	return b->max_order;
 }
 
@@ -1402,7 +1441,7 @@ static inline unsigned int fa_buddy_max_order(const struct fa_buddy *b)
  * Number of free blocks of one order and clear state.
  * @stage any
  * @locking the buddy lock
- * @param b Buddy.
+ * @param b Buddy (NULL warns and gives 0).
  * @param order Block order (block size = chunk << order).
  * @param cleared true for cleared blocks, false for dirty ones.
  * @return The count (0 for an order above fa_buddy_max_order()).
@@ -1410,6 +1449,8 @@ static inline unsigned int fa_buddy_max_order(const struct fa_buddy *b)
 static inline uint64_t fa_buddy_free_blocks(const struct fa_buddy *b, unsigned int order,
 					    bool cleared)
 {
+	if (FA_WARN(!b))
+		return 0;
 	if (order > b->max_order)
 		return 0;
 	return b->nfree[order][cleared ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY];
@@ -1422,7 +1463,7 @@ static inline uint64_t fa_buddy_free_blocks(const struct fa_buddy *b, unsigned i
  * needs merging: the bits move from one free bitmap to the other.
  * @stage any (never allocates; O(n / 64) word operations)
  * @locking the buddy lock
- * @param b Buddy.
+ * @param b Buddy (NULL or not initialised warns and does nothing).
  * @param cleared true: everything free becomes cleared; false: dirty.
  */
 static inline void fa_buddy_reset_clear(struct fa_buddy *b, bool cleared)
@@ -1430,6 +1471,8 @@ static inline void fa_buddy_reset_clear(struct fa_buddy *b, bool cleared)
 	int to = cleared ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY, from = to ^ 1;
 	unsigned int k, l;
 
+	if (FA_WARN(!fa__buddy_ready(b)))
+		return;
 	for (k = 0; k <= b->max_order; k++) {
 		struct fa__buddy_order *o = &b->ord[k];
 		uint64_t nb = o->nbits;
@@ -1489,7 +1532,7 @@ static inline uint64_t fa_buddy_blocks_max(uint64_t size, uint64_t min_block)
  * @param count Where the number of blocks is stored on success.
  * @return 0; -FA_EINVAL (as fa_buddy_alloc_req(), plus min_block not a power
  *         of two ≥ chunk or not dividing size, #FA_BUDDY_CONTIGUOUS, @p out
- *         NULL or @p max_out 0); -FA_ENOSPC (not enough free blocks of at
+ *         or @p count NULL or @p max_out 0); -FA_ENOSPC (not enough free blocks of at
  *         least min_block in the range); -FA_EOVERFLOW (more than @p max_out
  *         blocks would be needed). Nothing changes on error (blocks taken
  *         before a failure are given back exactly).
@@ -1498,7 +1541,7 @@ static inline int fa_buddy_alloc_blocks(struct fa_buddy *b, const struct fa_budd
 					struct fa_buddy_block *out, unsigned int max_out,
 					unsigned int *count)
 {
-	struct fa_buddy_req rr = *r;
+	struct fa_buddy_req rr;
 	struct fa__buddy_q q;
 	struct fa__buddy_hit h;
 	uint64_t left;
@@ -1506,6 +1549,9 @@ static inline int fa_buddy_alloc_blocks(struct fa_buddy *b, const struct fa_budd
 	int ret, st0, s;
 	bool got;
 
+	if (!fa__buddy_ready(b) || !r || !count)
+		return -FA_EINVAL;
+	rr = *r;
 	if (rr.start == 0)
 		rr.start = b->base;
 	if ((rr.flags & FA_BUDDY_CONTIGUOUS) || !out || max_out == 0)
@@ -1663,8 +1709,8 @@ static inline unsigned int fa__buddy_putu(char *buf, unsigned int n, uint64_t v)
  * has some. No libc: numbers are formatted here.
  * @stage any (O(max order))
  * @locking the buddy lock
- * @param b Buddy.
- * @param print Line sink.
+ * @param b Buddy (NULL or not initialised warns and prints nothing).
+ * @param print Line sink (NULL warns).
  * @param ctx Passed to @p print.
  */
 static inline void fa_buddy_dump(const struct fa_buddy *b, fa_buddy_print_fn print, void *ctx)
@@ -1672,6 +1718,8 @@ static inline void fa_buddy_dump(const struct fa_buddy *b, fa_buddy_print_fn pri
 	char line[FA__BUDDY_LINE];
 	unsigned int n, k;
 
+	if (FA_WARN(!fa__buddy_ready(b) || !print))
+		return;
 	n = fa__buddy_puts(line, 0, "buddy: size ");
 	n = fa__buddy_putu(line, n, b->size);
 	n = fa__buddy_puts(line, n, " chunk ");
@@ -1772,7 +1820,8 @@ static inline int fa__buddy_check_nodes(const struct fa_buddy *b, unsigned int k
  * @locking the buddy lock
  * @param b Buddy.
  * @param why If not NULL, receives a description of the first violation.
- * @return 0 when consistent, -FA_EFAULT on the first violation.
+ * @return 0 when consistent, -FA_EFAULT on the first violation; -FA_EINVAL
+ *         for a NULL @p b.
  */
 static inline int fa_buddy_check(const struct fa_buddy *b, const char **why)
 {
@@ -1780,6 +1829,8 @@ static inline int fa_buddy_check(const struct fa_buddy *b, const char **why)
 	unsigned int k, s;
 	int ret;
 
+	if (!b)
+		return -FA_EINVAL;
 	if (!b->ord || b->nchunks != b->size >> b->chunk_shift || b->nchunks == 0 ||
 	    b->max_order != (unsigned int)fa_ilog2_u64(b->nchunks))
 		FA__BUDDY_FAIL("header fields inconsistent");

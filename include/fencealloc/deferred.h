@@ -35,6 +35,13 @@
  *   that protects the list. fa_deferred_splice() is the building block for
  *   callers with other needs.
  *
+ * **Preconditions: checked.** Every pointer argument is checked: a NULL list,
+ * node, callback or lock warns (#FA_WARN) and the call does nothing (a
+ * drain or splice hands out nothing and returns 0 / NULL); the optional
+ * outputs (`count` of fa_deferred_splice(), `epoch` of
+ * fa_deferred_oldest_epoch()) may be NULL. Re-initialising a list that still
+ * holds entries forgets them: drain it first.
+ *
  * Stage contract:
  * | function                    | stage   | caller lock                          |
  * |-----------------------------|---------|--------------------------------------|
@@ -146,10 +153,13 @@ struct fa_deferred_lock {
  * Initialise an empty deferred-free list.
  * @stage any
  * @locking none (the list is not shared yet)
- * @param d The list.
+ * @param d The list (NULL warns and does nothing). Must not hold entries:
+ *        initialising a list with pending entries forgets them.
  */
 static inline void fa_deferred_init(struct fa_deferred *d)
 {
+	if (FA_WARN(!d))
+		return;
 	fa_llist_init(&d->incoming);
 	d->backlog = NULL;
 	d->backlog_tail = NULL;
@@ -164,10 +174,12 @@ static inline void fa_deferred_init(struct fa_deferred *d)
  * may wrap at 2^32; pending epochs must lie within 2^31 of each other.
  * @stage any
  * @locking none (the list is not shared yet)
- * @param d The list.
+ * @param d The list (NULL warns and does nothing).
  */
 static inline void fa_deferred_init_seq32(struct fa_deferred *d)
 {
+	if (FA_WARN(!d))
+		return;
 	fa_deferred_init(d);
 	d->seq32 = true;
 }
@@ -345,14 +357,16 @@ static inline void fa__deferred_collect(struct fa_deferred *d)
  * Queue @p node to be handed to a drain once @p epoch has completed.
  * @stage any (run-safe: lock-free, no allocation, never sleeps)
  * @locking none; any number of concurrent pushers and one drainer
- * @param d The list.
- * @param node Entry embedded in the object; not on any list.
+ * @param d The list (NULL warns and queues nothing).
+ * @param node Entry embedded in the object; not on any list (NULL warns).
  * @param epoch The object may be freed once this epoch has completed
  *              (fa_deferred_drain() with a completed epoch not before it).
  */
 static inline void fa_deferred_push(struct fa_deferred *d, struct fa_deferred_node *node,
 				    uint64_t epoch)
 {
+	if (FA_WARN(!d || !node))
+		return;
 	node->epoch = epoch;
 	/* Count first: a drain can only hand out what is already counted. */
 	fa__deferred_count_inc(&d->pushed);
@@ -367,7 +381,7 @@ static inline void fa_deferred_push(struct fa_deferred *d, struct fa_deferred_no
  * @stage cleanup
  * @locking drains serialised (the caller's drain lock, or a single worker);
  *          concurrent pushes are fine
- * @param d The list.
+ * @param d The list (NULL warns: nothing detached, @p count set to 0).
  * @param completed_epoch The newest completed epoch: entries with
  *        `!fa_seq64_after(epoch, completed_epoch)` are eligible (32-bit
  *        comparison for a list set up with fa_deferred_init_seq32()).
@@ -381,6 +395,11 @@ static inline struct fa_deferred_node *fa_deferred_splice(struct fa_deferred *d,
 	struct fa_llist_node *first, *last = NULL, *n;
 	unsigned long k = 0;
 
+	if (FA_WARN(!d)) {
+		if (count)
+			*count = 0;
+		return NULL;
+	}
 	fa__deferred_collect(d);
 	first = d->backlog;
 	for (n = first; n && !fa__deferred_after(d->seq32, fa__deferred_epoch(n), completed_epoch);
@@ -426,9 +445,10 @@ static inline void fa__deferred_run(struct fa_deferred_node *node, fa_deferred_f
  * @locking drains serialised (one drainer at a time, e.g. the cleanup
  *          worker); concurrent pushes are fine. No lock of the library's is
  *          held while @p fn runs.
- * @param d The list.
+ * @param d The list (NULL warns and drains nothing).
  * @param completed_epoch The newest completed epoch.
- * @param fn Callback; may free the node and may push again.
+ * @param fn Callback; may free the node and may push again (NULL warns and
+ *        drains nothing: the entries stay queued).
  * @param arg Passed to @p fn.
  * @return The number of entries handed to @p fn.
  */
@@ -438,6 +458,8 @@ static inline unsigned long fa_deferred_drain(struct fa_deferred *d, uint64_t co
 	unsigned long total = 0, k;
 	struct fa_deferred_node *chain;
 
+	if (FA_WARN(!d || !fn))
+		return 0;
 	while ((chain = fa_deferred_splice(d, completed_epoch, &k)) != NULL) {
 		fa__deferred_run(chain, fn, arg);
 		total += k;
@@ -454,11 +476,13 @@ static inline unsigned long fa_deferred_drain(struct fa_deferred *d, uint64_t co
  * @stage cleanup
  * @locking called with @p lock held; returns with it held; it is dropped
  *          while @p fn runs
- * @param d The list.
+ * @param d The list (NULL warns and drains nothing).
  * @param completed_epoch The newest completed epoch.
- * @param fn Callback; may free the node, push again, or take @p lock itself.
+ * @param fn Callback; may free the node, push again, or take @p lock itself
+ *        (NULL warns and drains nothing).
  * @param arg Passed to @p fn.
- * @param lock The caller's lock (lock/unlock callbacks).
+ * @param lock The caller's lock (lock/unlock callbacks; NULL, or a missing
+ *        callback, warns and drains nothing).
  * @return The number of entries handed to @p fn by this call.
  */
 static inline unsigned long fa_deferred_drain_locked(struct fa_deferred *d,
@@ -468,6 +492,8 @@ static inline unsigned long fa_deferred_drain_locked(struct fa_deferred *d,
 	unsigned long total = 0, k;
 	struct fa_deferred_node *chain;
 
+	if (FA_WARN(!d || !fn || !lock || !lock->lock || !lock->unlock))
+		return 0;
 	while ((chain = fa_deferred_splice(d, completed_epoch, &k)) != NULL) {
 		lock->unlock(lock->ctx);
 		fa__deferred_run(chain, fn, arg);
@@ -482,16 +508,19 @@ static inline unsigned long fa_deferred_drain_locked(struct fa_deferred *d,
  * @stage any
  * @locking none; exact when no push or drain runs concurrently, otherwise a
  *          snapshot that may be slightly stale (never below zero)
- * @param d The list.
+ * @param d The list (NULL warns and gives 0).
  * @return Pending entries.
  */
 static inline unsigned long fa_deferred_pending(const struct fa_deferred *d)
 {
+	unsigned long handed, pushed;
+
+	if (FA_WARN(!d))
+		return 0;
 	/* Read handed first, with acquire so that the load of pushed cannot be
 	 * satisfied earlier: pushed only grows and always covers handed. */
-	unsigned long handed = FA_LOAD_ACQUIRE(d->handed);
-	unsigned long pushed = FA_READ_ONCE(d->pushed);
-
+	handed = FA_LOAD_ACQUIRE(d->handed);
+	pushed = FA_READ_ONCE(d->pushed);
 	return pushed - handed;
 }
 
@@ -502,16 +531,20 @@ static inline unsigned long fa_deferred_pending(const struct fa_deferred *d)
  * @stage cleanup
  * @locking drains serialised with this call (a drain may free the entries
  *          it walks); concurrent pushes are fine
- * @param d The list.
- * @param epoch Where the epoch is stored when there is one (untouched otherwise).
+ * @param d The list (NULL warns and gives false).
+ * @param epoch Where the epoch is stored when there is one (untouched
+ *        otherwise); may be NULL to ask only whether an entry is pending.
  * @return true when an entry is pending, false when the list is empty.
  */
 static inline bool fa_deferred_oldest_epoch(const struct fa_deferred *d, uint64_t *epoch)
 {
-	const struct fa_llist_node *n = FA_READ_ONCE(d->incoming.first);
+	const struct fa_llist_node *n;
 	bool found = false;
 	uint64_t best = 0;
 
+	if (FA_WARN(!d))
+		return false;
+	n = FA_READ_ONCE(d->incoming.first);
 	if (d->backlog) {
 		best = fa__deferred_epoch(d->backlog);
 		found = true;
@@ -523,7 +556,7 @@ static inline bool fa_deferred_oldest_epoch(const struct fa_deferred *d, uint64_
 			best = e;
 		found = true;
 	}
-	if (found)
+	if (found && epoch)
 		*epoch = best;
 	return found;
 }

@@ -43,6 +43,14 @@
  * before anything is written: bad input changes nothing (no VRAM byte, no
  * window move, no counter).
  *
+ * **Preconditions: checked.** Every pointer argument is checked: a NULL (or
+ * uninitialised) accessor, object, descriptor or buffer gets -FA_EINVAL,
+ * with nothing changed; functions that return no error warn (#FA_WARN) and
+ * do nothing (fa_pramin_window_base() gives false, fa_pramin_gen_reach()
+ * 0). Descriptor fields are validated with overflow-checked arithmetic.
+ * Re-initialising a window or direct object only resets its cached state
+ * (it owns no memory), so it is allowed at any time outside the PRAMIN lock.
+ *
  * **Locking.** The library takes no lock. A direct accessor needs whatever
  * lock protects the tables. The PRAMIN window is one shared hardware
  * resource: the caller serialises every use of one #fa_pramin_window (and
@@ -658,12 +666,14 @@ static inline int fa_pramin_direct_init(struct fa_pramin_direct *d, void *cpu, u
  * Make an accessor for an initialised direct object.
  * @stage any
  * @locking none
- * @param d Initialised by fa_pramin_direct_init().
- * @param out Accessor to fill in.
+ * @param d Initialised by fa_pramin_direct_init() (NULL warns, @p out untouched).
+ * @param out Accessor to fill in (NULL warns).
  */
 static inline void fa_pramin_direct_accessor(struct fa_pramin_direct *d,
 					     struct fa_pramin_accessor *out)
 {
+	if (FA_WARN(!d || !out))
+		return;
 	out->ops = fa__pramin_direct_ops();
 	out->ctx = d;
 }
@@ -751,18 +761,6 @@ static inline int fa_pramin_gen_get(enum fa_pramin_gen_id id, struct fa_pramin_g
 }
 
 /**
- * Highest VRAM address (exclusive) a descriptor's window register can reach.
- * @stage any
- * @locking none
- * @param gen A descriptor accepted by fa_pramin_window_init().
- * @return 2^(base_shift + base_bits).
- */
-static inline uint64_t fa_pramin_gen_reach(const struct fa_pramin_gen *gen)
-{
-	return FA_BIT64(gen->base_shift + gen->base_bits);
-}
-
-/**
  * Validate a generation descriptor.
  * @param g Descriptor.
  * @return 0 or -FA_EINVAL.
@@ -773,8 +771,11 @@ static inline int fa__pramin_gen_check(const struct fa_pramin_gen *g)
 
 	if (!g || (g->window_reg & 3) != 0 || (g->aperture & 3) != 0)
 		return -FA_EINVAL;
-	if (g->base_shift < 12 || g->base_bits < 1 || g->base_bits > 32 ||
-	    g->base_shift + g->base_bits > 62)
+	/* Each field is bounded before they are added, and the sum is taken in
+	 * 64 bits: a shift near 2^32 must not wrap the sum into range and then
+	 * be used as a shift count below. */
+	if (g->base_shift < 12 || g->base_shift > 61 || g->base_bits < 1 || g->base_bits > 32 ||
+	    (uint64_t)g->base_shift + g->base_bits > 62)
 		return -FA_EINVAL;
 	if (!fa_is_pow2(g->aperture_size) || g->aperture_size < (FA_BIT64(g->base_shift) << 1))
 		return -FA_EINVAL;
@@ -784,6 +785,21 @@ static inline int fa__pramin_gen_check(const struct fa_pramin_gen *g)
 	if (((uint64_t)g->reg_or & field) != 0)
 		return -FA_EINVAL;
 	return 0;
+}
+
+/**
+ * Highest VRAM address (exclusive) a descriptor's window register can reach.
+ * @stage any
+ * @locking none
+ * @param gen Descriptor (checked: NULL or invalid gives 0).
+ * @return 2^(base_shift + base_bits); 0 when @p gen is NULL or would be
+ *         refused by fa_pramin_window_init().
+ */
+static inline uint64_t fa_pramin_gen_reach(const struct fa_pramin_gen *gen)
+{
+	if (fa__pramin_gen_check(gen))
+		return 0;
+	return FA_BIT64(gen->base_shift + gen->base_bits);
 }
 
 /**
@@ -1266,12 +1282,14 @@ static inline const struct fa_pramin_ops *fa__pramin_win_ops(void)
  * Make an accessor for an initialised window.
  * @stage any
  * @locking none
- * @param w Initialised by fa_pramin_window_init().
- * @param out Accessor to fill in.
+ * @param w Initialised by fa_pramin_window_init() (NULL warns, @p out untouched).
+ * @param out Accessor to fill in (NULL warns).
  */
 static inline void fa_pramin_window_accessor(struct fa_pramin_window *w,
 					     struct fa_pramin_accessor *out)
 {
+	if (FA_WARN(!w || !out))
+		return;
 	out->ops = fa__pramin_win_ops();
 	out->ctx = w;
 }
@@ -1322,10 +1340,12 @@ static inline int fa_pramin_window_init(struct fa_pramin_window *w, const struct
  * window register (the cache is never refreshed by reading the register).
  * @stage run
  * @locking the PRAMIN lock
- * @param w Window.
+ * @param w Window (NULL warns and does nothing).
  */
 static inline void fa_pramin_window_forget(struct fa_pramin_window *w)
 {
+	if (FA_WARN(!w))
+		return;
 	w->base_valid = false;
 }
 
@@ -1333,16 +1353,20 @@ static inline void fa_pramin_window_forget(struct fa_pramin_window *w)
  * Current window base, as last programmed by this object.
  * @stage run
  * @locking the PRAMIN lock
- * @param w Window.
- * @param base Where the base is stored when known (untouched otherwise).
+ * @param w Window (NULL warns and gives false).
+ * @param base Where the base is stored when known (untouched otherwise); may
+ *        be NULL to ask only whether the base is known.
  * @return true when the base is known; false before the first access or after
  *         fa_pramin_window_forget().
  */
 static inline bool fa_pramin_window_base(const struct fa_pramin_window *w, uint64_t *base)
 {
+	if (FA_WARN(!w))
+		return false;
 	if (!w->base_valid)
 		return false;
-	*base = w->base;
+	if (base)
+		*base = w->base;
 	return true;
 }
 
@@ -1350,10 +1374,12 @@ static inline bool fa_pramin_window_base(const struct fa_pramin_window *w, uint6
  * Reset the counters to zero.
  * @stage run
  * @locking the PRAMIN lock
- * @param w Window.
+ * @param w Window (NULL warns and does nothing).
  */
 static inline void fa_pramin_window_stats_reset(struct fa_pramin_window *w)
 {
+	if (FA_WARN(!w))
+		return;
 	w->stats.moves = 0;
 	w->stats.reads = 0;
 	w->stats.writes = 0;

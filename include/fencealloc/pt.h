@@ -105,6 +105,14 @@
  * table alive while used + nsparse != 0, as RM's MMU_WALK does with its
  * valid/sparse/reserved counters.
  *
+ * **Preconditions: checked.** Every pointer argument is checked: a NULL or
+ * not initialised tree (never initialised, failed init, after fini), format,
+ * accessor, page array or result pointer is refused with -FA_EINVAL and
+ * nothing changes (no allocation, no table write); functions that return no
+ * error warn (#FA_WARN) and give 0 or do nothing. fa_pt_init() over a live
+ * tree is the caller's bug it cannot see (a live tree cannot be told from
+ * uninitialised storage): fini it first, or its tables leak.
+ *
  * Every walk iterates with an explicit path of at most #FA_PT_MAX_DEPTH
  * nodes; there is no recursion, no division, no floating point.
  *
@@ -951,17 +959,19 @@ static inline bool fa__pt_ready(const struct fa_pt *pt)
  * VRAM, no accessor lock hooks).
  * @stage any
  * @locking none
- * @param cfg Configuration to fill.
- * @param fmt Format.
- * @param acc Table memory accessor (must outlive the tree).
- * @param tables Table allocator (copied).
- * @param shadow Shadow node allocator (copied).
+ * @param cfg Configuration to fill (NULL warns and does nothing).
+ * @param fmt Format (NULL is stored; fa_pt_init() then refuses the configuration).
+ * @param acc Table memory accessor (must outlive the tree; NULL as for @p fmt).
+ * @param tables Table allocator (copied; NULL warns and leaves @p cfg untouched).
+ * @param shadow Shadow node allocator (copied; NULL as for @p tables).
  */
 static inline void fa_pt_config_init(struct fa_pt_config *cfg, const struct fa_pt_format *fmt,
 				     const struct fa_pramin_accessor *acc,
 				     const struct fa_pt_table_alloc *tables,
 				     const struct fa_reserve_source *shadow)
 {
+	if (FA_WARN(!cfg || !tables || !shadow))
+		return;
 	cfg->fmt = fmt;
 	cfg->acc = acc;
 	cfg->tables = *tables;
@@ -977,12 +987,14 @@ static inline void fa_pt_config_init(struct fa_pt_config *cfg, const struct fa_p
  * asked for).
  * @stage any
  * @locking none
- * @param f Format.
- * @param level Level index (< fa_pt_format::nlevels).
+ * @param f Format (NULL warns and gives 0).
+ * @param level Level index (< fa_pt_format::nlevels; beyond warns and gives 0).
  * @return Bytes.
  */
 static inline size_t fa_pt_node_bytes(const struct fa_pt_format *f, unsigned int level)
 {
+	if (FA_WARN(!f || level >= f->nlevels))
+		return 0;
 	return fa__pt_node_size(f, level);
 }
 
@@ -1120,8 +1132,8 @@ static inline int fa_pt_estimate(const struct fa_pt *pt, uint64_t va, uint64_t s
  * 4 KiB; big PTs 256 bytes), so reservations are kept per size.
  * @stage any
  * @locking none
- * @param f Format the estimate was made for.
- * @param est Estimate.
+ * @param f Format the estimate was made for (NULL warns and gives 0).
+ * @param est Estimate (NULL warns and gives 0).
  * @param bytes Table size (fa_pt_level_bytes() of some level).
  * @return Number of tables of that size.
  */
@@ -1132,6 +1144,8 @@ static inline uint64_t fa_pt_estimate_tables_of_size(const struct fa_pt_format *
 	uint64_t n = 0;
 	unsigned int l;
 
+	if (FA_WARN(!f || !est))
+		return 0;
 	for (l = 0; l < f->nlevels; l++)
 		if (fa_pt_level_bytes(f, l) == bytes)
 			n += est->tables[l];

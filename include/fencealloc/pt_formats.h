@@ -11,6 +11,16 @@
  * functions turn addresses and attributes into raw entries and back. The
  * refcounted tree in pt.h and an MMU walker (translate) only ever use these.
  *
+ * **Preconditions: documented and asserted.** The helpers below run once per
+ * entry inside the tree's loops, so they do not check their arguments at run
+ * time: @p f must not be NULL and must be a format that passes
+ * fa_pt_format_validate(), and level indices must be below
+ * fa_pt_format::nlevels. Each says so in its doc comment and checks it with
+ * #FA_ASSERT (a `WARN_ON_ONCE` in the kernel, a trap in userspace debug
+ * builds). fa_pt_format_validate() itself accepts any pointer (NULL gives
+ * -FA_EINVAL), and value arguments (addresses, shifts, page sizes) are always
+ * checked.
+ *
  * Built-in formats (all `@stage any`, no state):
  * - fa_pt_format_nv(): the NVIDIA format of a GPU generation
  *   (#fa_pt_nv_gen). The generation is part of the choice because the same
@@ -337,12 +347,13 @@ struct fa_pt_format {
  * Entries of a table of level @p l.
  * @stage any
  * @locking none
- * @param f Format.
- * @param l Level index (< fa_pt_format::nlevels).
+ * @param f Format; must not be NULL.
+ * @param l Level index; must be below fa_pt_format::nlevels.
  * @return 2^bits.
  */
 static inline uint64_t fa_pt_level_entries(const struct fa_pt_format *f, unsigned int l)
 {
+	FA_ASSERT(f && l < f->nlevels);
 	return FA_BIT64(f->level[l].bits);
 }
 
@@ -350,12 +361,13 @@ static inline uint64_t fa_pt_level_entries(const struct fa_pt_format *f, unsigne
  * Bytes of a table of level @p l (entries × entry size).
  * @stage any
  * @locking none
- * @param f Format.
- * @param l Level index.
+ * @param f Format; must not be NULL.
+ * @param l Level index; must be below fa_pt_format::nlevels.
  * @return Table size in bytes.
  */
 static inline uint64_t fa_pt_level_bytes(const struct fa_pt_format *f, unsigned int l)
 {
+	FA_ASSERT(f && l < f->nlevels);
 	return FA_BIT64(f->level[l].bits + f->level[l].entry_log2);
 }
 
@@ -363,8 +375,8 @@ static inline uint64_t fa_pt_level_bytes(const struct fa_pt_format *f, unsigned 
  * Encode a valid PTE (see #fa_pt_pte_fn).
  * @stage any
  * @locking none
- * @param f Format.
- * @param level Level holding the PTE.
+ * @param f Format; must not be NULL.
+ * @param level Level holding the PTE; must be below fa_pt_format::nlevels.
  * @param pa Page physical address.
  * @param attr Attributes.
  * @return The raw entry (low 8 bytes for dual levels).
@@ -372,6 +384,7 @@ static inline uint64_t fa_pt_level_bytes(const struct fa_pt_format *f, unsigned 
 static inline uint64_t fa_pt_pte_encode(const struct fa_pt_format *f, unsigned int level,
 					uint64_t pa, uint32_t attr)
 {
+	FA_ASSERT(f && f->pte && level < f->nlevels);
 	return f->pte(f, level, pa, attr);
 }
 
@@ -379,17 +392,18 @@ static inline uint64_t fa_pt_pte_encode(const struct fa_pt_format *f, unsigned i
  * Encode a PDE (see #fa_pt_pde_fn).
  * @stage any
  * @locking none
- * @param f Format.
- * @param level Level holding the PDE.
- * @param sub Child table addresses per slot.
+ * @param f Format; must not be NULL.
+ * @param level Level holding the PDE; must be below fa_pt_format::nlevels.
+ * @param sub Child table addresses per slot; must not be NULL.
  * @param present Mask of valid slots.
  * @param attr Aperture and volatile bit of the child tables.
- * @param out Raw entry, two words.
+ * @param out Raw entry, two words; must not be NULL.
  */
 static inline void fa_pt_pde_encode(const struct fa_pt_format *f, unsigned int level,
 				    const uint64_t sub[2], unsigned int present, uint32_t attr,
 				    uint64_t out[2])
 {
+	FA_ASSERT(f && f->pde && level < f->nlevels && sub && out);
 	f->pde(f, level, sub, present, attr, out);
 }
 
@@ -397,14 +411,15 @@ static inline void fa_pt_pde_encode(const struct fa_pt_format *f, unsigned int l
  * Decode a raw entry (see #fa_pt_decode_fn).
  * @stage any
  * @locking none
- * @param f Format.
- * @param level Level the entry comes from.
- * @param raw Two raw words (the second only read for dual levels).
- * @param out Decoded entry.
+ * @param f Format; must not be NULL.
+ * @param level Level the entry comes from; must be below fa_pt_format::nlevels.
+ * @param raw Two raw words (the second only read for dual levels); must not be NULL.
+ * @param out Decoded entry; must not be NULL.
  */
 static inline void fa_pt_entry_decode(const struct fa_pt_format *f, unsigned int level,
 				      const uint64_t raw[2], struct fa_pt_entry *out)
 {
+	FA_ASSERT(f && f->decode && level < f->nlevels && raw && out);
 	f->decode(f, level, raw, out);
 }
 
@@ -413,9 +428,9 @@ static inline void fa_pt_entry_decode(const struct fa_pt_format *f, unsigned int
  * encodable with aperture bits of @p attr.
  * @stage any
  * @locking none
- * @param f Format.
+ * @param f Format; must not be NULL.
  * @param pa Physical address.
- * @param shift log2 of the page (or table) size.
+ * @param shift log2 of the page (or table) size; 64 or more gives false.
  * @param attr Attributes (only the aperture is looked at).
  * @return true when the format can express it.
  */
@@ -423,10 +438,14 @@ static inline bool fa_pt_pa_ok(const struct fa_pt_format *f, uint64_t pa, unsign
 			       uint32_t attr)
 {
 	unsigned int aper = attr & FA_PT_APER_MASK;
-	unsigned int bits = (aper == FA_PT_APER_SYS_COH || aper == FA_PT_APER_SYS_NONCOH) ?
-			    f->pa_bits_sys : f->pa_bits_vid;
+	unsigned int bits;
 	uint64_t end;
 
+	FA_ASSERT(f);
+	bits = (aper == FA_PT_APER_SYS_COH || aper == FA_PT_APER_SYS_NONCOH) ? f->pa_bits_sys :
+									       f->pa_bits_vid;
+	if (shift >= 64)
+		return false;
 	if (bits < 64 && (pa >> bits) != 0)
 		return false;
 	if (fa_add_overflow(pa, FA_BIT64(shift) - 1, &end))
@@ -462,7 +481,7 @@ static inline bool fa_pt_table_addr_ok(const struct fa_pt_format *f, unsigned in
  * Find the page-size index of a page size.
  * @stage any
  * @locking none
- * @param f Format.
+ * @param f Format; must not be NULL.
  * @param page_size Page size in bytes.
  * @return Index into fa_pt_format::page, or -1 when the format has no such page size.
  */
@@ -470,6 +489,7 @@ static inline int fa_pt_page_index(const struct fa_pt_format *f, uint64_t page_s
 {
 	unsigned int i;
 
+	FA_ASSERT(f);
 	for (i = 0; i < f->npages; i++)
 		if (FA_BIT64(f->page[i].shift) == page_size)
 			return (int)i;
@@ -494,7 +514,7 @@ static inline bool fa__pt_level_has_page(const struct fa_pt_format *f, unsigned 
  * pass this before use; the tree's init calls it).
  * @stage any
  * @locking none
- * @param f Format.
+ * @param f Format (may be NULL: -FA_EINVAL).
  * @return 0, or -FA_EINVAL when a level, page or link is inconsistent.
  */
 static inline int fa_pt_format_validate(const struct fa_pt_format *f)

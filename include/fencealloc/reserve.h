@@ -37,6 +37,16 @@
  * (fa_reserve_pool_init() checks the size), and the contents of a taken
  * object are undefined except that the link word reads as zero.
  *
+ * **Preconditions: checked.** Every pointer argument is checked: a NULL one
+ * is refused with -FA_EINVAL where the function returns an error, and
+ * otherwise warns (#FA_WARN) and does nothing (returning NULL or 0); in
+ * every case nothing changes. Re-initialising a live pool or reservation is
+ * a caller bug the module cannot detect (it cannot tell a live object from
+ * uninitialised memory): fa_reserve_pool_init() over a pool that still
+ * caches objects, or fa_reserve_init() over a reservation that still holds
+ * some, forgets them; call fa_reserve_pool_fini() / fa_reserve_release()
+ * first.
+ *
  * Stage and lock contract:
  * | function                         | stage         | caller lock                     |
  * |----------------------------------|---------------|---------------------------------|
@@ -137,7 +147,7 @@ struct fa_reserve_source {
  * @stage submit (or cleanup)
  * @locking whatever the source needs; never inside a signalling section
  *          unless @p gfp is #FA_GFP_NOWAIT
- * @param src The source.
+ * @param src The source (NULL, or one without @c alloc, warns and gives NULL).
  * @param size Bytes.
  * @param gfp Allocation context.
  * @return The object, or NULL when the source failed.
@@ -146,6 +156,8 @@ static inline void *fa_reserve_source_alloc(const struct fa_reserve_source *src,
 					    fa_gfp_t gfp)
 {
 	fa_signalling_might_alloc(gfp);
+	if (FA_WARN(!src || !src->alloc))
+		return NULL;
 	return src->alloc(src->ctx, size, gfp);
 }
 
@@ -153,15 +165,16 @@ static inline void *fa_reserve_source_alloc(const struct fa_reserve_source *src,
  * Return an object to its source.
  * @stage cleanup (or submit, to undo)
  * @locking whatever the source needs
- * @param src The source.
+ * @param src The source (NULL, or one without @c free, warns and frees nothing).
  * @param obj Object from fa_reserve_source_alloc() with the same @p size; NULL is ignored.
  * @param size Bytes, as allocated.
  */
 static inline void fa_reserve_source_free(const struct fa_reserve_source *src, void *obj,
 					  size_t size)
 {
-	if (obj)
-		src->free(src->ctx, obj, size);
+	if (!obj || FA_WARN(!src || !src->free))
+		return;
+	src->free(src->ctx, obj, size);
 }
 
 /**
@@ -265,6 +278,9 @@ static inline bool fa__reserve_pool_fits(const struct fa_reserve_pool *p, unsign
  * @param budget Most objects charged at once, or #FA_RESERVE_NO_BUDGET.
  * @return 0; -FA_EINVAL for a NULL pool/source/callback or an object smaller
  *         than a pointer (nothing changed).
+ *
+ * @p p must not be live: initialising a pool that still caches objects or has
+ * objects charged forgets them (they leak); fa_reserve_pool_fini() it first.
  */
 static inline int fa_reserve_pool_init(struct fa_reserve_pool *p,
 				       const struct fa_reserve_source *src, size_t obj_size,
@@ -288,14 +304,17 @@ static inline int fa_reserve_pool_init(struct fa_reserve_pool *p,
  * Return every cached object to the source (a shrinker, or before fini).
  * @stage cleanup
  * @locking pool lock
- * @param p The pool.
+ * @param p The pool (NULL warns and frees nothing).
  * @return The number of objects freed.
  */
 static inline unsigned int fa_reserve_pool_trim(struct fa_reserve_pool *p)
 {
-	unsigned int n = p->cached;
-	unsigned int cap = p->cache_cap;
+	unsigned int n, cap;
 
+	if (FA_WARN(!p))
+		return 0;
+	n = p->cached;
+	cap = p->cache_cap;
 	p->cache_cap = 0;
 	while (p->cache) {
 		void *obj = p->cache;
@@ -314,10 +333,12 @@ static inline unsigned int fa_reserve_pool_trim(struct fa_reserve_pool *p)
  * those objects to the caller.
  * @stage cleanup
  * @locking pool lock (or the pool is no longer shared)
- * @param p The pool.
+ * @param p The pool (NULL warns and does nothing).
  */
 static inline void fa_reserve_pool_fini(struct fa_reserve_pool *p)
 {
+	if (FA_WARN(!p))
+		return;
 	(void)FA_WARN(p->charged != 0);
 	fa_reserve_pool_trim(p);
 }
@@ -331,14 +352,17 @@ static inline void fa_reserve_pool_fini(struct fa_reserve_pool *p)
  * @param p The pool.
  * @param gfp Allocation context for the source.
  * @param obj Where the object is stored on success (untouched on error).
- * @return 0; -FA_ENOSPC when the budget is full; -FA_ENOMEM when the source
- *         failed (nothing changed in either case).
+ * @return 0; -FA_EINVAL for a NULL @p p or @p obj; -FA_ENOSPC when the
+ *         budget is full; -FA_ENOMEM when the source failed (nothing changed
+ *         in any of these cases).
  */
 static inline int fa_reserve_pool_get(struct fa_reserve_pool *p, fa_gfp_t gfp, void **obj)
 {
 	void *o;
 
 	fa_signalling_might_alloc(gfp); /* every call, as in fa_reserve_fill() */
+	if (FA_WARN(!p || !obj))
+		return -FA_EINVAL;
 	if (!fa__reserve_pool_fits(p, 1))
 		return -FA_ENOSPC;
 	o = fa__reserve_pool_obtain(p, gfp);
@@ -357,13 +381,13 @@ static inline int fa_reserve_pool_get(struct fa_reserve_pool *p, fa_gfp_t gfp, v
  * returned to the source, and its charge ends.
  * @stage cleanup
  * @locking pool lock
- * @param p The pool.
+ * @param p The pool (NULL warns and does nothing).
  * @param obj The object (NULL warns and does nothing; so does a pool with
  *        nothing charged).
  */
 static inline void fa_reserve_pool_put(struct fa_reserve_pool *p, void *obj)
 {
-	if (FA_WARN(!obj) || FA_WARN(p->charged == 0))
+	if (FA_WARN(!p || !obj) || FA_WARN(p->charged == 0))
 		return;
 	p->charged--;
 	fa__reserve_pool_stash(p, obj);
@@ -373,11 +397,13 @@ static inline void fa_reserve_pool_put(struct fa_reserve_pool *p, void *obj)
  * Objects currently charged to the pool's budget.
  * @stage any
  * @locking pool lock for an exact value
- * @param p The pool.
+ * @param p The pool (NULL warns and gives 0).
  * @return Objects held in reservations plus objects taken and not put back.
  */
 static inline unsigned long fa_reserve_pool_charged(const struct fa_reserve_pool *p)
 {
+	if (FA_WARN(!p))
+		return 0;
 	return p->charged;
 }
 
@@ -385,11 +411,13 @@ static inline unsigned long fa_reserve_pool_charged(const struct fa_reserve_pool
  * Objects currently cached (free, owned by the pool).
  * @stage any
  * @locking pool lock for an exact value
- * @param p The pool.
+ * @param p The pool (NULL warns and gives 0).
  * @return Cached objects.
  */
 static inline unsigned int fa_reserve_pool_cached(const struct fa_reserve_pool *p)
 {
+	if (FA_WARN(!p))
+		return 0;
 	return p->cached;
 }
 
@@ -397,11 +425,14 @@ static inline unsigned int fa_reserve_pool_cached(const struct fa_reserve_pool *
  * Initialise an empty reservation drawing from @p pool.
  * @stage submit
  * @locking none (the reservation is the job's own)
- * @param r The reservation.
- * @param pool Its pool.
+ * @param r The reservation (NULL warns and does nothing). Must not hold
+ *        objects: initialising a filled reservation forgets them (release it first).
+ * @param pool Its pool (NULL is allowed: every fill then fails with -FA_EINVAL).
  */
 static inline void fa_reserve_init(struct fa_reserve *r, struct fa_reserve_pool *pool)
 {
+	if (FA_WARN(!r))
+		return;
 	r->pool = pool;
 	r->head = NULL;
 	r->count = 0;
@@ -471,12 +502,16 @@ static inline int fa_reserve_fill(struct fa_reserve *r, unsigned int n, fa_gfp_t
  * @locking none (the job's own reservation)
  * @param r The reservation.
  * @return The object; NULL with an #FA_WARN when the reservation is empty (a
- *         caller bug: the estimate was too small), state unchanged.
+ *         caller bug: the estimate was too small) or @p r is NULL, state
+ *         unchanged.
  */
 static inline void *fa_reserve_take(struct fa_reserve *r)
 {
-	void *obj = r->head;
+	void *obj;
 
+	if (FA_WARN(!r))
+		return NULL;
+	obj = r->head;
 	if (FA_WARN(!obj))
 		return NULL;
 	r->head = fa__reserve_next(obj);
@@ -489,14 +524,14 @@ static inline void *fa_reserve_take(struct fa_reserve *r)
  * Return an unused object taken from this reservation. O(1): a pointer push.
  * @stage run (or cleanup)
  * @locking none (the job's own reservation)
- * @param r The reservation.
+ * @param r The reservation (NULL warns and does nothing).
  * @param obj An object taken from @p r since its last fill or release. NULL,
  *        or more give-backs than takes, warn and do nothing.
  */
 static inline void fa_reserve_give_back(struct fa_reserve *r, void *obj)
 {
 	/* More objects held than filled would mean a foreign or doubled object. */
-	if (FA_WARN(!obj) || FA_WARN(r->count >= r->filled))
+	if (FA_WARN(!r || !obj) || FA_WARN(r->count >= r->filled))
 		return;
 	fa__reserve_set_next(obj, r->head);
 	r->head = obj;
@@ -510,12 +545,15 @@ static inline void fa_reserve_give_back(struct fa_reserve *r, void *obj)
  * filled again.
  * @stage cleanup
  * @locking pool lock
- * @param r The reservation.
+ * @param r The reservation (NULL warns and does nothing).
  */
 static inline void fa_reserve_release(struct fa_reserve *r)
 {
-	struct fa_reserve_pool *p = r->pool;
+	struct fa_reserve_pool *p;
 
+	if (FA_WARN(!r))
+		return;
+	p = r->pool;
 	if (!p)
 		return; /* never attached to a pool: fill always failed, nothing held */
 	fa__reserve_pool_stash_chain(p, r->head);
@@ -529,11 +567,13 @@ static inline void fa_reserve_release(struct fa_reserve *r)
  * Objects currently held (filled and not taken).
  * @stage any
  * @locking none (the reservation's owner)
- * @param r The reservation.
+ * @param r The reservation (NULL warns and gives 0).
  * @return The count.
  */
 static inline unsigned int fa_reserve_count(const struct fa_reserve *r)
 {
+	if (FA_WARN(!r))
+		return 0;
 	return r->count;
 }
 

@@ -5,6 +5,9 @@
 # and run each for FUZZ_SECONDS (make check: 15 s; make fuzz: 300 s). The
 # corpus grows in $BUILD/fuzz/corpus-<name>; tests/fuzz/corpus/<name>/, when
 # present, seeds it. A crash leaves its reproducer in $BUILD/fuzz/.
+# FUZZ_ONLY="fuzz_a fuzz_b" runs only those targets (e.g. one long run at a
+# time). Each target prints its executions and its final coverage (libFuzzer's
+# `cov:` edges and `ft:` features).
 # Exit: 0 all clean, 1 a target failed to build or crashed, 77 no targets.
 set -u
 
@@ -16,6 +19,14 @@ mkdir -p "$out"
 rm -f "$out/summary"
 
 srcs=$(ls tests/fuzz/fuzz_*.c 2>/dev/null)
+if [ -n "${FUZZ_ONLY:-}" ]; then
+	only=""
+	for t in $FUZZ_ONLY; do
+		[ -f "tests/fuzz/$t.c" ] || { echo "fuzz: no tests/fuzz/$t.c"; exit 1; }
+		only="$only tests/fuzz/$t.c"
+	done
+	srcs=$only
+fi
 if [ -z "$srcs" ]; then
 	echo "fuzz: no tests/fuzz/fuzz_*.c"
 	echo "no fuzz targets" >"$out/summary"
@@ -46,8 +57,10 @@ for src in $srcs; do
 		-print_final_stats=1 -artifact_prefix="$out/$name-" "$corpus" $seeds \
 		>"$out/$name.log" 2>&1; then
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$name.log")
-		echo "   ok: ${runs:-?} executions"
-		ran="$ran $name:${runs:-?}"
+		cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$out/$name.log" | tail -n 1 |
+			awk '{ print $2 "/" $4 }')
+		echo "   ok: ${runs:-?} executions, coverage ${cov:-?} (edges/features)"
+		ran="$ran $name:${runs:-?}x,cov=${cov:-?}"
 	else
 		fail=1
 		ran="$ran $name:FAILED"

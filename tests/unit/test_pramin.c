@@ -245,6 +245,53 @@ Test(pramin, window_init_rejects_bad_descriptors_and_interfaces)
 	cr_assert_eq(s.reg_writes, 1);
 }
 
+/*
+ * base_shift + base_bits is computed by the caller's descriptor: a shift near
+ * 2^32 makes the 32-bit sum wrap to a small value. Every such descriptor must
+ * be refused without ever shifting by the huge amount (UBSan aborts this test
+ * in the sanitizer run when it does), and fa_pramin_gen_reach() must not
+ * shift by it either.
+ */
+Test(pramin, window_init_refuses_descriptor_whose_shift_plus_bits_wraps)
+{
+	struct stub_hw s;
+	struct fa_pramin_hw hw = { NULL, stub_rd32, stub_wr32, &s };
+	struct fa_pramin_gen g, bad;
+	struct fa_pramin_window w;
+	struct fa_pramin_accessor a;
+	uint32_t bits, back;
+	unsigned int tried = 0;
+
+	memset(&s, 0, sizeof(s));
+	fa_pramin_gen_get(FA_PRAMIN_GEN_PBUS, &g);
+	for (bits = 1; bits <= 32; bits++) {
+		for (back = 1; back <= 64; back++) {
+			bad = g;
+			bad.base_bits = bits;
+			bad.base_shift = (uint32_t)0 - back; /* shift + bits wraps when back <= bits */
+			memset(&w, 0xCD, sizeof(w));
+			memset(&a, 0xCD, sizeof(a));
+			cr_assert_eq(fa_pramin_window_init(&w, &hw, &bad, MiB, &a), -FA_EINVAL,
+				     "base_shift %u base_bits %u accepted", bad.base_shift, bits);
+			cr_assert_eq(((unsigned char *)&w)[0], 0xCD);
+			cr_assert_eq(((unsigned char *)&a)[0], 0xCD);
+			cr_assert_eq(fa_pramin_gen_reach(&bad), 0);
+			tried++;
+		}
+	}
+	/* the largest shift on its own that still leaves one field bit */
+	bad = g;
+	bad.base_shift = 61;
+	bad.base_bits = 1;
+	bad.aperture_size = 0; /* refused for the aperture, not for the shift */
+	cr_assert_eq(fa_pramin_window_init(&w, &hw, &bad, MiB, &a), -FA_EINVAL);
+	cr_assert_eq(fa_pramin_gen_reach(&bad), 0);
+	cr_assert_eq(fa_pramin_gen_reach(NULL), 0);
+	cr_assert_eq(fa_pramin_gen_reach(&g), 1ull << 40);
+	cr_assert_eq(tried, 32u * 64u);
+	cr_assert_eq(s.reg_writes + s.data_writes + s.reads, 0);
+}
+
 Test(pramin, window_register_offset_and_value_per_generation)
 {
 	static const enum fa_pramin_gen_id ids[] = { FA_PRAMIN_GEN_PBUS, FA_PRAMIN_GEN_GH100,
