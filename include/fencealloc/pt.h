@@ -17,6 +17,8 @@
  * | fa_pt_map_pages()   | run     | map lock    | **never** | writes PTEs |
  * | fa_pt_unmap()       | run     | map lock    | **never** | writes invalid PTEs (low half first) |
  * | fa_pt_sparse()      | run     | map lock    | **never** | writes sparse PTEs (low half first) |
+ * | fa_pt_sparse_ref()  | submit  | ref + map lock | **yes**: as fa_pt_ref() | sparse PDEs over whole tables, sparse PTEs at the ends |
+ * | fa_pt_sparse_unref() | cleanup | ref + map lock | no     | invalid PDEs/PTEs; queues emptied tables |
  * | fa_pt_unref()       | cleanup | ref lock    | no        | clears PDEs of tables that reach zero; queues them |
  * | fa_pt_reclaim()     | cleanup | ref lock    | frees     | no |
  * | fa_pt_translate()   | any     | map lock or ref lock (or none: racy read) | no | reads, like the MMU |
@@ -98,12 +100,13 @@
  * releases it. Per-slot counts are touched only under the ref lock.
  *
  * **Sparse.** fa_pt_sparse() writes sparse PTEs into referenced slots (the
- * referenced slots keep the tables alive; fa_pt_unmap() undoes it). Sparse
- * *directory* entries over VA that has no tables are room left in the
- * design: each node counts its in-use units (fa_pt_node::used) and keeps
- * fa_pt_node::nsparse, 0 today; a sparse PDE would count there and keep its
- * table alive while used + nsparse != 0, as RM's MMU_WALK does with its
- * valid/sparse/reserved counters.
+ * referenced slots keep the tables alive; fa_pt_unmap() undoes it).
+ * fa_pt_sparse_ref() goes one level up where it can: a directory entry whose
+ * whole span is sparse and has no table gets the format's sparse PDE, one
+ * bit in fa_pt_node::sparsemap and one count in fa_pt_node::nsparse; a
+ * table lives while used + nsparse != 0, as RM's MMU_WALK keeps its
+ * valid/sparse/reserved counters. A ref into a sparse entry opens the PTE
+ * table all sparse; the unref that empties it writes the sparse PDE back.
  *
  * Every walk iterates with an explicit path of at most #FA_PT_MAX_DEPTH
  * nodes; there is no recursion, no division, no floating point.
@@ -1405,8 +1408,8 @@ static inline int fa_pt_unmap(struct fa_pt *pt, uint64_t va, uint64_t size, uint
  * (fa_pt_format::sparse_pte: reads return zero, writes are dropped, no
  * fault) to every PTE, as for the unbound pages of a Vulkan sparse resource.
  * fa_pt_map() over a sparse PTE binds it; fa_pt_unmap() makes it invalid
- * again. This works on referenced slots only (the tables must exist); sparse
- * directory entries over unreferenced VA are not offered (see the overview).
+ * again. This works on referenced slots only (the tables must exist); for
+ * sparse directory entries over VA without tables use fa_pt_sparse_ref().
  * @stage run (never allocates, never sleeps)
  * @locking map lock; takes the accessor lock hooks around the writes
  * @param pt Tree.
