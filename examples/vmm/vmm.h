@@ -1124,8 +1124,7 @@ static inline int vmm_vm_fini(struct vmm_vm *vm)
 		struct vmm_va *v = vmm_va_entry(pos);
 		uint64_t page = FA_BIT64(v->page_shift);
 
-		(void)FA_WARN(fa_pt_unmap(&vm->pt, v->va, v->size, page) != 0);
-		(void)FA_WARN(fa_pt_unref(&vm->pt, v->va, v->size, page, next) != 0);
+		(void)FA_WARN(fa_pt_sparse_unref(&vm->pt, v->va, v->size, page, next) != 0);
 		vmm_va_set_remove(&vm->sparse_live, v);
 		fa_reserve_pool_put(&vm->node_pool, v);
 	}
@@ -1952,7 +1951,12 @@ static inline void vmm__run_clear(struct vmm_job *job, const struct vmm_va *n, b
 	struct vmm_device *dev = vm->dev;
 	uint64_t t = vmm__now(dev), page = FA_BIT64(n->page_shift);
 
-	vmm__run_check(dev, fa_pt_unmap(&vm->pt, n->cut_va, n->cut_size, page));
+	/* inside a sparse region the pages read as zero again (the region's
+	 * sparse PDE comes back by itself once the table empties) */
+	if (vmm__overlap(&vm->sparse_live, n->cut_va, n->cut_size))
+		vmm__run_check(dev, fa_pt_sparse(&vm->pt, n->cut_va, n->cut_size, page));
+	else
+		vmm__run_check(dev, fa_pt_unmap(&vm->pt, n->cut_va, n->cut_size, page));
 	*pte_ns += vmm__now(dev) - t;
 	vmm__stat_add(&dev->stats.pte_writes, (unsigned long)(n->cut_size >> n->page_shift));
 	if (unref)
@@ -2003,30 +2007,14 @@ static inline void vmm__run_sparse_op(struct vmm_job *job, const struct vmm_op *
 		vmm__op_to_va(op, &req);
 		(void)vmm_va_set_map(&vm->sparse_live, &req, &a, &job->retired);
 		vm->building = job;
-		vmm__run_check(dev, fa_pt_ref(&vm->pt, op->va, op->size, page, FA_GFP_NOWAIT));
+		vmm__run_check(dev, fa_pt_sparse_ref(&vm->pt, op->va, op->size, page,
+						     FA_GFP_NOWAIT));
 		vm->building = NULL;
-		vmm__run_check(dev, fa_pt_sparse(&vm->pt, op->va, op->size, page));
 	} else {
 		vmm_va_set_unmap(&vm->sparse_live, op->va, op->size, &a, &job->retired);
-		vmm__run_check(dev, fa_pt_unmap(&vm->pt, op->va, op->size, page));
-		vmm__run_check(dev, fa_pt_unref(&vm->pt, op->va, op->size, page, next_epoch));
+		vmm__run_check(dev, fa_pt_sparse_unref(&vm->pt, op->va, op->size, page, next_epoch));
 	}
 	vmm__stat_add(&dev->stats.pte_writes, (unsigned long)(op->size >> op->page_shift));
-}
-
-/* Run step of an unmap: what lies inside a sparse region reads as zero again. */
-static inline void vmm__run_resparse(struct vmm_job *job, const struct vmm_op *op)
-{
-	struct vmm_vm *vm = job->vm;
-	uint64_t end = op->va + op->size, lo, hi;
-	struct vmm_va *r;
-
-	for (r = vmm_va_set_first_from(&vm->sparse_live, op->va); r && r->va < end;
-	     r = vmm_va_set_next(&vm->sparse_live, r)) {
-		lo = fa_max_u64(r->va, op->va);
-		hi = fa_min_u64(vmm_va_end(r), end);
-		vmm__run_check(vm->dev, fa_pt_sparse(&vm->pt, lo, hi - lo, FA_BIT64(r->page_shift)));
-	}
 }
 
 /* Run step of one op: page-table lock held. */
@@ -2067,7 +2055,6 @@ static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uin
 				       next_epoch, pte_ns);
 	}
 	if (op->kind != VMM_OP_MAP) {
-		vmm__run_resparse(job, op);
 		if (live)
 			dev->hw.live_end(dev->hw.ctx);
 		return;

@@ -17,6 +17,8 @@
  * | fa_pt_map_pages()   | run     | map lock    | **never** | writes PTEs |
  * | fa_pt_unmap()       | run     | map lock    | **never** | writes invalid PTEs (low half first) |
  * | fa_pt_sparse()      | run     | map lock    | **never** | writes sparse PTEs (low half first) |
+ * | fa_pt_sparse_ref()  | submit  | ref + map lock | **yes**: as fa_pt_ref() | sparse PDEs over whole tables, sparse PTEs at the ends |
+ * | fa_pt_sparse_unref() | cleanup | ref + map lock | no     | invalid PDEs/PTEs; queues emptied tables |
  * | fa_pt_unref()       | cleanup | ref lock    | no        | clears PDEs of tables that reach zero; queues them |
  * | fa_pt_reclaim()     | cleanup | ref lock    | frees     | no |
  * | fa_pt_translate()   | any     | map lock or ref lock (or none: racy read) | no | reads, like the MMU |
@@ -98,12 +100,13 @@
  * releases it. Per-slot counts are touched only under the ref lock.
  *
  * **Sparse.** fa_pt_sparse() writes sparse PTEs into referenced slots (the
- * referenced slots keep the tables alive; fa_pt_unmap() undoes it). Sparse
- * *directory* entries over VA that has no tables are room left in the
- * design: each node counts its in-use units (fa_pt_node::used) and keeps
- * fa_pt_node::nsparse, 0 today; a sparse PDE would count there and keep its
- * table alive while used + nsparse != 0, as RM's MMU_WALK does with its
- * valid/sparse/reserved counters.
+ * referenced slots keep the tables alive; fa_pt_unmap() undoes it).
+ * fa_pt_sparse_ref() goes one level up where it can: a directory entry whose
+ * whole span is sparse and has no table gets the format's sparse PDE, one
+ * bit in fa_pt_node::sparsemap and one count in fa_pt_node::nsparse; a
+ * table lives while used + nsparse != 0, as RM's MMU_WALK keeps its
+ * valid/sparse/reserved counters. A ref into a sparse entry opens the PTE
+ * table all sparse; the unref that empties it writes the sparse PDE back.
  *
  * **Preconditions: checked.** Every pointer argument is checked: a NULL or
  * not initialised tree (never initialised, failed init, after fini), format,
@@ -233,10 +236,12 @@ struct fa_pt_node {
 					    32-bit words so READ_ONCE/WRITE_ONCE are single-copy atomic
 					    on 32-bit CPUs too. */
 	uint16_t *refs;                /**< PTE references per slot (NULL if no PTEs here). */
+	uint32_t *sparsemap;           /**< Bit per entry: its span is sparse at this level
+					    (fa_pt_sparse_ref(); NULL on leaf levels; ref lock). */
 	uint64_t addr;                 /**< Device address of the table. */
 	uint64_t va;                   /**< First VA the table translates. */
 	uint32_t used;                 /**< Children present + slots with references (ref lock). */
-	uint32_t nsparse;              /**< Sparse entries (reserved for sparse support; 0). */
+	uint32_t nsparse;              /**< Entries with a fa_pt_node::sparsemap bit (ref lock). */
 	uint16_t index;                /**< Entry index in the parent. */
 	uint8_t level;                 /**< Format level of the table. */
 	uint8_t zeroed;                /**< The table memory was handed out zeroed (not yet filled). */
@@ -325,6 +330,13 @@ static inline struct fa_pt_node **fa__pt_cell(const struct fa_pt_format *f,
 	return &n->child[((size_t)idx * f->level[n->level].nsub) + s];
 }
 
+/* Whether entry @p idx of @p n is sparse at this level (ref lock, or the map
+ * lock for a node on a referenced path: the bit never changes under it). */
+static inline bool fa__pt_is_sparse(const struct fa_pt_node *n, unsigned int idx)
+{
+	return n->sparsemap && (n->sparsemap[idx >> 5] & ((uint32_t)1 << (idx & 31u)));
+}
+
 static inline uint64_t fa__pt_round8(uint64_t x)
 {
 	return (x + 7) & ~(uint64_t)7;
@@ -337,6 +349,8 @@ static inline size_t fa__pt_node_size(const struct fa_pt_format *f, unsigned int
 	uint64_t sz = fa__pt_round8(sizeof(struct fa_pt_node));
 
 	sz += fa__pt_round8(n * f->level[l].nsub * sizeof(struct fa_pt_node *));
+	if (f->level[l].nsub)
+		sz += ((n + 63) >> 6) * 8;
 	if (f->level[l].pte)
 		sz += ((n + 63) >> 6) * 8 + fa__pt_round8(n * sizeof(uint16_t));
 	return (size_t)sz;
@@ -365,6 +379,8 @@ static inline void fa__pt_node_setup(const struct fa_pt_format *f, struct fa_pt_
 	if (f->level[l].nsub) {
 		n->child = (struct fa_pt_node **)(void *)(p + off);
 		off += (size_t)fa__pt_round8(entries * f->level[l].nsub * sizeof(n));
+		n->sparsemap = (uint32_t *)(void *)(p + off);
+		off += (size_t)(((entries + 63) >> 6) * 8);
 	}
 	if (f->level[l].pte) {
 		n->refmap = (uint32_t *)(void *)(p + off);
@@ -552,6 +568,8 @@ static inline int fa__pt_scan(const struct fa_pt *pt, const struct fa__pt_chain 
 			if (check && n->refs && n->refs[idx])
 				return -FA_EBUSY; /* a huge PTE is referenced here */
 			ch = *fa__pt_cell(f, n, idx, c->slot[d]);
+			if (check && !ch && d + 1 < c->depth && fa__pt_is_sparse(n, idx))
+				return -FA_EBUSY; /* only PTE tables open a sparse entry */
 			if (!ch)
 				break;
 			n = ch;
@@ -743,42 +761,81 @@ static inline void fa__pt_take_refs(struct fa_pt_node *t, unsigned int i, unsign
 	}
 }
 
+/* Link a new table @p ch under entry @p idx, slot @p s of @p n. Under a
+ * sparse entry the table opens the sparse span: every entry of it is sparse
+ * first, and on a dual entry the big half's sparse mark goes (the small
+ * table decides now), so the walker reads zero except where a map writes. */
+static inline int fa__pt_link_one(struct fa_pt *pt, struct fa_pt_node *n, unsigned int idx,
+				  unsigned int s, struct fa_pt_node *ch)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	bool sparse = fa__pt_is_sparse(n, idx);
+	int err = 0, e;
+
+	if (sparse)
+		err = fa_pramin_fill64(pt->acc, ch->addr, f->sparse_pte, 0,
+				       fa_pt_level_entries(f, ch->level) <<
+				       (f->level[ch->level].entry_log2 - 3), FA_PRAMIN_ORDER_ANY);
+	e = fa__pt_write_pde(pt, n, idx, s, ch->addr);
+	if (!err)
+		err = e;
+	if (sparse && s == 1 && !*fa__pt_cell(f, n, idx, 0)) {
+		e = fa_pramin_wr64(pt->acc, fa__pt_word(f, n, idx, 0), f->invalid,
+				   FA_PRAMIN_LOW_FIRST);
+		if (!err)
+			err = e;
+	}
+	return err;
+}
+
+/* Descend to depth @p upto of chain @p c for @p va, linking missing tables
+ * from @p lists; the first accessor error goes to @p *err. */
+static inline struct fa_pt_node *fa__pt_link_path(struct fa_pt *pt, const struct fa__pt_chain *c,
+						  uint64_t va, unsigned int upto,
+						  struct fa_pt_node **lists, int *err)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	struct fa_pt_node *n = pt->root;
+	unsigned int d, idx, l;
+	int e;
+
+	for (d = 0; d < upto; d++) {
+		struct fa_pt_node **cell, *ch;
+
+		l = c->lvl[d];
+		idx = fa__pt_index(f, l, va);
+		cell = fa__pt_cell(f, n, idx, c->slot[d]);
+		ch = *cell;
+		if (!ch) {
+			ch = fa__pt_pop(lists, c->lvl[d + 1]);
+			FA_ASSERT(ch != NULL);
+			ch->parent = n;
+			ch->index = (uint16_t)idx;
+			ch->va = va & ~(FA_BIT64(f->level[l].shift) - 1);
+			e = fa__pt_link_one(pt, n, idx, c->slot[d], ch);
+			if (FA_WARN(e) && !*err)
+				*err = e;
+			FA_STORE_RELEASE(*cell, ch); /* publish: initialised and linked */
+			n->used++;
+			pt->stats.live[ch->level]++;
+		}
+		n = ch;
+	}
+	return n;
+}
+
 /* Link phase of a ref: every table exists afterwards; refs taken. */
 static inline int fa__pt_ref_link(struct fa_pt *pt, const struct fa__pt_chain *c, uint64_t va,
 				  uint64_t end, struct fa_pt_node **lists)
 {
 	const struct fa_pt_format *f = pt->fmt;
-	int err = 0, e;
+	int err = 0;
 
 	while (va < end) {
-		struct fa_pt_node *n = pt->root;
-		unsigned int d, idx, l;
-		uint64_t next;
+		struct fa_pt_node *n = fa__pt_link_path(pt, c, va, c->depth, lists, &err);
+		unsigned int l = c->lvl[c->depth];
+		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
 
-		for (d = 0; d < c->depth; d++) {
-			struct fa_pt_node **cell, *ch;
-
-			l = c->lvl[d];
-			idx = fa__pt_index(f, l, va);
-			cell = fa__pt_cell(f, n, idx, c->slot[d]);
-			ch = *cell;
-			if (!ch) {
-				ch = fa__pt_pop(lists, c->lvl[d + 1]);
-				FA_ASSERT(ch != NULL);
-				ch->parent = n;
-				ch->index = (uint16_t)idx;
-				ch->va = va & ~(FA_BIT64(f->level[l].shift) - 1);
-				e = fa__pt_write_pde(pt, n, idx, c->slot[d], ch->addr);
-				if (FA_WARN(e) && !err)
-					err = e;
-				FA_STORE_RELEASE(*cell, ch); /* publish: initialised and linked */
-				n->used++;
-				pt->stats.live[ch->level]++;
-			}
-			n = ch;
-		}
-		l = c->lvl[c->depth];
-		next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
 		fa__pt_take_refs(n, fa__pt_index(f, l, va), (unsigned int)((next - va) >> c->shift));
 		va = next;
 	}
@@ -793,12 +850,27 @@ static inline int fa__pt_release_up(struct fa_pt *pt, struct fa_pt_node *n, uint
 
 	while (n->parent && n->used == 0 && n->nsparse == 0) {
 		struct fa_pt_node *p = n->parent;
-		unsigned int s = f->level[n->level].slot;
+		unsigned int s = f->level[n->level].slot, k;
+		bool collapse = fa__pt_is_sparse(p, n->index);
 
-		e = fa_pramin_wr64(pt->acc, fa__pt_word(f, p, n->index, s), f->invalid,
-				   FA_PRAMIN_LOW_FIRST);
-		if (FA_WARN(e) && !err)
-			err = e;
+		/* Under a sparse entry the last table out leaves a sparse PDE: the
+		 * low word turns sparse first (the table it hides reads sparse
+		 * too), then the small half goes, so no walker sees a fault. */
+		for (k = 0; collapse && k < f->level[p->level].nsub; k++)
+			if (k != s && *fa__pt_cell(f, p, n->index, k))
+				collapse = false;
+		if (collapse) {
+			e = fa_pramin_wr64(pt->acc, fa__pt_word(f, p, n->index, 0), f->sparse_pde,
+					   FA_PRAMIN_LOW_FIRST);
+			if (FA_WARN(e) && !err)
+				err = e;
+		}
+		if (!collapse || s != 0) {
+			e = fa_pramin_wr64(pt->acc, fa__pt_word(f, p, n->index, s), f->invalid,
+					   FA_PRAMIN_LOW_FIRST);
+			if (FA_WARN(e) && !err)
+				err = e;
+		}
 		FA_WRITE_ONCE(*fa__pt_cell(f, p, n->index, s), (struct fa_pt_node *)NULL);
 		p->used--;
 		pt->stats.live[n->level]--;
@@ -1394,8 +1466,8 @@ static inline int fa_pt_unmap(struct fa_pt *pt, uint64_t va, uint64_t size, uint
  * (fa_pt_format::sparse_pte: reads return zero, writes are dropped, no
  * fault) to every PTE, as for the unbound pages of a Vulkan sparse resource.
  * fa_pt_map() over a sparse PTE binds it; fa_pt_unmap() makes it invalid
- * again. This works on referenced slots only (the tables must exist); sparse
- * directory entries over unreferenced VA are not offered (see the overview).
+ * again. This works on referenced slots only (the tables must exist); for
+ * sparse directory entries over VA without tables use fa_pt_sparse_ref().
  * @stage run (never allocates, never sleeps)
  * @locking map lock; takes the accessor lock hooks around the writes
  * @param pt Tree.
@@ -1413,6 +1485,169 @@ static inline int fa_pt_sparse(struct fa_pt *pt, uint64_t va, uint64_t size, uin
 	if (!pt->fmt->sparse_pte)
 		return -FA_EOPNOTSUPP;
 	return fa__pt_fill_range(pt, va, size, page_size, pt->fmt->sparse_pte);
+}
+
+/** @cond INTERNAL */
+/* The table at depth c->depth - 1 (the sparse-PDE level) for @p va, or NULL. */
+static inline struct fa_pt_node *fa__pt_find_pd(const struct fa_pt *pt,
+						const struct fa__pt_chain *c, uint64_t va)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	struct fa_pt_node *n = pt->root;
+	unsigned int d;
+
+	for (d = 0; n && d + 1 < c->depth; d++)
+		n = FA_LOAD_ACQUIRE(*fa__pt_cell(f, n, fa__pt_index(f, c->lvl[d], va), c->slot[d]));
+	return n;
+}
+
+/* Whether entry @p idx of @p n has a child table in any slot. */
+static inline bool fa__pt_has_child(const struct fa_pt_format *f, const struct fa_pt_node *n,
+				    unsigned int idx)
+{
+	unsigned int k;
+
+	for (k = 0; k < f->level[n->level].nsub; k++)
+		if (*fa__pt_cell(f, n, idx, k))
+			return true;
+	return false;
+}
+
+/* One piece of a sparse ref: [va, next) within one entry of the PDE level.
+ * Returns 1 when the entry can be sparse as a whole (covered, no table, no
+ * huge PTE, no sparse mark yet), 0 when its PTEs must be, -FA_EBUSY when
+ * the entry is sparse already. @p pd_out / @p idx_out: the PDE-level table
+ * (NULL when missing) and the entry index. */
+static inline int fa__pt_sparse_piece(const struct fa_pt *pt, const struct fa__pt_chain *c,
+				      uint64_t va, uint64_t next, struct fa_pt_node **pd_out,
+				      unsigned int *idx_out)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	unsigned int pl = c->lvl[c->depth - 1];
+	struct fa_pt_node *pd = fa__pt_find_pd(pt, c, va);
+	unsigned int idx = fa__pt_index(f, pl, va);
+	bool covered = next - va == FA_BIT64(f->level[pl].shift);
+
+	*pd_out = pd;
+	*idx_out = idx;
+	if (!pd)
+		return covered ? 1 : 0;
+	if (fa__pt_is_sparse(pd, idx))
+		return -FA_EBUSY;
+	return covered && !fa__pt_has_child(f, pd, idx) && !(pd->refs && pd->refs[idx]) ? 1 : 0;
+}
+/** @endcond */
+
+/**
+ * Make a range sparse the way a Vulkan sparse bind needs it, without
+ * allocating page tables where it need not: every directory entry one level
+ * above the PTE tables of @p page_size (ver2/ver3 PD0 for 4 KiB and 64 KiB
+ * pages, PD1 for 2 MiB) whose whole span lies in the range and has no table
+ * gets a sparse PDE (fa_pt_format::sparse_pde: ver2 aperture invalid + VOL,
+ * ver3 aperture invalid + PCF sparse; the MMU reads zero below it, no fault)
+ * and is counted in its table's fa_pt_node::nsparse, which keeps that table
+ * alive. The rest of the range (the partial ends, entries that still have a
+ * table) is referenced and gets sparse PTEs, as fa_pt_ref() then
+ * fa_pt_sparse() would do.
+ *
+ * A later fa_pt_ref() of that page size into a sparse entry creates its
+ * PTE table with every entry sparse, so mapping writes only the mapped pages;
+ * when the table empties again, fa_pt_unref() turns the entry back into a
+ * sparse PDE instead of an invalid one. A fa_pt_ref() that would need a
+ * directory table under a sparse entry (another page size) is refused with
+ * -FA_EBUSY. Tables: exactly those the directory path needs, plus a PTE
+ * table for each partial end that has none (fa_pt_estimate_static() of the
+ * range is an upper bound).
+ * @stage submit (allocates like fa_pt_ref(); run-safe from reservations)
+ * @locking ref lock and map lock (it writes PTEs); takes the accessor lock
+ *          hooks after allocating
+ * @param pt Tree.
+ * @param va First VA (aligned to @p page_size).
+ * @param size Bytes (non-zero multiple of @p page_size).
+ * @param page_size Page size of the sparse range (its maps use it too).
+ * @param gfp Allocation context.
+ * @return 0; -FA_EOPNOTSUPP when the format has no sparse encoding; the
+ *         errors of fa_pt_ref(); -FA_EBUSY as well when part of the range
+ *         is a sparse entry already. Nothing changed on these errors.
+ */
+static inline int fa_pt_sparse_ref(struct fa_pt *pt, uint64_t va, uint64_t size,
+				   uint64_t page_size, fa_gfp_t gfp)
+{
+	struct fa_pt_node *lists[FA_PT_MAX_LEVELS], *pd, *t;
+	struct fa_pt_estimate est, tmp;
+	struct fa__pt_chain c, c2;
+	const struct fa_pt_format *f;
+	uint64_t a, next, end;
+	unsigned int i, idx, pl, ll;
+	int err, whole, e;
+
+	if (!fa__pt_ready(pt))
+		return -FA_EINVAL;
+	f = pt->fmt;
+	if (!f->sparse_pte || !f->sparse_pde)
+		return -FA_EOPNOTSUPP;
+	err = fa__pt_args(f, va, size, page_size, &c);
+	if (err)
+		return err;
+	if (c.depth == 0) {
+		err = fa_pt_ref(pt, va, size, page_size, gfp);
+		return err ? err : fa_pt_sparse(pt, va, size, page_size);
+	}
+	end = va + size;
+	pl = c.lvl[c.depth - 1];
+	ll = c.lvl[c.depth];
+	/* 1. check every piece; count the directory path once, PTE tables per piece */
+	c2 = c;
+	c2.depth = c.depth - 1;
+	fa__pt_est_zero(&est);
+	(void)fa__pt_scan(pt, &c2, va, end, false, &est);
+	for (a = va; a < end; a = next) {
+		next = fa__pt_block_end(a, f->level[pl].shift, end);
+		whole = fa__pt_sparse_piece(pt, &c, a, next, &pd, &idx);
+		if (whole < 0)
+			return whole;
+		fa__pt_est_zero(&tmp);
+		err = fa__pt_scan(pt, &c, a, next, true, &tmp);
+		if (err)
+			return err;
+		if (!whole && (!pd || !*fa__pt_cell(f, pd, idx, c.slot[c.depth - 1]))) {
+			est.tables[ll]++;
+			est.total++;
+		}
+	}
+	/* 2. allocate and clear, 3. link: sparse PDEs, or refs and sparse PTEs */
+	for (i = 0; i < FA_PT_MAX_LEVELS; i++)
+		lists[i] = NULL;
+	err = fa__pt_prealloc(pt, &est, gfp, lists);
+	if (err) {
+		fa__pt_free_lists(pt, lists);
+		return err;
+	}
+	fa__pt_lock(pt);
+	for (a = va; a < end; a = next) {
+		next = fa__pt_block_end(a, f->level[pl].shift, end);
+		whole = fa__pt_sparse_piece(pt, &c, a, next, &pd, &idx);
+		if (whole) {
+			pd = fa__pt_link_path(pt, &c, a, c.depth - 1, lists, &err);
+			pd->sparsemap[idx >> 5] |= (uint32_t)1 << (idx & 31u);
+			pd->nsparse++;
+			e = fa_pramin_wr64(pt->acc, fa__pt_word(f, pd, idx, 0), f->sparse_pde,
+					   FA_PRAMIN_LOW_FIRST);
+		} else {
+			t = fa__pt_link_path(pt, &c, a, c.depth, lists, &err);
+			idx = fa__pt_index(f, ll, a);
+			fa__pt_take_refs(t, idx, (unsigned int)((next - a) >> c.shift));
+			e = fa__pt_write_run(pt, t, idx, (unsigned int)((next - a) >> c.shift),
+					     f->sparse_pte, 0, FA_PRAMIN_LOW_FIRST);
+			pt->stats.ptes_written += (next - a) >> c.shift;
+		}
+		if (FA_WARN(e) && !err)
+			err = e;
+	}
+	fa__pt_unlock(pt);
+	for (i = 0; i < FA_PT_MAX_LEVELS; i++)
+		FA_ASSERT(lists[i] == NULL);
+	return err;
 }
 
 /**
@@ -1470,6 +1705,91 @@ static inline int fa_pt_unref(struct fa_pt *pt, uint64_t va, uint64_t size, uint
 }
 
 /**
+ * Undo fa_pt_sparse_ref() of exactly the same range and page size: sparse
+ * PDEs become invalid (their tables go once empty, as in fa_pt_unref()); a
+ * PTE table that a map opened under a sparse entry is filled invalid (the
+ * range holds no mapping any more: the caller's precondition) and goes when
+ * its last reference does; the referenced rest is unmapped and unreferenced.
+ * @stage cleanup (run-safe: no allocation, frees nothing itself)
+ * @locking ref lock and map lock; takes the accessor lock hooks
+ * @param pt Tree.
+ * @param va First VA.
+ * @param size Bytes.
+ * @param page_size Page size given to fa_pt_sparse_ref().
+ * @param epoch Epoch of the next TLB invalidate (as fa_pt_unref()).
+ * @return 0; the argument errors of fa_pt_unref(); -FA_ENOENT when the range
+ *         is not one that fa_pt_sparse_ref() made sparse (nothing changed).
+ */
+static inline int fa_pt_sparse_unref(struct fa_pt *pt, uint64_t va, uint64_t size,
+				     uint64_t page_size, uint64_t epoch)
+{
+	struct fa_pt_node *pd, *ch;
+	struct fa__pt_chain c;
+	const struct fa_pt_format *f;
+	uint64_t a, next, end;
+	unsigned int idx, pl, k;
+	int err, e;
+
+	if (!fa__pt_ready(pt))
+		return -FA_EINVAL;
+	f = pt->fmt;
+	err = fa__pt_args(f, va, size, page_size, &c);
+	if (err)
+		return err;
+	if (c.depth == 0) {
+		err = fa_pt_unmap(pt, va, size, page_size);
+		return err ? err : fa_pt_unref(pt, va, size, page_size, epoch);
+	}
+	end = va + size;
+	pl = c.lvl[c.depth - 1];
+	for (a = va; a < end; a = next) {
+		next = fa__pt_block_end(a, f->level[pl].shift, end);
+		pd = fa__pt_find_pd(pt, &c, a);
+		idx = fa__pt_index(f, pl, a);
+		if (pd && fa__pt_is_sparse(pd, idx)) {
+			if (next - a != FA_BIT64(f->level[pl].shift))
+				return -FA_ENOENT;
+		} else if (!fa__pt_all_referenced(pt, &c, a, next)) {
+			return -FA_ENOENT;
+		}
+	}
+	for (a = va; a < end; a = next) {
+		next = fa__pt_block_end(a, f->level[pl].shift, end);
+		pd = fa__pt_find_pd(pt, &c, a);
+		idx = fa__pt_index(f, pl, a);
+		if (!pd || !fa__pt_is_sparse(pd, idx)) {
+			e = fa_pt_unmap(pt, a, next - a, page_size);
+			if (!e)
+				e = fa_pt_unref(pt, a, next - a, page_size, epoch);
+			if (e && !err)
+				err = e;
+			continue;
+		}
+		fa__pt_lock(pt);
+		pd->sparsemap[idx >> 5] &= ~((uint32_t)1 << (idx & 31u));
+		pd->nsparse--;
+		e = 0;
+		if (!fa__pt_has_child(f, pd, idx))
+			e = fa_pramin_wr64(pt->acc, fa__pt_word(f, pd, idx, 0), f->invalid,
+					   FA_PRAMIN_LOW_FIRST);
+		for (k = 0; k < f->level[pl].nsub && !e; k++) {
+			ch = *fa__pt_cell(f, pd, idx, k);
+			if (ch)
+				e = fa__pt_table_clear(pt, ch->level, ch->addr);
+		}
+		if (FA_WARN(e) && !err)
+			err = e;
+		if (pd->used == 0 && pd->nsparse == 0) {
+			e = fa__pt_release_up(pt, pd, epoch);
+			if (e && !err)
+				err = e;
+		}
+		fa__pt_unlock(pt);
+	}
+	return err;
+}
+
+/**
  * Free every released table whose epoch has completed (table memory back to
  * the table allocator, shadow back to its source).
  * @stage cleanup
@@ -1516,7 +1836,7 @@ static inline int fa_pt_fini(struct fa_pt *pt)
 
 	if (!fa__pt_ready(pt))
 		return -FA_EINVAL;
-	if (pt->root->used)
+	if (pt->root->used || pt->root->nsparse)
 		return -FA_EBUSY;
 	/* treat every queued epoch as completed, oldest first */
 	while (fa_deferred_oldest_epoch(&pt->dfree, &oldest))

@@ -1084,6 +1084,102 @@ Test(vmm_walker, sparse_bind_map_unmap_unbind)
 	fx_fini(&f);
 }
 
+/* Tables of level @p l linked in the VM's tree. */
+static uint64_t fx_live_tables(struct fx *f, unsigned int l)
+{
+	struct fa_pt_stats st;
+
+	vmm_host_vm_lock_tables(f->vm);
+	fa_pt_get_stats(&f->vm->vm.pt, &st);
+	vmm_host_vm_unlock_tables(f->vm);
+	return st.live[l];
+}
+
+/* Every page of [va, va + size) reads as sparse at format level @p level. */
+static void expect_sparse_at(struct fx *f, uint64_t va, uint64_t size, uint64_t step,
+			     unsigned int level)
+{
+	struct sim_gpu_xlat x;
+	uint64_t i;
+
+	expect_sparse(f, va, size, step);
+	vmm_host_vm_lock_tables(f->vm);
+	for (i = 0; i < size; i += step) {
+		(void)sim_gpu_walk(f->gpu, f->vm->vm.pdb, va + i, &x);
+		cr_assert_eq(x.level, level, "va 0x%llx: sparse at level %u, want %u",
+			     (unsigned long long)(va + i), x.level, level);
+	}
+	vmm_host_vm_unlock_tables(f->vm);
+}
+
+/* Sparse at PDE level: a sparse bind over whole 2 MiB spans allocates no
+ * PTE table (the PD0 entry itself is sparse), a map into it opens one table
+ * whose other entries read sparse, the unmap collapses it back into the
+ * sparse PDE, and a bind with partial ends gets PTE tables at the ends only.
+ * ver2 and ver3, 64 KiB and 4 KiB pages. */
+Test(vmm_walker, sparse_pde_level_allocates_no_table)
+{
+	const struct fa_pt_format *fmts[2] = { fa_pt_format_nv_ver2(), fa_pt_format_nv_ver3() };
+	const unsigned int shifts[2] = { 16, 12 };
+	const uint64_t r = FX_VA + 8 * M2, rs = 3 * M2;
+	unsigned int fi, k, leaf, pd;
+	struct vmm_op op;
+	struct snap before;
+	struct fx f;
+	uint64_t t0, pg;
+
+	for (fi = 0; fi < 2; fi++) {
+		fx_init_fmt(&f, 1ull << 30, NULL, fmts[fi]);
+		for (k = 0; k < 2; k++) {
+			pg = FA_BIT64(shifts[k]);
+			leaf = f.gpu->fmt->page[fa_pt_page_index(f.gpu->fmt, pg)].level;
+			pd = f.gpu->fmt->level[leaf].parent;
+			vmm_op_unmap(&op, r, rs, 12);
+			cr_assert_eq(fx_run(&f, &op, 1), 0);
+			fx_snap(&f, &before);
+			t0 = fx_live_tables(&f, leaf);
+			vmm_op_sparse(&op, VMM_OP_SPARSE, r, rs, shifts[k]);
+			cr_assert_eq(fx_run(&f, &op, 1), 0);
+			cr_assert_eq(fx_live_tables(&f, leaf), t0, "no PTE table under whole sparse spans");
+			expect_sparse_at(&f, r, rs, pg, pd);
+			expect_invalid(&f, r - M2, M2, K4);
+			expect_invalid(&f, r + rs, M2, K4);
+			/* map two pages into the middle span: one table, the rest sparse */
+			vmm_op_map(&op, r + M2 + 5 * pg, 2 * pg, f.bo[0], 0, shifts[k]);
+			cr_assert_eq(fx_run(&f, &op, 1), 0);
+			cr_assert_eq(fx_live_tables(&f, leaf), t0 + 1);
+			expect_maps(&f, r + M2 + 5 * pg, 2 * pg, f.bo[0], 0, shifts[k]);
+			expect_sparse_at(&f, r + M2, 5 * pg, pg, leaf);
+			expect_sparse_at(&f, r + M2 + 7 * pg, M2 - 7 * pg, pg, leaf);
+			expect_sparse_at(&f, r, M2, pg, pd);
+			expect_sparse_at(&f, r + 2 * M2, M2, pg, pd);
+			/* unmap: the table empties and the span is a sparse PDE again */
+			vmm_op_unmap(&op, r + M2 + 5 * pg, 2 * pg, shifts[k]);
+			cr_assert_eq(fx_run(&f, &op, 1), 0);
+			cr_assert_eq(fx_live_tables(&f, leaf), t0);
+			expect_sparse_at(&f, r, rs, pg, pd);
+			vmm_op_sparse(&op, VMM_OP_UNSPARSE, r, rs, shifts[k]);
+			cr_assert_eq(fx_run(&f, &op, 1), 0);
+			expect_invalid(&f, r, rs, pg);
+			expect_unchanged(&f, &before, "PDE-level sparse bind, map, unmap, unbind");
+			/* partial ends: PTE tables at both ends, none in between */
+			vmm_op_sparse(&op, VMM_OP_SPARSE, r + M2 / 2, rs, shifts[k]);
+			cr_assert_eq(fx_run(&f, &op, 1), 0);
+			cr_assert_eq(fx_live_tables(&f, leaf), t0 + 2);
+			expect_sparse_at(&f, r + M2 / 2, M2 / 2, pg, leaf);
+			expect_sparse_at(&f, r + M2, 2 * M2, pg, pd);
+			expect_sparse_at(&f, r + 3 * M2, M2 / 2, pg, leaf);
+			expect_invalid(&f, r, M2 / 2, pg);
+			expect_invalid(&f, r + rs + M2 / 2, M2 / 2, pg);
+			vmm_op_sparse(&op, VMM_OP_UNSPARSE, r + M2 / 2, rs, shifts[k]);
+			cr_assert_eq(fx_run(&f, &op, 1), 0);
+			cr_assert_eq(fx_live_tables(&f, leaf), t0);
+			expect_invalid(&f, r, rs + M2, pg);
+		}
+		fx_fini(&f);
+	}
+}
+
 Test(vmm_walker, tlb_invalidated_after_every_job)
 {
 	struct fx f;
