@@ -1462,29 +1462,30 @@ static inline bool vmm__cut_first(const struct vmm_op *op, const struct vmm_va *
 	return op->kind != VMM_OP_MAP || n->page_shift != op->page_shift;
 }
 
-/* A sparse region holds its own table references over its range (the run
- * step's vmm__run_sparse_op()): bind references it, unbind drops them. */
+/* A sparse region is mirrored on the plan the way the run step applies it
+ * (vmm__run_sparse_op(): fa_pt_sparse_ref() / fa_pt_sparse_unref()); the
+ * tables the bind creates are those the plan tree had to allocate. */
 static inline int vmm__plan_sparse_op(struct vmm_vm *vm, const struct vmm_op *op,
 				      struct vmm__plan *p, unsigned int *done)
 {
 	const struct fa_pt_format *f = vm->dev->hw.fmt;
 	uint64_t page = FA_BIT64(op->page_shift);
-	struct fa_pt_estimate est;
+	struct fa_pt_stats before, after;
 	unsigned int l;
 	int err;
 
 	if (op->kind == VMM_OP_UNSPARSE) {
-		(void)FA_WARN(fa_pt_unref(&vm->plan, op->va, op->size, page, 1) != 0);
+		(void)FA_WARN(fa_pt_sparse_unref(&vm->plan, op->va, op->size, page, 1) != 0);
 		*done = 3;
 		return 0;
 	}
-	err = fa_pt_estimate(&vm->plan, op->va, op->size, page, &est);
-	if (!err)
-		err = fa_pt_ref(&vm->plan, op->va, op->size, page, FA_GFP_KERNEL);
+	fa_pt_get_stats(&vm->plan, &before);
+	err = fa_pt_sparse_ref(&vm->plan, op->va, op->size, page, FA_GFP_KERNEL);
 	if (err)
 		return err;
+	fa_pt_get_stats(&vm->plan, &after);
 	for (l = 0; l < f->nlevels; l++)
-		p->tables[l] += est.tables[l];
+		p->tables[l] += after.live[l] + after.pending[l] - before.live[l] - before.pending[l];
 	*done = 3;
 	return 0;
 }
@@ -1543,11 +1544,11 @@ static inline void vmm__plan_op_undo(struct vmm_vm *vm, const struct vmm_op *op,
 		if (done < 3)
 			return; /* a failed bind changed nothing */
 		if (op->kind == VMM_OP_SPARSE)
-			(void)FA_WARN(fa_pt_unref(&vm->plan, op->va, op->size,
-						  FA_BIT64(op->page_shift), 1) != 0);
+			(void)FA_WARN(fa_pt_sparse_unref(&vm->plan, op->va, op->size,
+							 FA_BIT64(op->page_shift), 1) != 0);
 		else
-			(void)FA_WARN(fa_pt_ref(&vm->plan, op->va, op->size,
-						FA_BIT64(op->page_shift), FA_GFP_KERNEL) != 0);
+			(void)FA_WARN(fa_pt_sparse_ref(&vm->plan, op->va, op->size,
+						       FA_BIT64(op->page_shift), FA_GFP_KERNEL) != 0);
 		return;
 	}
 	for (pos = from; done >= 3 && pos != stop; pos = pos->next) {

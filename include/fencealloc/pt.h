@@ -401,6 +401,16 @@ static inline void fa__pt_unlock(const struct fa_pt *pt)
 		pt->acc_lock.unlock(pt->acc_lock.ctx);
 }
 
+/* Write the invalid entry into every entry of table @p n. */
+static inline int fa__pt_table_fill(const struct fa_pt *pt, const struct fa_pt_node *n)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	unsigned int l = n->level;
+	uint64_t words = fa_pt_level_entries(f, l) << (f->level[l].entry_log2 - 3);
+
+	return fa_pramin_fill64(pt->acc, n->addr, f->invalid, 0, words, FA_PRAMIN_ORDER_ANY);
+}
+
 /* Fill a new table with the invalid entry, unless its memory is known to be
  * zero and the invalid entry is 0 (then it already reads as all invalid).
  * Counts into @p filled / @p skipped (the caller adds them to the stats once
@@ -408,16 +418,12 @@ static inline void fa__pt_unlock(const struct fa_pt *pt)
 static inline int fa__pt_table_clear(const struct fa_pt *pt, const struct fa_pt_node *n,
 				     uint64_t *filled, uint64_t *skipped)
 {
-	const struct fa_pt_format *f = pt->fmt;
-	unsigned int l = n->level;
-	uint64_t words = fa_pt_level_entries(f, l) << (f->level[l].entry_log2 - 3);
-
-	if (n->zeroed && f->invalid == 0) {
+	if (n->zeroed && pt->fmt->invalid == 0) {
 		(*skipped)++;
 		return 0;
 	}
 	(*filled)++;
-	return fa_pramin_fill64(pt->acc, n->addr, f->invalid, 0, words, FA_PRAMIN_ORDER_ANY);
+	return fa__pt_table_fill(pt, n);
 }
 
 /* Allocate table memory + shadow for level @p l; *out set on success. */
@@ -1775,7 +1781,7 @@ static inline int fa_pt_sparse_unref(struct fa_pt *pt, uint64_t va, uint64_t siz
 		for (k = 0; k < f->level[pl].nsub && !e; k++) {
 			ch = *fa__pt_cell(f, pd, idx, k);
 			if (ch)
-				e = fa__pt_table_clear(pt, ch->level, ch->addr);
+				e = fa__pt_table_fill(pt, ch);
 		}
 		if (FA_WARN(e) && !err)
 			err = e;
