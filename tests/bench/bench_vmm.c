@@ -231,7 +231,7 @@ static int bench_breakdown_one(struct demo *d, bool direct, uint64_t size, unsig
 	memset(c, 0, sizeof(c));
 	for (r = 0; r < BENCH_RUNS && !err; r++) {
 		struct vmm_host_vm *vm;
-		struct vmm_bo *bo;
+		struct vmm_bo *bo = NULL;
 		struct vmm_op op;
 
 		err = vmm_host_vm_create(d->dev, va, size, &vm);
