@@ -13,21 +13,14 @@
  */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include "fa_test.h"
+#define FZ_NAME "deferred"
+#include "fz_input.h"
 #include <fencealloc/deferred.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FZ_N 256
-
-#define FZ_CHECK(c)                                                                     \
-	do {                                                                            \
-		if (!(c)) {                                                             \
-			fprintf(stderr, "deferred fuzz: step %lu: %s (line %d)\n",      \
-				fz_step, #c, __LINE__);                                 \
-			__builtin_trap();                                               \
-		}                                                                       \
-	} while (0)
 
 struct fz_ent {
 	struct fa_deferred_node node;
@@ -52,19 +45,6 @@ struct fz_drain {
 	bool locked, lock_held;
 	unsigned long calls; /* callbacks run by this drain */
 };
-
-struct fz_in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static unsigned int fz_byte(struct fz_in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
 
 static bool fz_after(uint64_t a, uint64_t b)
 {
@@ -201,17 +181,6 @@ static void fz_check(const struct fa_deferred *d)
 	} else {
 		FZ_CHECK(ep == 0x1234);
 	}
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	setenv("FA_TEST_QUIET_WARN", "1", 1);
-	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

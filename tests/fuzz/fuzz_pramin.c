@@ -15,6 +15,8 @@
  */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include "fa_test.h"
+#define FZ_NAME "pramin"
+#include "fz_input.h"
 #include <fencealloc/pramin.h>
 #include <sim/sim_bar0.h>
 #include <stdio.h>
@@ -23,34 +25,7 @@
 
 #define FZ_MAX_N 300
 
-#define FZ_CHECK(c)                                                                     \
-	do {                                                                            \
-		if (!(c)) {                                                             \
-			fprintf(stderr, "pramin fuzz: step %lu: %s (line %d)\n",        \
-				fz_step, #c, __LINE__);                                 \
-			__builtin_trap();                                               \
-		}                                                                       \
-	} while (0)
-
 static unsigned long fz_step;
-
-struct fz_in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static unsigned int fz_byte(struct fz_in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint64_t fz_u16(struct fz_in *in)
-{
-	return fz_byte(in) | (uint64_t)fz_byte(in) << 8;
-}
 
 struct fz {
 	struct sim_bar0 bar;
@@ -219,17 +194,6 @@ static void fz_op(struct fz_in *in, struct fz *z)
 	FZ_CHECK(fa_pramin_window_base(&z->win, NULL));
 	FZ_CHECK((base & ((1ull << z->gen.base_shift) - 1)) == 0 && base < z->reach);
 	FZ_CHECK(z->bar.stats.errors == 0);
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	setenv("FA_TEST_QUIET_WARN", "1", 1);
-	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -13,6 +13,8 @@
  */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include "fa_test.h"
+#define FZ_NAME "reserve"
+#include "fz_input.h"
 #include <fencealloc/reserve.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,15 +23,6 @@
 #define FZ_RES 4
 #define FZ_OBJS 512
 #define FZ_SIZE 32
-
-#define FZ_CHECK(c)                                                                     \
-	do {                                                                            \
-		if (!(c)) {                                                             \
-			fprintf(stderr, "reserve fuzz: step %lu: %s (line %d)\n",       \
-				fz_step, #c, __LINE__);                                 \
-			__builtin_trap();                                               \
-		}                                                                       \
-	} while (0)
 
 enum fz_where { FZ_FREED, FZ_POOL, FZ_HELD, FZ_TAKEN, FZ_GOT };
 
@@ -44,19 +37,6 @@ static unsigned int fz_nobjs;
 static unsigned long fz_step;
 static unsigned long fz_fail_in; /* source allocation that fails: 1 = the next, 0 = none */
 static unsigned long fz_frees_seen;
-
-struct fz_in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static unsigned int fz_byte(struct fz_in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
 
 static struct fz_obj *fz_find(void *p)
 {
@@ -324,17 +304,6 @@ static void fz_op(struct fz_in *in, struct fa_reserve_pool *p, struct fa_reserve
 		FZ_CHECK(fa_test_warnings() > w0);
 		break;
 	}
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	setenv("FA_TEST_QUIET_WARN", "1", 1);
-	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
