@@ -857,6 +857,7 @@ static int demo_setup(struct demo *d)
 	if (d->o.direct && fa_pramin_direct_init(&d->direct, d->gpu->bar.vram, 0,
 						 d->gpu->bar.vram_size, &hw.pt_mem))
 		return -FA_EINVAL;
+	hw.pt_mem_direct = d->o.direct; /* no device-wide lock around PTE writes */
 	hw.tlb_invalidate = demo_tlb_invalidate;
 	hw.tlb_epoch = demo_tlb_epoch;
 	hw.live_begin = demo_live_begin;

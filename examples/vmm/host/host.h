@@ -187,6 +187,14 @@ static inline int *vmm_host__run_depth(void)
 	return vmm_lock_stat__run_depth();
 }
 
+/* The host whose scheduler thread this is (NULL on any other thread). */
+static inline struct vmm_host **vmm_host__sched_self(void)
+{
+	static VMM_HOST__THREAD_LOCAL struct vmm_host *self;
+
+	return &self;
+}
+
 static inline uint64_t vmm_host_now_ns(void)
 {
 	struct timespec ts;
@@ -297,14 +305,19 @@ static inline void vmm_host__job_release(struct vmm_fence *f, void *arg)
 }
 
 /* Fence callback of a dependency: runs inside the signalling job's run stage,
- * under that fence's timeline lock, and takes the scheduler lock. */
+ * under that fence's timeline lock. Signalled by this host's own scheduler
+ * (a job's previous job, or another VM's job), it takes no lock: the
+ * scheduler picks again from the queue right after this run stage, and a job
+ * not queued yet still holds its submitter's count. Signalled from any other
+ * thread (a foreign in-fence), it wakes the scheduler under its lock. */
 static inline void vmm_host__dep_signalled(struct vmm_fence *f, struct vmm_fence_cb *cb)
 {
 	struct vmm_job_dep *d = FA_CONTAINER_OF(cb, struct vmm_job_dep, cb);
 	struct vmm_host *host = d->job->vm->host;
 
 	(void)f;
-	if (__atomic_sub_fetch(&d->job->pending_deps, 1, __ATOMIC_ACQ_REL) == 0) {
+	if (__atomic_sub_fetch(&d->job->pending_deps, 1, __ATOMIC_ACQ_REL) == 0 &&
+	    *vmm_host__sched_self() != host) {
 		vmm_fence__lock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
 		pthread_cond_signal(&host->sched_cond);
 		vmm_fence__unlock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
@@ -487,6 +500,7 @@ static inline void *vmm_host__sched_main(void *arg)
 	struct vmm_host *host = (struct vmm_host *)arg;
 	struct vmm_host_job *hj;
 
+	*vmm_host__sched_self() = host;
 	vmm_fence__lock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
 	for (;;) {
 		hj = vmm_host__pick(host);
