@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* ------------------------------------------------------------ options */
 
@@ -341,6 +342,9 @@ static struct demo_result {
 	double jobs_per_s;
 	unsigned long jobs;
 	struct vmm_lock_stat locks[VMM_HOST_LOCK_CLASSES]; /* --lock-stats: the workload only */
+	unsigned long fence_sleeps;  /* fence waits that slept */
+	unsigned long fence_wakeups; /* their wake-ups (more than sleeps: woken for nothing) */
+	unsigned long csw_vol, csw_invol; /* context switches of the process during the workload */
 } demo_last;
 
 static uint64_t demo_lane_va(unsigned int t, unsigned int lane)
@@ -803,6 +807,31 @@ static int demo_big_bind(struct demo *d)
 
 /* ------------------------------------------------------------ lock statistics */
 
+/* Fence sleeps and wake-ups of every VM's timeline (device idle). */
+static void demo_fence_sleeps(struct demo *d, unsigned long *sleeps, unsigned long *wakeups)
+{
+	unsigned int v;
+
+	*sleeps = *wakeups = 0;
+	for (v = 0; v < d->o.vms; v++) {
+		struct vmm_fence_timeline *tl = &d->vm[v]->timeline;
+
+		pthread_mutex_lock(&tl->lock);
+		*sleeps += tl->waits;
+		*wakeups += tl->wakeups;
+		pthread_mutex_unlock(&tl->lock);
+	}
+}
+
+static void demo_csw(unsigned long *vol, unsigned long *invol)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	*vol = (unsigned long)ru.ru_nvcsw;
+	*invol = (unsigned long)ru.ru_nivcsw;
+}
+
 static void demo_print_locks(const struct vmm_lock_stat *l, unsigned long jobs)
 {
 	unsigned int c;
@@ -816,6 +845,9 @@ static void demo_print_locks(const struct vmm_lock_stat *l, unsigned long jobs)
 		       100.0 * (double)l[c].contended / (double)(l[c].acquired + !l[c].acquired),
 		       l[c].wait_ns / j, l[c].hold_ns / j, l[c].in_run / j,
 		       vmm_host_lock_class_device_wide(c) ? "device-wide" : "per VM");
+	printf("wake-ups (per job) fence sleeps %.2f, their wake-ups %.2f; context switches %.2f"
+	       " voluntary, %.2f involuntary\n", demo_last.fence_sleeps / j,
+	       demo_last.fence_wakeups / j, demo_last.csw_vol / j, demo_last.csw_invol / j);
 }
 
 /* ------------------------------------------------------------ main */
@@ -945,6 +977,7 @@ static int vmm_demo_main(int argc, char **argv)
 	unsigned long jobs = 0, rejected = 0, remaps = 0, splits = 0, deps = 0, throttled = 0, torn;
 	unsigned long model_before;
 	struct vmm_lock_stat locks[VMM_HOST_LOCK_CLASSES];
+	unsigned long csw0, icsw0, csw1, icsw1, sleeps, wakeups;
 	struct vmm_stats *s;
 	unsigned int i;
 	double secs;
@@ -983,6 +1016,7 @@ static int vmm_demo_main(int argc, char **argv)
 		d->tr = &d->trace;
 		demo_trace_thread(d->tr, "main", 0);
 	}
+	demo_csw(&csw0, &icsw0);
 	t_start = vmm_host_now_ns();
 	deadline = t_start + (uint64_t)(d->o.seconds * 1e9);
 	for (i = 0; i < d->o.threads; i++)
@@ -1010,7 +1044,9 @@ static int vmm_demo_main(int argc, char **argv)
 	vmm_host_wait_idle(d->dev);
 	t_end = vmm_host_now_ns();
 	/* The workload's locking only: the checks below take locks too. */
+	demo_csw(&csw1, &icsw1);
 	vmm_host_lock_stats(d->dev, locks);
+	demo_fence_sleeps(d, &sleeps, &wakeups);
 	if (d->tr) {
 		/* before verification: its page-table reads are not part of the timeline */
 		demo_check(d, demo_trace_write(d->tr, d->o.trace) == 0, "--trace file written");
@@ -1047,6 +1083,10 @@ static int vmm_demo_main(int argc, char **argv)
 	demo_last.jobs = jobs;
 	demo_last.jobs_per_s = jobs / secs;
 	memcpy(demo_last.locks, locks, sizeof(locks));
+	demo_last.fence_sleeps = sleeps;
+	demo_last.fence_wakeups = wakeups;
+	demo_last.csw_vol = csw1 - csw0;
+	demo_last.csw_invol = icsw1 - icsw0;
 	if (d->o.lock_stats)
 		demo_print_locks(locks, jobs);
 	printf("ops               %lu maps (%lu overlapping remaps), %lu unmaps (%lu splitting)\n",

@@ -8,11 +8,12 @@
  * it signals (a dependent job's pending count drops in one). This is the shape
  * of the kernel's `dma_fence`, reduced to what the VMM needs:
  *
- * - a **timeline** (#vmm_fence_timeline) owns a mutex and a condition
- *   variable shared by its fences, and hands out increasing seqnos;
+ * - a **timeline** (#vmm_fence_timeline) owns a mutex shared by its fences,
+ *   and hands out increasing seqnos;
  * - a **fence** (#vmm_fence) is refcounted (the job holds one reference, every
- *   waiter takes its own), carries a seqno, a signalled flag and a callback
- *   list;
+ *   waiter takes its own), carries a seqno, a signalled flag, a callback
+ *   list and its own condition variable: a signal wakes only the waiters of
+ *   that fence, not every sleeper on the timeline;
  * - vmm_fence_signal() marks the fence signalled, runs the callbacks under the
  *   timeline lock (they must not block, allocate or take the timeline lock;
  *   pushing to a lock-free list and waking a worker is the intended use) and
@@ -186,16 +187,17 @@ struct vmm_fence_cb {
 struct vmm_fence_timeline {
 	pthread_mutex_t lock;     /**< Protects fences' flags and callback lists (run-safe). */
 	FA_SIGNALLING_MAP_MEMBER(lock_dep)
-	pthread_cond_t cond;      /**< Broadcast whenever one of its fences signals. */
 	uint64_t next_seqno;      /**< Seqno of the next fence (under @ref lock). */
 	unsigned long signalled;  /**< Fences signalled so far (under @ref lock). */
 	unsigned long waits;      /**< Waits that had to sleep (under @ref lock). */
+	unsigned long wakeups;    /**< Wake-ups of those sleeps (under @ref lock): one per wait, more when spurious. */
 	struct vmm_lock_stat lock_stat; /**< Contention of @ref lock (off unless lock_stat.on is set). */
 };
 
 /** A fence: one-shot completion with a seqno, waiters and callbacks. */
 struct vmm_fence {
-	struct vmm_fence_timeline *tl; /**< Timeline (lock, condition variable). */
+	struct vmm_fence_timeline *tl; /**< Timeline (lock). */
+	pthread_cond_t cond;           /**< Waiters of this fence sleep on it (timeline lock); broadcast at signal. */
 	uint64_t seqno;                /**< Position on the timeline. */
 	int signalled;                 /**< Non-zero once signalled (atomic load outside the lock). */
 	int refcount;                  /**< References (atomic). */
@@ -214,10 +216,10 @@ static inline void vmm_fence_timeline_init(struct vmm_fence_timeline *tl)
 {
 	pthread_mutex_init(&tl->lock, NULL);
 	fa_signalling_map_init(&tl->lock_dep, &vmm_fence_timeline_lock);
-	pthread_cond_init(&tl->cond, NULL);
 	tl->next_seqno = 1;
 	tl->signalled = 0;
 	tl->waits = 0;
+	tl->wakeups = 0;
 	memset(&tl->lock_stat, 0, sizeof(tl->lock_stat));
 }
 
@@ -229,7 +231,6 @@ static inline void vmm_fence_timeline_init(struct vmm_fence_timeline *tl)
  */
 static inline void vmm_fence_timeline_fini(struct vmm_fence_timeline *tl)
 {
-	pthread_cond_destroy(&tl->cond);
 	pthread_mutex_destroy(&tl->lock);
 }
 
@@ -248,6 +249,7 @@ static inline void vmm_fence_init(struct vmm_fence *f, struct vmm_fence_timeline
 	f->tl = tl;
 	f->signalled = 0;
 	f->refcount = 1;
+	pthread_cond_init(&f->cond, NULL);
 	fa_list_init(&f->cbs);
 	f->release = release;
 	f->release_arg = arg;
@@ -279,7 +281,10 @@ static inline void vmm_fence_put(struct vmm_fence *f)
 {
 	if (!f)
 		return;
-	if (__atomic_sub_fetch(&f->refcount, 1, __ATOMIC_ACQ_REL) == 0 && f->release)
+	if (__atomic_sub_fetch(&f->refcount, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	pthread_cond_destroy(&f->cond); /* every waiter held a reference: none is left */
+	if (f->release)
 		f->release(f, f->release_arg);
 }
 
@@ -349,7 +354,7 @@ static inline void vmm_fence_signal(struct vmm_fence *f)
 		fa_list_del_init(pos);
 		cb->fn(f, cb);
 	}
-	pthread_cond_broadcast(&tl->cond);
+	pthread_cond_broadcast(&f->cond); /* only this fence's waiters */
 	vmm_fence__unlock_stat(&tl->lock, &tl->lock_dep, &tl->lock_stat);
 }
 
@@ -371,8 +376,10 @@ static inline void vmm_fence_wait(struct vmm_fence *f)
 	vmm_fence__lock_stat(&tl->lock, &tl->lock_dep, &tl->lock_stat);
 	if (!f->signalled)
 		tl->waits++;
-	while (!f->signalled)
-		vmm_lock_stat__cond_wait(&tl->cond, &tl->lock, &tl->lock_stat);
+	while (!f->signalled) {
+		vmm_lock_stat__cond_wait(&f->cond, &tl->lock, &tl->lock_stat);
+		tl->wakeups++;
+	}
 	vmm_fence__unlock_stat(&tl->lock, &tl->lock_dep, &tl->lock_stat);
 }
 
@@ -404,7 +411,7 @@ static inline int vmm_fence_wait_timeout(struct vmm_fence *f, unsigned int ms)
 	if (tl->lock_stat.on)
 		tl->lock_stat.hold_ns += vmm_lock_stat__now() - tl->lock_stat.t_held;
 	while (!f->signalled && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&tl->cond, &tl->lock, &ts);
+		rc = pthread_cond_timedwait(&f->cond, &tl->lock, &ts);
 	if (tl->lock_stat.on)
 		tl->lock_stat.t_held = vmm_lock_stat__now();
 	rc = f->signalled ? 0 : -FA_EAGAIN;

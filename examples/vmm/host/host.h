@@ -409,12 +409,15 @@ static inline int vmm_host_submit(struct vmm_host_vm *vm, const struct vmm_op *o
 /** @cond INTERNAL */
 /* After the fence signalled: hand the job to the cleanup worker. Not a fence
  * callback: the cleanup may free the VM, whose timeline lock a callback would
- * still be running under. */
+ * still be running under. Only a push onto an empty list wakes the worker: a
+ * non-empty one has not been taken yet, and the worker takes the whole list
+ * (under its lock) before it sleeps. */
 static inline void vmm_host__job_done(struct vmm_host_job *hj)
 {
 	struct vmm_host *host = hj->vm->host;
 
-	fa_llist_push(&hj->done_link, &host->done);
+	if (!fa_llist_push(&hj->done_link, &host->done))
+		return;
 	vmm_fence__lock_stat(&host->cleanup_lock, &host->cleanup_dep, &host->cleanup_stat);
 	pthread_cond_signal(&host->cleanup_cond);
 	vmm_fence__unlock_stat(&host->cleanup_lock, &host->cleanup_dep, &host->cleanup_stat);
