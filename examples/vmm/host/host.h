@@ -2,7 +2,7 @@
 /**
  * @file host.h
  * @brief A userspace "driver" around the VMM core: pthread locks, a small fence,
- *        a scheduler thread and a cleanup worker.
+ *        scheduler threads and a cleanup worker.
  *
  * What a driver writes around vmm.h, the way a kernel driver would with
  * drm_sched, dma_fence and struct mutex (docs/vmm.md has the kernel sketch):
@@ -13,7 +13,9 @@
  *   a fence (host/fence.h) and the job on the scheduler queue behind the VM's
  *   previous job (jobs of one VM run in submission order) and an optional
  *   in-fence;
- * - **run_job** (the scheduler thread): fa_signalling_begin(), the VM's
+ * - **run_job** (a scheduler thread; vmm_host_config::run_workers of them
+ *   share one queue, and run stages of different VMs then run in parallel):
+ *   fa_signalling_begin(), the VM's
  *   page-table lock, vmm_job_run(), unlock, signal the fence,
  *   fa_signalling_end();
  * - **free_job** (the cleanup worker): the VM lock, vmm_job_cleanup().
@@ -68,6 +70,9 @@ enum vmm_seed_bug {
 	VMM_BUG_NO_TLB_INVALIDATE = 3, /**< Change PTEs without invalidating the TLB. */
 };
 
+/** Most scheduler threads (vmm_host_config::run_workers). */
+#define VMM_HOST_MAX_RUN_WORKERS 8
+
 /** Host tunables (all zero = defaults). */
 struct vmm_host_config {
 	unsigned int seed_bug;     /**< #vmm_seed_bug (0 for a correct driver). */
@@ -76,6 +81,13 @@ struct vmm_host_config {
 	uint64_t pt_budget;        /**< vmm_config::pt_budget of the core (page-table bytes per VM). */
 	bool merge;                /**< vmm_config::merge of the core. */
 	bool lock_stats;           /**< Count acquisitions, contention and hold times of every lock (vmm_host_lock_stats()). */
+	/**
+	 * Scheduler threads running run stages (default 1, at most
+	 * #VMM_HOST_MAX_RUN_WORKERS). With more than one, run stages of
+	 * different VMs run in parallel; a VM's jobs still run one at a time in
+	 * submission order (each depends on the previous one's fence).
+	 */
+	unsigned int run_workers;
 };
 
 /** Lock classes, as vmm_host_lock_stats() reports them. */
@@ -123,7 +135,9 @@ struct vmm_host {
 	unsigned long sched_idle_seen;  /**< @ref sched_queued when the scheduler last went idle. */
 	struct fa_list queue;           /**< Jobs waiting for their run stage, in submission order. */
 	bool stopping;                  /**< Threads exit when idle (atomic). */
-	pthread_t sched_thread;         /**< Runs run stages. */
+	pthread_t sched_thread[VMM_HOST_MAX_RUN_WORKERS]; /**< Run run stages (vmm_host_config::run_workers of them). */
+	unsigned long runs_active;      /**< Run stages in progress (atomic; counted with lock_stats). */
+	unsigned long runs_overlapped;  /**< Run stages that began while another was in progress (atomic; lock_stats). */
 	pthread_t cleanup_thread;       /**< Runs cleanups. */
 	struct fa_llist done;           /**< Jobs whose fence signalled, for the cleanup worker. */
 	pthread_mutex_t cleanup_lock;   /**< Cleanup worker sleep/wake and idle tracking (run-safe). */
@@ -187,7 +201,8 @@ static inline int *vmm_host__run_depth(void)
 	return vmm_lock_stat__run_depth();
 }
 
-/* The host whose scheduler thread this is (NULL on any other thread). */
+/* The host whose scheduler thread this is (NULL on any other thread): a
+ * fence it signals needs no wake-up of the scheduler (it picks next). */
 static inline struct vmm_host **vmm_host__sched_self(void)
 {
 	static VMM_HOST__THREAD_LOCAL struct vmm_host *self;
@@ -305,10 +320,10 @@ static inline void vmm_host__job_release(struct vmm_fence *f, void *arg)
 }
 
 /* Fence callback of a dependency: runs inside the signalling job's run stage,
- * under that fence's timeline lock. Signalled by this host's own scheduler
- * (a job's previous job, or another VM's job), it takes no lock: the
- * scheduler picks again from the queue right after this run stage, and a job
- * not queued yet still holds its submitter's count. Signalled from any other
+ * under that fence's timeline lock. Signalled by one of this host's
+ * scheduler threads (a job's previous job, or another VM's job), it takes no
+ * lock: that thread picks again from the queue right after this run stage,
+ * and a job not queued yet still holds its submitter's count. Signalled from any other
  * thread (a foreign in-fence), it wakes the scheduler under its lock. */
 static inline void vmm_host__dep_signalled(struct vmm_fence *f, struct vmm_fence_cb *cb)
 {
@@ -431,6 +446,9 @@ static inline void vmm_host__run(struct vmm_host_job *hj)
 	uint64_t t0 = vmm_host_now_ns();
 	fa_signalling_cookie_t cookie;
 
+	if (host->cfg.lock_stats &&
+	    __atomic_fetch_add(&host->runs_active, 1, __ATOMIC_RELAXED) != 0)
+		__atomic_fetch_add(&host->runs_overlapped, 1, __ATOMIC_RELAXED);
 	cookie = fa_signalling_begin();
 	(*vmm_host__run_depth())++;
 	vmm__lock(&vm->pt_lock.ops);
@@ -442,6 +460,8 @@ static inline void vmm_host__run(struct vmm_host_job *hj)
 	}
 	vmm_job_run(hj->job);
 	vmm__unlock(&vm->pt_lock.ops);
+	if (host->cfg.lock_stats)
+		__atomic_fetch_sub(&host->runs_active, 1, __ATOMIC_RELAXED);
 	vmm_host__lat_record(&host->lat_run, vmm_host_now_ns() - t0);
 	/* Hold a reference across the signal: a woken waiter may drop its own
 	 * and the cleanup worker the job's before we are done with the fence. */
@@ -555,6 +575,19 @@ static inline void *vmm_host__cleanup_main(void *arg)
 	return NULL;
 }
 
+/* Stop the first @p n scheduler threads (the queue is empty or being torn down). */
+static inline void vmm_host__sched_stop(struct vmm_host *host, unsigned int n)
+{
+	unsigned int i;
+
+	vmm_fence__lock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
+	__atomic_store_n(&host->stopping, true, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&host->sched_cond);
+	vmm_fence__unlock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
+	for (i = 0; i < n; i++)
+		pthread_join(host->sched_thread[i], NULL);
+}
+
 static inline uint64_t vmm_host__tlb_invalidate(void *ctx, uint64_t pdb)
 {
 	struct vmm_host *host = (struct vmm_host *)ctx;
@@ -653,7 +686,8 @@ static inline void vmm_host_wait_sched_idle(struct vmm_host *host)
  * @param src Host allocator (copied).
  * @param cfg Tunables, or NULL for defaults.
  * @param out The host.
- * @return 0; -FA_EINVAL (bad hooks or VRAM size); -FA_ENOMEM; -FA_EAGAIN (a thread did not start).
+ * @return 0; -FA_EINVAL (bad hooks or VRAM size, too many run workers); -FA_ENOMEM;
+ *         -FA_EAGAIN (a thread did not start).
  */
 static inline int vmm_host_create(const struct vmm_hw *hw, const struct fa_reserve_source *src,
 				  const struct vmm_host_config *cfg, struct vmm_host **out)
@@ -661,6 +695,7 @@ static inline int vmm_host_create(const struct vmm_hw *hw, const struct fa_reser
 	struct vmm_config core_cfg;
 	struct vmm_host *host;
 	struct vmm_hw h;
+	unsigned int i;
 	int err;
 
 	if (!hw || !src || !out || !hw->tlb_invalidate || !hw->tlb_epoch)
@@ -673,6 +708,12 @@ static inline int vmm_host_create(const struct vmm_hw *hw, const struct fa_reser
 		host->cfg = *cfg;
 	if (!host->cfg.lat_cap)
 		host->cfg.lat_cap = 1ul << 20;
+	if (!host->cfg.run_workers)
+		host->cfg.run_workers = 1;
+	if (host->cfg.run_workers > VMM_HOST_MAX_RUN_WORKERS) {
+		fa_reserve_source_free(src, host, sizeof(*host));
+		return -FA_EINVAL;
+	}
 	vmm_host__lock_init(&host->hw_lock, &vmm_hw_lock);
 	vmm_host__lock_init(&host->vram_lock, &vmm_vram_lock);
 	host->user_hw = *hw;
@@ -717,16 +758,15 @@ static inline int vmm_host_create(const struct vmm_hw *hw, const struct fa_reser
 	fa_signalling_map_init(&host->cleanup_dep, &vmm_cleanup_lock);
 	fa_list_init(&host->queue);
 	fa_llist_init(&host->done);
-	if (pthread_create(&host->sched_thread, NULL, vmm_host__sched_main, host)) {
-		err = -FA_EAGAIN;
-		goto fail_dev;
+	for (i = 0; i < host->cfg.run_workers; i++) {
+		if (pthread_create(&host->sched_thread[i], NULL, vmm_host__sched_main, host)) {
+			vmm_host__sched_stop(host, i);
+			err = -FA_EAGAIN;
+			goto fail_dev;
+		}
 	}
 	if (pthread_create(&host->cleanup_thread, NULL, vmm_host__cleanup_main, host)) {
-		vmm_fence__lock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
-		__atomic_store_n(&host->stopping, true, __ATOMIC_RELEASE);
-		pthread_cond_signal(&host->sched_cond);
-		vmm_fence__unlock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
-		pthread_join(host->sched_thread, NULL);
+		vmm_host__sched_stop(host, host->cfg.run_workers);
 		err = -FA_EAGAIN;
 		goto fail_dev;
 	}
@@ -755,11 +795,7 @@ static inline void vmm_host_destroy(struct vmm_host *host)
 	struct fa_reserve_source src = host->dev.src;
 
 	vmm_host_wait_idle(host);
-	vmm_fence__lock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
-	__atomic_store_n(&host->stopping, true, __ATOMIC_RELEASE);
-	pthread_cond_signal(&host->sched_cond);
-	vmm_fence__unlock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
-	pthread_join(host->sched_thread, NULL);
+	vmm_host__sched_stop(host, host->cfg.run_workers);
 	vmm_fence__lock_stat(&host->cleanup_lock, &host->cleanup_dep, &host->cleanup_stat);
 	pthread_cond_signal(&host->cleanup_cond);
 	vmm_fence__unlock_stat(&host->cleanup_lock, &host->cleanup_dep, &host->cleanup_stat);
