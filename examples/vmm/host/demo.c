@@ -49,6 +49,7 @@ struct demo_opts {
 	bool ver3;               /* NVIDIA MMU ver3 (Hopper, Blackwell) instead of ver2 */
 	bool quiet;
 	bool lock_stats;         /* count every lock's acquisitions, contention, wait and hold time */
+	bool no_live_check;      /* no live-range checker (throughput of the VMM, not of the checker) */
 	const char *trace;       /* --trace=FILE: Chrome trace-event JSON of the jobs */
 };
 
@@ -80,6 +81,8 @@ static void demo_usage(FILE *f)
 		"  --run-workers=N  scheduler threads running run stages (default 1, at most 8);\n"
 		"                   run stages of different VMs run in parallel. The live-range\n"
 		"                   checker follows one run stage at a time: off with N > 1\n"
+		"  --no-live-check  no live-range checker (it re-walks pages after every aperture\n"
+		"                   write, under the PRAMIN lock); the other checks stay\n"
 		"  --lock-stats     count acquisitions, contended acquisitions (a trylock failed\n"
 		"                   first), wait and hold time of every lock, per lock class\n"
 		"  --quiet          summary only\n");
@@ -115,6 +118,8 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 		} else if (!strncmp(a, "--run-workers=", 14) && n >= 1 &&
 			   n <= VMM_HOST_MAX_RUN_WORKERS) {
 			o->run_workers = (unsigned int)n;
+		} else if (!strcmp(a, "--no-live-check")) {
+			o->no_live_check = true;
 		} else if (!strcmp(a, "--lock-stats")) {
 			o->lock_stats = true;
 		} else if (!strncmp(a, "--seconds=", 10)) {
@@ -910,7 +915,7 @@ static int demo_setup(struct demo *d)
 	/* The live-range checker re-walks on aperture writes: through a CPU
 	 * mapping there are none to check, and it follows one run stage at a
 	 * time. */
-	if (!d->o.direct && d->o.run_workers == 1) {
+	if (!d->o.direct && d->o.run_workers == 1 && !d->o.no_live_check) {
 		hw.live_begin = demo_live_begin;
 		hw.live_end = demo_live_end;
 		if (sim_gpu_watch_enable(d->gpu))
@@ -1133,8 +1138,8 @@ static int vmm_demo_main(int argc, char **argv)
 	       d->gpu->watch.watches, d->gpu->watch.walks, d->gpu->watch.overflow);
 	if (!d->gpu->watch.slots)
 		printf("                  (live-range checker off: %s)\n", d->o.direct ?
-		       "a CPU mapping makes no aperture writes to follow" :
-		       "it follows one run stage at a time, --run-workers > 1");
+		       "a CPU mapping makes no aperture writes to follow" : d->o.no_live_check ?
+		       "--no-live-check" : "it follows one run stage at a time, --run-workers > 1");
 	if (d->gpu->watch.foreign)
 		printf("                  first foreign PTE: va 0x%" PRIx64 " -> pa 0x%" PRIx64 "\n",
 		       d->gpu->watch.first_va, d->gpu->watch.first_pa);
