@@ -163,6 +163,12 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 			o->big_gib * 2);
 		return 2;
 	}
+	if (o->trace && o->run_workers > 1) {
+		/* The recorder pairs a signal with the latest run-stage sample:
+		 * true only with one scheduler thread. */
+		fprintf(stderr, "demo: --trace needs --run-workers=1\n");
+		return 2;
+	}
 	if (o->seconds < 0 || o->seconds > 3600) {
 		fprintf(stderr, "demo: --seconds must be in [0, 3600]\n");
 		return 2;
