@@ -30,7 +30,7 @@
  * | VM lock (`vm_lock`)   | submit-side view, reservation pools, job bookkeeping | vmm_job_submit(), vmm_job_cleanup(), vmm_vm_fini() | — | taken in a run step (it is held across allocations) |
  * | page-table lock (`pt_lock`) | run-side view, the page-table tree (references, PTEs, deferred frees) | vmm_job_run() | inside submit (a read of the tree) and cleanup (reclaim), nested in the VM lock | held across an allocation or a fence wait |
  * | VRAM lock (`vram_lock`) | the VRAM buddy | — | vmm_vram_alloc(), vmm_vram_free() (submit, cleanup; nested in the VM and page-table locks) | taken in a run step |
- * | hw lock (`hw_lock`) | MMIO: the PRAMIN window, flush, TLB invalidate | — | every page-table memory access and the run step's flush + invalidate (innermost) | held across anything but MMIO |
+ * | hw lock (`hw_lock`) | MMIO: the PRAMIN window, flush, TLB invalidate | — | every page-table memory access through the PRAMIN window (none with vmm_hw::pt_mem_direct) and the run step's flush + invalidate (innermost) | held across anything but MMIO |
  *
  * Where the kernel can check a lock, the driver's `assert_held` hook does
  * (lockdep_assert_held()); every entry point calls it for the locks its
@@ -160,7 +160,7 @@ struct vmm_lock {
 
 /** What the core needs from the driver's hardware layer. */
 struct vmm_hw {
-	/** Page-table memory accessor (PRAMIN window); used under @ref hw_lock. */
+	/** Page-table memory accessor (PRAMIN window); used under @ref hw_lock unless @ref pt_mem_direct. */
 	struct fa_pramin_accessor pt_mem;
 	/** Invalidate the TLB for the VM whose root is @p pdb (MMIO; hw lock held); returns its epoch. */
 	uint64_t (*tlb_invalidate)(void *ctx, uint64_t pdb);
@@ -186,6 +186,15 @@ struct vmm_hw {
 	/** VRAM reads as zero at init (cleared at boot, or a simulator): the
 	 * buddy starts all clear, and page tables on clear memory are not filled. */
 	bool vram_cleared;
+	/**
+	 * @ref pt_mem is a CPU mapping of the table memory (fa_pramin_direct,
+	 * BAR2-style), not the shared PRAMIN window: a VM's page-table accesses
+	 * touch only its own tables, under its page-table lock, and take no
+	 * device-wide lock. The hw lock then covers only the run step's flush
+	 * and TLB invalidate (MMIO registers). Default false: every access
+	 * under the hw lock.
+	 */
+	bool pt_mem_direct;
 };
 
 /** Tunables (all zero = defaults). */
@@ -1049,9 +1058,13 @@ static inline int vmm_vm_init(struct vmm_vm *vm, struct vmm_device *dev, uint64_
 	shadow.free = vmm__pt_shadow_free;
 	shadow.ctx = vm;
 	fa_pt_config_init(&cfg, f, &dev->hw.pt_mem, &tables, &shadow);
-	cfg.acc_lock.lock = vmm__hw_lock;
-	cfg.acc_lock.unlock = vmm__hw_unlock;
-	cfg.acc_lock.ctx = dev;
+	if (!dev->hw.pt_mem_direct) {
+		/* The PRAMIN window is one device-wide register: serialise it. A
+		 * CPU mapping needs only the page-table lock the caller holds. */
+		cfg.acc_lock.lock = vmm__hw_lock;
+		cfg.acc_lock.unlock = vmm__hw_unlock;
+		cfg.acc_lock.ctx = dev;
+	}
 	err = fa_pt_init(&vm->pt, &cfg, FA_GFP_KERNEL);
 	if (err)
 		goto fail_ptalloc;

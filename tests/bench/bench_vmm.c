@@ -22,7 +22,10 @@
  *    the MMIO writes against the minimum, two 32-bit writes per 8 bytes
  *    (PRAMIN, target = the minimum).
  * 4. Throughput scaling (--json: "scaling"): the demo's own workload for one
- *    second with 1, 2, 4 submitter threads and 1, 4, 16 VMs, jobs/s per line.
+ *    second with 1, 2, 4 submitter threads and 1, 4, 16 VMs, jobs/s per line,
+ *    then one more run with the host's lock counters (--lock-stats): per lock
+ *    class the contended share and per job the wait, the device-wide locks
+ *    taken in run stages, fence sleeps and context switches.
  *
  * Machine noise (two shared cores): the best of several runs is reported, the
  * first (cold) bind separately.
@@ -347,12 +350,15 @@ static int bench_breakdown(void)
 }
 
 /* ------------------------------------------------ 4. throughput scaling */
-/* The demo's jobs/s line of one run, its stdout captured in a temporary file. */
-static double demo_jobs_per_s(unsigned int threads, unsigned int vms, bool direct, int *ok)
+/* One run of the demo (its stdout captured in a temporary file): jobs/s and,
+ * with @p locks, its lock counters (demo_last). */
+static double demo_jobs_per_s(unsigned int threads, unsigned int vms, unsigned int workers,
+			      bool direct, bool locks, int *ok)
 {
 	char a0[] = "demo", a1[32], a2[32], a3[] = "--seconds=1", a4[] = "--quiet", a5[] = "--big-gib=0";
-	char a6[] = "--pt-access=direct", a7[] = "--pt-access=pramin";
-	char *args[8] = { a0, a1, a2, a3, a4, a5, direct ? a6 : a7, NULL };
+	char a6[] = "--pt-access=direct", a7[] = "--pt-access=pramin", a8[] = "--no-live-check";
+	char a9[32], a10[] = "--lock-stats";
+	char *args[11] = { a0, a1, a2, a3, a4, a5, direct ? a6 : a7, a8, a9, a10, NULL };
 	char line[512];
 	double rate = 0;
 	FILE *tmp = tmpfile();
@@ -363,13 +369,14 @@ static double demo_jobs_per_s(unsigned int threads, unsigned int vms, bool direc
 		return 0;
 	snprintf(a1, sizeof(a1), "--threads=%u", threads);
 	snprintf(a2, sizeof(a2), "--vms=%u", vms);
+	snprintf(a9, sizeof(a9), "--run-workers=%u", workers);
 	fflush(stdout);
 	saved = dup(1);
 	if (saved < 0 || dup2(fileno(tmp), 1) < 0) {
 		fclose(tmp);
 		return 0;
 	}
-	rc = vmm_demo_main(7, args);
+	rc = vmm_demo_main(locks ? 10 : 9, args);
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
@@ -389,41 +396,108 @@ static double demo_jobs_per_s(unsigned int threads, unsigned int vms, bool direc
 	return rate;
 }
 
+/* The contention figures of one counted run: printed after its line, and
+ * written per lock class into the line's JSON object. */
+static void bench_scaling_locks(void)
+{
+	const struct demo_result *r = &demo_last;
+	double j = r->jobs ? (double)r->jobs : 1, dev_run = 0;
+	unsigned int c;
+
+	printf("         contended%%:");
+	for (c = 0; c < VMM_HOST_LOCK_CLASSES; c++) {
+		const struct vmm_lock_stat *l = &r->locks[c];
+
+		printf(" %s %.2f", vmm_host_lock_class_name(c),
+		       100.0 * (double)l->contended / (double)(l->acquired + !l->acquired));
+		if (vmm_host_lock_class_device_wide(c) && c != VMM_HOST_LOCK_HW)
+			dev_run += (double)l->in_run / j;
+	}
+	printf("\n         per job: wait %.1f us, run stage takes hw %.2f and other device-wide"
+	       " %.2f locks; fence sleeps %.2f (wake-ups %.2f); context switches %.2f;"
+	       " CPU %.1f us; %.1f%% of run stages overlapped another\n",
+	       (double)(r->locks[VMM_HOST_LOCK_VM].wait_ns + r->locks[VMM_HOST_LOCK_PT].wait_ns +
+			r->locks[VMM_HOST_LOCK_TIMELINE].wait_ns + r->locks[VMM_HOST_LOCK_VRAM].wait_ns +
+			r->locks[VMM_HOST_LOCK_HW].wait_ns + r->locks[VMM_HOST_LOCK_SCHED].wait_ns +
+			r->locks[VMM_HOST_LOCK_CLEANUP].wait_ns) / j / 1e3,
+	       (double)r->locks[VMM_HOST_LOCK_HW].in_run / j, dev_run, r->fence_sleeps / j,
+	       r->fence_wakeups / j, (r->csw_vol + r->csw_invol) / j, r->cpu_ns / j / 1e3,
+	       100.0 * (double)r->runs_overlapped / j);
+	bj_num("counted_jobs_per_s", r->jobs_per_s);
+	bj_num("fence_sleeps_per_job", r->fence_sleeps / j);
+	bj_num("fence_wakeups_per_job", r->fence_wakeups / j);
+	bj_num("csw_voluntary_per_job", r->csw_vol / j);
+	bj_num("csw_involuntary_per_job", r->csw_invol / j);
+	bj_num("cpu_us_per_job", r->cpu_ns / j / 1e3);
+	bj_num("runs_overlapped_pct", 100.0 * (double)r->runs_overlapped / j);
+	bj_begin("locks");
+	for (c = 0; c < VMM_HOST_LOCK_CLASSES; c++) {
+		const struct vmm_lock_stat *l = &r->locks[c];
+
+		bj_begin(vmm_host_lock_class_name(c));
+		bj_str("scope", vmm_host_lock_class_device_wide(c) ? "device" : "vm");
+		bj_num("acquired_per_job", (double)l->acquired / j);
+		bj_num("contended_pct",
+		       100.0 * (double)l->contended / (double)(l->acquired + !l->acquired));
+		bj_num("in_run_stage_per_job", (double)l->in_run / j);
+		bj_num("wait_ns_per_job", (double)l->wait_ns / j);
+		bj_num("hold_ns_per_job", (double)l->hold_ns / j);
+		bj_end();
+	}
+	bj_end();
+}
+
+/* One line: BENCH_RUNS plain runs for jobs/s, one counted run for the locks. */
+static int bench_scaling_line(bool direct, unsigned int workers, unsigned int threads,
+			      unsigned int vms)
+{
+	struct bs v;
+	int k, o, ok = 1;
+
+	memset(&v, 0, sizeof(v));
+	for (k = 0; k < BENCH_RUNS; k++) {
+		double r = demo_jobs_per_s(threads, vms, workers, direct, false, &o);
+
+		ok &= o;
+		bs_add(&v, r);
+	}
+	(void)demo_jobs_per_s(threads, vms, workers, direct, true, &o);
+	ok &= o;
+	printf("  %-6s %u worker%s %u submitter%s %2u VM%s %9.0f jobs/s [%.0f-%.0f]%s\n",
+	       direct ? "direct" : "pramin", workers, workers > 1 ? "s" : " ", threads,
+	       threads > 1 ? "s" : " ", vms, vms > 1 ? "s" : " ", bs_median(&v), bs_min(&v),
+	       bs_max(&v), ok ? "" : "  (demo reported FAIL)");
+	bj_begin(NULL);
+	bj_str("access", direct ? "direct" : "pramin");
+	bj_u64("threads", threads);
+	bj_u64("vms", vms);
+	bj_u64("run_workers", workers);
+	bj_stat("jobs_per_s", &v);
+	bench_scaling_locks();
+	bj_end();
+	return !ok;
+}
+
 static int bench_scaling(void)
 {
 	static const unsigned int th[3] = { 1, 2, 4 }, vm[3] = { 1, 4, 16 };
-	int i, j, a, rc = 0;
+	unsigned int i, j, a, w;
+	int rc = 0;
 
-	printf("\nthroughput scaling: the demo's workload, 1 s per line (--seconds=1 --big-gib=0),\n"
-	       "%d runs: median [min-max] jobs/s; the machine has %ld online CPUs\n", BENCH_RUNS,
-	       sysconf(_SC_NPROCESSORS_ONLN));
+	printf("\nthroughput scaling: the demo's workload, 1 s per line (--seconds=1 --big-gib=0\n"
+	       "--no-live-check: the live-range checker, a test harness, would dominate), 1 or 2 run\n"
+	       "workers; %d runs: median [min-max] jobs/s; the machine has %ld online CPUs. Then one\n"
+	       "more run with --lock-stats (its counters cost time: its jobs/s is not in the median):\n"
+	       "per lock class the share of acquisitions that found the lock taken; per job the time\n"
+	       "spent waiting, the device-wide locks taken inside run stages, fence sleeps, context\n"
+	       "switches and CPU time; the share of run stages that began while another ran\n",
+	       BENCH_RUNS, sysconf(_SC_NPROCESSORS_ONLN));
 	bj_begin_array("scaling");
 	for (a = 0; a < 2; a++)
-		for (i = 0; i < 3; i++)
-			for (j = 0; j < 3; j++) {
-				struct bs v;
-				int k, ok = 1;
-
-				memset(&v, 0, sizeof(v));
-				for (k = 0; k < BENCH_RUNS; k++) {
-					int o;
-					double r = demo_jobs_per_s(th[i], vm[j], a == 1, &o);
-
-					ok &= o;
-					bs_add(&v, r);
-				}
-				printf("  %-6s %u submitter%s %2u VM%s %9.0f jobs/s [%.0f-%.0f]%s\n",
-				       a ? "direct" : "pramin", th[i], th[i] > 1 ? "s" : " ", vm[j],
-				       vm[j] > 1 ? "s" : " ", bs_median(&v), bs_min(&v), bs_max(&v),
-				       ok ? "" : "  (demo reported FAIL)");
-				rc |= !ok;
-				bj_begin(NULL);
-				bj_str("access", a ? "direct" : "pramin");
-				bj_u64("threads", th[i]);
-				bj_u64("vms", vm[j]);
-				bj_stat("jobs_per_s", &v);
-				bj_end();
-			}
+		for (w = 1; w <= 2; w++)
+			for (i = 0; i < 3; i++)
+				for (j = 0; j < 3; j++)
+					rc |= bench_scaling_line(a == 1, w, th[i], vm[j]);
 	bj_end();
 	return rc;
 }

@@ -1803,6 +1803,55 @@ Test(vmm_demo_mt, ver3_format_and_direct_access)
 	cr_assert_not_null(strstr(out, "RESULT: PASS"), "%s", out);
 }
 
+/*
+ * The lock counters against what the host's design says, exactly (counts,
+ * never times): a run stage through a CPU mapping takes the device-wide hw
+ * lock once (flush + TLB invalidate), its VM's page-table lock once, and no
+ * other device-wide lock, whichever thread runs it; through the PRAMIN
+ * window it takes the hw lock for every window access besides.
+ */
+static void expect_run_stage_locks(bool direct, const char *workers)
+{
+	static char out[1 << 16];
+	const char *args[] = { "--seconds=0.3", "--vms=4", "--threads=2", "--vram-gib=2",
+			       "--big-gib=0", "--verify-ms=100", "--quiet", "--lock-stats",
+			       direct ? "--pt-access=direct" : "--pt-access=pramin", workers };
+	const struct vmm_lock_stat *l = demo_last.locks;
+	unsigned int c;
+
+	cr_assert_eq(run_demo(args, 10, out, sizeof(out)), 0, "%s", out);
+	cr_assert_gt(demo_last.jobs, 0ul);
+	cr_assert_not_null(strstr(out, "locks (per job)"), "%s", out);
+	for (c = 0; c < VMM_HOST_LOCK_CLASSES; c++) {
+		cr_assert(l[c].on, "class %s not counted", vmm_host_lock_class_name(c));
+		cr_assert_geq(l[c].acquired, l[c].in_run, "%s", vmm_host_lock_class_name(c));
+		cr_assert_geq(l[c].acquired, l[c].contended, "%s", vmm_host_lock_class_name(c));
+	}
+	cr_assert_eq(l[VMM_HOST_LOCK_PT].in_run, demo_last.jobs);
+	cr_assert_eq(l[VMM_HOST_LOCK_VM].in_run, 0ul);
+	cr_assert_eq(l[VMM_HOST_LOCK_VRAM].in_run, 0ul);
+	cr_assert_eq(l[VMM_HOST_LOCK_SCHED].in_run, 0ul, "dependency callbacks of the host's own jobs");
+	cr_assert_eq(l[VMM_HOST_LOCK_CLEANUP].in_run, 0ul);
+	if (direct)
+		cr_assert_eq(l[VMM_HOST_LOCK_HW].in_run, demo_last.jobs, "%s", out);
+	else
+		cr_assert_gt(l[VMM_HOST_LOCK_HW].in_run, demo_last.jobs, "%s", out);
+	if (!strcmp(workers, "--run-workers=1"))
+		cr_assert_eq(demo_last.runs_overlapped, 0ul);
+}
+
+Test(vmm_demo_mt, run_stage_locks_direct)
+{
+	expect_run_stage_locks(true, "--run-workers=1");
+	expect_run_stage_locks(true, "--run-workers=3");
+}
+
+Test(vmm_demo_mt, run_stage_locks_pramin)
+{
+	expect_run_stage_locks(false, "--run-workers=1");
+	expect_run_stage_locks(false, "--run-workers=2");
+}
+
 Test(vmm_demo_mt, seeded_allocation_in_run_stage_fails)
 {
 	static char out[1 << 16];

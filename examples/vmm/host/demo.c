@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* ------------------------------------------------------------ options */
 
@@ -42,10 +43,13 @@ struct demo_opts {
 	unsigned int verify_ms;  /* period of the live verification */
 	unsigned int big_gib;    /* size of the big bind (0: skip) */
 	unsigned int inflight;   /* fences a submitter keeps in flight */
+	unsigned int run_workers; /* scheduler threads running run stages */
 	unsigned long node_budget; /* mapping nodes per VM, live + reserved (0: none) */
 	bool direct;             /* page tables written through a CPU mapping, not PRAMIN */
 	bool ver3;               /* NVIDIA MMU ver3 (Hopper, Blackwell) instead of ver2 */
 	bool quiet;
+	bool lock_stats;         /* count every lock's acquisitions, contention, wait and hold time */
+	bool no_live_check;      /* no live-range checker (throughput of the VMM, not of the checker) */
 	const char *trace;       /* --trace=FILE: Chrome trace-event JSON of the jobs */
 };
 
@@ -74,6 +78,13 @@ static void demo_usage(FILE *f)
 		"                   3: change PTEs without invalidating the TLB (the MMU check fails)\n"
 		"  --trace=FILE     write the jobs' submit/run/cleanup timeline as Chrome\n"
 		"                   trace-event JSON (open in ui.perfetto.dev or chrome://tracing)\n"
+		"  --run-workers=N  scheduler threads running run stages (default 1, at most 8);\n"
+		"                   run stages of different VMs run in parallel. The live-range\n"
+		"                   checker follows one run stage at a time: off with N > 1\n"
+		"  --no-live-check  no live-range checker (it re-walks pages after every aperture\n"
+		"                   write, under the PRAMIN lock); the other checks stay\n"
+		"  --lock-stats     count acquisitions, contended acquisitions (a trylock failed\n"
+		"                   first), wait and hold time of every lock, per lock class\n"
 		"  --quiet          summary only\n");
 }
 
@@ -91,6 +102,7 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 	o->verify_ms = 500;
 	o->big_gib = 4;
 	o->inflight = 16;
+	o->run_workers = 1;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = strchr(a, '=');
@@ -103,6 +115,13 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 			o->trace = a + 8;
 		} else if (!strcmp(a, "--quiet")) {
 			o->quiet = true;
+		} else if (!strncmp(a, "--run-workers=", 14) && n >= 1 &&
+			   n <= VMM_HOST_MAX_RUN_WORKERS) {
+			o->run_workers = (unsigned int)n;
+		} else if (!strcmp(a, "--no-live-check")) {
+			o->no_live_check = true;
+		} else if (!strcmp(a, "--lock-stats")) {
+			o->lock_stats = true;
 		} else if (!strncmp(a, "--seconds=", 10)) {
 			o->seconds = strtod(v + 1, NULL);
 		} else if (!strncmp(a, "--vms=", 6) && n >= 1 && n <= 64) {
@@ -142,6 +161,12 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 	if (o->big_gib && (uint64_t)o->big_gib * 2 > o->vram_gib) {
 		fprintf(stderr, "demo: --big-gib=%u needs --vram-gib=%u or more\n", o->big_gib,
 			o->big_gib * 2);
+		return 2;
+	}
+	if (o->trace && o->run_workers > 1) {
+		/* The recorder pairs a signal with the latest run-stage sample:
+		 * true only with one scheduler thread. */
+		fprintf(stderr, "demo: --trace needs --run-workers=1\n");
 		return 2;
 	}
 	if (o->seconds < 0 || o->seconds > 3600) {
@@ -330,6 +355,18 @@ struct demo {
 	} checks[24];
 	unsigned int nchecks;
 };
+
+/* What the last vmm_demo_main() measured (for the benchmark that embeds the demo). */
+static struct demo_result {
+	double jobs_per_s;
+	unsigned long jobs;
+	struct vmm_lock_stat locks[VMM_HOST_LOCK_CLASSES]; /* --lock-stats: the workload only */
+	unsigned long fence_sleeps;  /* fence waits that slept */
+	unsigned long fence_wakeups; /* their wake-ups (more than sleeps: woken for nothing) */
+	unsigned long csw_vol, csw_invol; /* context switches of the process during the workload */
+	unsigned long runs_overlapped; /* run stages begun while another was in progress */
+	uint64_t cpu_ns;               /* CPU time of the process during the workload */
+} demo_last;
 
 static uint64_t demo_lane_va(unsigned int t, unsigned int lane)
 {
@@ -789,6 +826,56 @@ static int demo_big_bind(struct demo *d)
 	return err;
 }
 
+/* ------------------------------------------------------------ lock statistics */
+
+/* Fence sleeps and wake-ups of every VM's timeline (device idle). */
+static void demo_fence_sleeps(struct demo *d, unsigned long *sleeps, unsigned long *wakeups)
+{
+	unsigned int v;
+
+	*sleeps = *wakeups = 0;
+	for (v = 0; v < d->o.vms; v++) {
+		struct vmm_fence_timeline *tl = &d->vm[v]->timeline;
+
+		pthread_mutex_lock(&tl->lock);
+		*sleeps += tl->waits;
+		*wakeups += tl->wakeups;
+		pthread_mutex_unlock(&tl->lock);
+	}
+}
+
+/* Context switches and CPU time (user + system, ns) of the process so far. */
+static void demo_csw(unsigned long *vol, unsigned long *invol, uint64_t *cpu_ns)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	*vol = (unsigned long)ru.ru_nvcsw;
+	*invol = (unsigned long)ru.ru_nivcsw;
+	*cpu_ns = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+		  ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+}
+
+static void demo_print_locks(const struct vmm_lock_stat *l, unsigned long jobs)
+{
+	unsigned int c;
+	double j = jobs ? (double)jobs : 1;
+
+	printf("locks (per job)   class     acquired contended%%  wait ns  hold ns  in run stage%s\n",
+	       "");
+	for (c = 0; c < VMM_HOST_LOCK_CLASSES; c++)
+		printf("                  %-8s %9.2f %9.2f%% %8.0f %8.0f %9.2f  %s\n",
+		       vmm_host_lock_class_name(c), l[c].acquired / j,
+		       100.0 * (double)l[c].contended / (double)(l[c].acquired + !l[c].acquired),
+		       l[c].wait_ns / j, l[c].hold_ns / j, l[c].in_run / j,
+		       vmm_host_lock_class_device_wide(c) ? "device-wide" : "per VM");
+	printf("wake-ups (per job) fence sleeps %.2f, their wake-ups %.2f; context switches %.2f"
+	       " voluntary, %.2f involuntary\n", demo_last.fence_sleeps / j,
+	       demo_last.fence_wakeups / j, demo_last.csw_vol / j, demo_last.csw_invol / j);
+	printf("run stages        %lu of %lu began while another was in progress; CPU time %.1f us"
+	       " per job\n", demo_last.runs_overlapped, jobs, demo_last.cpu_ns / j / 1e3);
+}
+
 /* ------------------------------------------------------------ main */
 
 static const char *demo_bug_name(unsigned int bug)
@@ -828,12 +915,18 @@ static int demo_setup(struct demo *d)
 	if (d->o.direct && fa_pramin_direct_init(&d->direct, d->gpu->bar.vram, 0,
 						 d->gpu->bar.vram_size, &hw.pt_mem))
 		return -FA_EINVAL;
+	hw.pt_mem_direct = d->o.direct; /* no device-wide lock around PTE writes */
 	hw.tlb_invalidate = demo_tlb_invalidate;
 	hw.tlb_epoch = demo_tlb_epoch;
-	hw.live_begin = demo_live_begin;
-	hw.live_end = demo_live_end;
-	if (sim_gpu_watch_enable(d->gpu))
-		return -FA_ENOMEM;
+	/* The live-range checker re-walks on aperture writes: through a CPU
+	 * mapping there are none to check, and it follows one run stage at a
+	 * time. */
+	if (!d->o.direct && d->o.run_workers == 1 && !d->o.no_live_check) {
+		hw.live_begin = demo_live_begin;
+		hw.live_end = demo_live_end;
+		if (sim_gpu_watch_enable(d->gpu))
+			return -FA_ENOMEM;
+	}
 	hw.ctx = d->gpu;
 	hw.vram_size = d->gpu->bar.vram_size;
 	hw.vram_cleared = true; /* the simulated VRAM starts zero-filled */
@@ -841,6 +934,8 @@ static int demo_setup(struct demo *d)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.seed_bug = d->o.seed_bug;
 	cfg.node_budget = d->o.node_budget;
+	cfg.lock_stats = d->o.lock_stats;
+	cfg.run_workers = d->o.run_workers;
 	err = vmm_host_create(&hw, &d->src, &cfg, &d->dev);
 	if (err)
 		return err;
@@ -913,6 +1008,9 @@ static int vmm_demo_main(int argc, char **argv)
 	uint64_t t_start, t_end, deadline;
 	unsigned long jobs = 0, rejected = 0, remaps = 0, splits = 0, deps = 0, throttled = 0, torn;
 	unsigned long model_before;
+	struct vmm_lock_stat locks[VMM_HOST_LOCK_CLASSES];
+	unsigned long csw0, icsw0, csw1, icsw1, sleeps, wakeups;
+	uint64_t cpu0, cpu1;
 	struct vmm_stats *s;
 	unsigned int i;
 	double secs;
@@ -932,11 +1030,12 @@ static int vmm_demo_main(int argc, char **argv)
 		return 1;
 	}
 	printf("fencealloc reference VMM: NVIDIA MMU %s page tables in a simulated %u GiB VRAM,\n"
-	       "written through %s; %u VMs, %u submitter threads, 1 scheduler, 1 cleanup worker;\n"
+	       "written through %s; %u VMs, %u submitter threads, %u scheduler%s, 1 cleanup worker;\n"
 	       "seed %" PRIu64 ", %.1f s%s\n",
 	       d->o.ver3 ? "ver3" : "ver2", d->o.vram_gib,
 	       d->o.direct ? "a CPU mapping of VRAM" : "the PRAMIN window",
-	       d->o.vms, d->o.threads, d->o.seed, d->o.seconds,
+	       d->o.vms, d->o.threads, d->o.run_workers, d->o.run_workers > 1 ? "s" : "",
+	       d->o.seed, d->o.seconds,
 	       demo_bug_name(d->o.seed_bug));
 	fflush(stdout);
 
@@ -951,6 +1050,7 @@ static int vmm_demo_main(int argc, char **argv)
 		d->tr = &d->trace;
 		demo_trace_thread(d->tr, "main", 0);
 	}
+	demo_csw(&csw0, &icsw0, &cpu0);
 	t_start = vmm_host_now_ns();
 	deadline = t_start + (uint64_t)(d->o.seconds * 1e9);
 	for (i = 0; i < d->o.threads; i++)
@@ -977,6 +1077,10 @@ static int vmm_demo_main(int argc, char **argv)
 		pthread_join(d->t[i].th, NULL);
 	vmm_host_wait_idle(d->dev);
 	t_end = vmm_host_now_ns();
+	/* The workload's locking only: the checks below take locks too. */
+	demo_csw(&csw1, &icsw1, &cpu1);
+	vmm_host_lock_stats(d->dev, locks);
+	demo_fence_sleeps(d, &sleeps, &wakeups);
 	if (d->tr) {
 		/* before verification: its page-table reads are not part of the timeline */
 		demo_check(d, demo_trace_write(d->tr, d->o.trace) == 0, "--trace file written");
@@ -1009,6 +1113,18 @@ static int vmm_demo_main(int argc, char **argv)
 	printf("jobs              %lu submitted, %lu run, %lu cleaned in %.2f s: %.0f jobs/s"
 	       " (%lu cross-VM dependencies)\n",
 	       s->jobs_submitted, s->jobs_run, s->jobs_cleaned, secs, jobs / secs, deps);
+	memset(&demo_last, 0, sizeof(demo_last));
+	demo_last.jobs = jobs;
+	demo_last.jobs_per_s = jobs / secs;
+	memcpy(demo_last.locks, locks, sizeof(locks));
+	demo_last.fence_sleeps = sleeps;
+	demo_last.fence_wakeups = wakeups;
+	demo_last.csw_vol = csw1 - csw0;
+	demo_last.csw_invol = icsw1 - icsw0;
+	demo_last.cpu_ns = cpu1 - cpu0;
+	demo_last.runs_overlapped = __atomic_load_n(&d->dev->runs_overlapped, __ATOMIC_RELAXED);
+	if (d->o.lock_stats)
+		demo_print_locks(locks, jobs);
 	printf("ops               %lu maps (%lu overlapping remaps), %lu unmaps (%lu splitting)\n",
 	       s->ops_map, remaps, s->ops_unmap, splits);
 	printf("latency (us)           p50       p99       max\n");
@@ -1026,6 +1142,10 @@ static int vmm_demo_main(int argc, char **argv)
 	       " (%" PRIu64 " changed live ranges, %" PRIu64 " re-walks, %" PRIu64 " untracked)\n",
 	       torn + (unsigned long)d->gpu->watch.foreign, d->gpu->watch.writes,
 	       d->gpu->watch.watches, d->gpu->watch.walks, d->gpu->watch.overflow);
+	if (!d->gpu->watch.slots)
+		printf("                  (live-range checker off: %s)\n", d->o.direct ?
+		       "a CPU mapping makes no aperture writes to follow" : d->o.no_live_check ?
+		       "--no-live-check" : "it follows one run stage at a time, --run-workers > 1");
 	if (d->gpu->watch.foreign)
 		printf("                  first foreign PTE: va 0x%" PRIx64 " -> pa 0x%" PRIx64 "\n",
 		       d->gpu->watch.first_va, d->gpu->watch.first_pa);

@@ -2,7 +2,7 @@
 /**
  * @file host.h
  * @brief A userspace "driver" around the VMM core: pthread locks, a small fence,
- *        a scheduler thread and a cleanup worker.
+ *        scheduler threads and a cleanup worker.
  *
  * What a driver writes around vmm.h, the way a kernel driver would with
  * drm_sched, dma_fence and struct mutex (docs/vmm.md has the kernel sketch):
@@ -13,7 +13,9 @@
  *   a fence (host/fence.h) and the job on the scheduler queue behind the VM's
  *   previous job (jobs of one VM run in submission order) and an optional
  *   in-fence;
- * - **run_job** (the scheduler thread): fa_signalling_begin(), the VM's
+ * - **run_job** (a scheduler thread; vmm_host_config::run_workers of them
+ *   share one queue, and run stages of different VMs then run in parallel):
+ *   fa_signalling_begin(), the VM's
  *   page-table lock, vmm_job_run(), unlock, signal the fence,
  *   fa_signalling_end();
  * - **free_job** (the cleanup worker): the VM lock, vmm_job_cleanup().
@@ -68,6 +70,9 @@ enum vmm_seed_bug {
 	VMM_BUG_NO_TLB_INVALIDATE = 3, /**< Change PTEs without invalidating the TLB. */
 };
 
+/** Most scheduler threads (vmm_host_config::run_workers). */
+#define VMM_HOST_MAX_RUN_WORKERS 8
+
 /** Host tunables (all zero = defaults). */
 struct vmm_host_config {
 	unsigned int seed_bug;     /**< #vmm_seed_bug (0 for a correct driver). */
@@ -75,6 +80,26 @@ struct vmm_host_config {
 	unsigned long node_budget; /**< vmm_config::node_budget of the core. */
 	uint64_t pt_budget;        /**< vmm_config::pt_budget of the core (page-table bytes per VM). */
 	bool merge;                /**< vmm_config::merge of the core. */
+	bool lock_stats;           /**< Count acquisitions, contention and hold times of every lock (vmm_host_lock_stats()). */
+	/**
+	 * Scheduler threads running run stages (default 1, at most
+	 * #VMM_HOST_MAX_RUN_WORKERS). With more than one, run stages of
+	 * different VMs run in parallel; a VM's jobs still run one at a time in
+	 * submission order (each depends on the previous one's fence).
+	 */
+	unsigned int run_workers;
+};
+
+/** Lock classes, as vmm_host_lock_stats() reports them. */
+enum vmm_host_lock_class {
+	VMM_HOST_LOCK_VM,       /**< VM locks (one per VM; submit, cleanup). */
+	VMM_HOST_LOCK_PT,       /**< Page-table locks (one per VM; the run stage). */
+	VMM_HOST_LOCK_TIMELINE, /**< Fence timeline locks (one per VM; signal, callbacks, waits). */
+	VMM_HOST_LOCK_VRAM,     /**< The VRAM buddy lock (device-wide; submit, cleanup). */
+	VMM_HOST_LOCK_HW,       /**< The MMIO lock: PRAMIN window, flush, TLB invalidate (device-wide). */
+	VMM_HOST_LOCK_SCHED,    /**< The scheduler queue lock (device-wide). */
+	VMM_HOST_LOCK_CLEANUP,  /**< The cleanup worker's lock (device-wide). */
+	VMM_HOST_LOCK_CLASSES   /**< Number of classes. */
 };
 
 /** A pthread mutex as a core #vmm_lock, annotated for the signalling validator. */
@@ -83,6 +108,7 @@ struct vmm_host_lock {
 	pthread_mutex_t mtx;         /**< The mutex. */
 	pthread_t owner;             /**< Holder (valid while @ref held). */
 	bool held;                   /**< Whether someone holds it (for assert_held). */
+	struct vmm_lock_stat stat;   /**< Contention counters (vmm_host_config::lock_stats). */
 	FA_SIGNALLING_MAP_MEMBER(dep)
 };
 
@@ -101,6 +127,7 @@ struct vmm_host {
 	struct vmm_host_lock hw_lock;   /**< MMIO (innermost; run-safe). */
 	struct vmm_host_lock vram_lock; /**< The VRAM buddy (submit/cleanup). */
 	pthread_mutex_t sched_lock;     /**< Scheduler queue (run-safe: fence callbacks take it). */
+	struct vmm_lock_stat sched_stat; /**< Its contention counters. */
 	FA_SIGNALLING_MAP_MEMBER(sched_dep)
 	pthread_cond_t sched_cond;      /**< Wakes the scheduler. */
 	pthread_cond_t sched_idle_cond; /**< Broadcast when the scheduler goes idle having seen new jobs. */
@@ -108,10 +135,13 @@ struct vmm_host {
 	unsigned long sched_idle_seen;  /**< @ref sched_queued when the scheduler last went idle. */
 	struct fa_list queue;           /**< Jobs waiting for their run stage, in submission order. */
 	bool stopping;                  /**< Threads exit when idle (atomic). */
-	pthread_t sched_thread;         /**< Runs run stages. */
+	pthread_t sched_thread[VMM_HOST_MAX_RUN_WORKERS]; /**< Run run stages (vmm_host_config::run_workers of them). */
+	unsigned long runs_active;      /**< Run stages in progress (atomic; counted with lock_stats). */
+	unsigned long runs_overlapped;  /**< Run stages that began while another was in progress (atomic; lock_stats). */
 	pthread_t cleanup_thread;       /**< Runs cleanups. */
 	struct fa_llist done;           /**< Jobs whose fence signalled, for the cleanup worker. */
 	pthread_mutex_t cleanup_lock;   /**< Cleanup worker sleep/wake and idle tracking (run-safe). */
+	struct vmm_lock_stat cleanup_stat; /**< Its contention counters. */
 	FA_SIGNALLING_MAP_MEMBER(cleanup_dep)
 	pthread_cond_t cleanup_cond;    /**< Wakes the cleanup worker. */
 	pthread_cond_t idle_cond;       /**< Broadcast after every cleanup batch. */
@@ -121,6 +151,9 @@ struct vmm_host {
 	struct vmm_lat lat_run;         /**< Run-stage latencies. */
 	struct vmm_lat lat_cleanup;     /**< Cleanup-stage latencies. */
 	struct vmm_lat lat_e2e;         /**< Submit-to-cleanup latencies. */
+	pthread_mutex_t vms_lock;       /**< @ref vms and @ref lock_retired (VM create/destroy, statistics). */
+	struct fa_list vms;             /**< Live VMs (for vmm_host_lock_stats()). */
+	struct vmm_lock_stat lock_retired[VMM_HOST_LOCK_CLASSES]; /**< Per-VM counters of destroyed VMs. */
 };
 
 /** A host VM: the core VM, its two locks, a fence timeline. */
@@ -132,6 +165,7 @@ struct vmm_host_vm {
 	struct vmm_fence_timeline timeline; /**< Fences of this VM's jobs. */
 	struct vmm_fence *last_fence;   /**< Fence of the last submitted job (VM lock). */
 	unsigned long jobs_pending;     /**< Jobs queued and not fully cleaned up (atomic). */
+	struct fa_list link;            /**< On vmm_host::vms. */
 };
 
 /** Callback registration on a dependency fence. */
@@ -160,11 +194,20 @@ struct vmm_host_job {
 #define VMM_HOST__THREAD_LOCAL _Thread_local
 #endif
 
+/* The run-stage depth lives with the lock counters: they count acquisitions
+ * made inside a run stage. */
 static inline int *vmm_host__run_depth(void)
 {
-	static VMM_HOST__THREAD_LOCAL int depth;
+	return vmm_lock_stat__run_depth();
+}
 
-	return &depth;
+/* The host whose scheduler thread this is (NULL on any other thread): a
+ * fence it signals needs no wake-up of the scheduler (it picks next). */
+static inline struct vmm_host **vmm_host__sched_self(void)
+{
+	static VMM_HOST__THREAD_LOCAL struct vmm_host *self;
+
+	return &self;
 }
 
 static inline uint64_t vmm_host_now_ns(void)
@@ -194,7 +237,7 @@ static inline void vmm_host__lock(struct vmm_lock *l)
 {
 	struct vmm_host_lock *h = FA_CONTAINER_OF(l, struct vmm_host_lock, ops);
 
-	pthread_mutex_lock(&h->mtx);
+	vmm_lock_stat__lock(&h->mtx, &h->stat);
 	h->owner = pthread_self();
 	__atomic_store_n(&h->held, true, __ATOMIC_RELAXED);
 	fa_signalling_acquire(&h->dep);
@@ -206,7 +249,7 @@ static inline void vmm_host__unlock(struct vmm_lock *l)
 
 	fa_signalling_release(&h->dep);
 	__atomic_store_n(&h->held, false, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&h->mtx);
+	vmm_lock_stat__unlock(&h->mtx, &h->stat);
 }
 
 /* lockdep_assert_held(), userspace edition: held, and by this thread. */
@@ -224,6 +267,7 @@ static inline void vmm_host__lock_init_mutex(struct vmm_host_lock *h)
 	h->ops.unlock = vmm_host__unlock;
 	h->ops.assert_held = vmm_host__assert_held;
 	h->held = false;
+	memset(&h->stat, 0, sizeof(h->stat));
 	pthread_mutex_init(&h->mtx, NULL);
 }
 
@@ -276,17 +320,22 @@ static inline void vmm_host__job_release(struct vmm_fence *f, void *arg)
 }
 
 /* Fence callback of a dependency: runs inside the signalling job's run stage,
- * under that fence's timeline lock, and takes the scheduler lock. */
+ * under that fence's timeline lock. Signalled by one of this host's
+ * scheduler threads (a job's previous job, or another VM's job), it takes no
+ * lock: that thread picks again from the queue right after this run stage,
+ * and a job not queued yet still holds its submitter's count. Signalled from any other
+ * thread (a foreign in-fence), it wakes the scheduler under its lock. */
 static inline void vmm_host__dep_signalled(struct vmm_fence *f, struct vmm_fence_cb *cb)
 {
 	struct vmm_job_dep *d = FA_CONTAINER_OF(cb, struct vmm_job_dep, cb);
 	struct vmm_host *host = d->job->vm->host;
 
 	(void)f;
-	if (__atomic_sub_fetch(&d->job->pending_deps, 1, __ATOMIC_ACQ_REL) == 0) {
-		vmm_fence__lock(&host->sched_lock, &host->sched_dep);
+	if (__atomic_sub_fetch(&d->job->pending_deps, 1, __ATOMIC_ACQ_REL) == 0 &&
+	    *vmm_host__sched_self() != host) {
+		vmm_fence__lock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
 		pthread_cond_signal(&host->sched_cond);
-		vmm_fence__unlock(&host->sched_lock, &host->sched_dep);
+		vmm_fence__unlock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
 	}
 }
 
@@ -316,12 +365,12 @@ static inline void vmm_host__job_queue(struct vmm_host_job *hj, struct vmm_fence
 		*out_fence = vmm_fence_get(&hj->fence);
 	__atomic_fetch_add(&vm->jobs_pending, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&host->jobs_submitted, 1, __ATOMIC_RELAXED);
-	vmm_fence__lock(&host->sched_lock, &host->sched_dep);
+	vmm_fence__lock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
 	fa_list_add_tail(&hj->queue_link, &host->queue);
 	host->sched_queued++;
 	__atomic_fetch_sub(&hj->pending_deps, 1, __ATOMIC_RELEASE);
 	pthread_cond_signal(&host->sched_cond);
-	vmm_fence__unlock(&host->sched_lock, &host->sched_dep);
+	vmm_fence__unlock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
 }
 /** @endcond */
 
@@ -375,15 +424,18 @@ static inline int vmm_host_submit(struct vmm_host_vm *vm, const struct vmm_op *o
 /** @cond INTERNAL */
 /* After the fence signalled: hand the job to the cleanup worker. Not a fence
  * callback: the cleanup may free the VM, whose timeline lock a callback would
- * still be running under. */
+ * still be running under. Only a push onto an empty list wakes the worker: a
+ * non-empty one has not been taken yet, and the worker takes the whole list
+ * (under its lock) before it sleeps. */
 static inline void vmm_host__job_done(struct vmm_host_job *hj)
 {
 	struct vmm_host *host = hj->vm->host;
 
-	fa_llist_push(&hj->done_link, &host->done);
-	vmm_fence__lock(&host->cleanup_lock, &host->cleanup_dep);
+	if (!fa_llist_push(&hj->done_link, &host->done))
+		return;
+	vmm_fence__lock_stat(&host->cleanup_lock, &host->cleanup_dep, &host->cleanup_stat);
 	pthread_cond_signal(&host->cleanup_cond);
-	vmm_fence__unlock(&host->cleanup_lock, &host->cleanup_dep);
+	vmm_fence__unlock_stat(&host->cleanup_lock, &host->cleanup_dep, &host->cleanup_stat);
 }
 
 /* run_job(): the core's run step inside a signalling section, then the fence. */
@@ -394,6 +446,9 @@ static inline void vmm_host__run(struct vmm_host_job *hj)
 	uint64_t t0 = vmm_host_now_ns();
 	fa_signalling_cookie_t cookie;
 
+	if (host->cfg.lock_stats &&
+	    __atomic_fetch_add(&host->runs_active, 1, __ATOMIC_RELAXED) != 0)
+		__atomic_fetch_add(&host->runs_overlapped, 1, __ATOMIC_RELAXED);
 	cookie = fa_signalling_begin();
 	(*vmm_host__run_depth())++;
 	vmm__lock(&vm->pt_lock.ops);
@@ -405,6 +460,8 @@ static inline void vmm_host__run(struct vmm_host_job *hj)
 	}
 	vmm_job_run(hj->job);
 	vmm__unlock(&vm->pt_lock.ops);
+	if (host->cfg.lock_stats)
+		__atomic_fetch_sub(&host->runs_active, 1, __ATOMIC_RELAXED);
 	vmm_host__lat_record(&host->lat_run, vmm_host_now_ns() - t0);
 	/* Hold a reference across the signal: a woken waiter may drop its own
 	 * and the cleanup worker the job's before we are done with the fence. */
@@ -466,13 +523,14 @@ static inline void *vmm_host__sched_main(void *arg)
 	struct vmm_host *host = (struct vmm_host *)arg;
 	struct vmm_host_job *hj;
 
-	vmm_fence__lock(&host->sched_lock, &host->sched_dep);
+	*vmm_host__sched_self() = host;
+	vmm_fence__lock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
 	for (;;) {
 		hj = vmm_host__pick(host);
 		if (hj) {
-			vmm_fence__unlock(&host->sched_lock, &host->sched_dep);
+			vmm_fence__unlock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
 			vmm_host__run(hj);
-			vmm_fence__lock(&host->sched_lock, &host->sched_dep);
+			vmm_fence__lock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
 			continue;
 		}
 		if (__atomic_load_n(&host->stopping, __ATOMIC_ACQUIRE) && fa_list_empty(&host->queue))
@@ -482,9 +540,9 @@ static inline void *vmm_host__sched_main(void *arg)
 			host->sched_idle_seen = host->sched_queued;
 			pthread_cond_broadcast(&host->sched_idle_cond);
 		}
-		pthread_cond_wait(&host->sched_cond, &host->sched_lock);
+		vmm_lock_stat__cond_wait(&host->sched_cond, &host->sched_lock, &host->sched_stat);
 	}
-	vmm_fence__unlock(&host->sched_lock, &host->sched_dep);
+	vmm_fence__unlock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
 	return NULL;
 }
 
@@ -493,7 +551,7 @@ static inline void *vmm_host__cleanup_main(void *arg)
 	struct vmm_host *host = (struct vmm_host *)arg;
 	struct fa_llist_node *list, *next;
 
-	vmm_fence__lock(&host->cleanup_lock, &host->cleanup_dep);
+	vmm_fence__lock_stat(&host->cleanup_lock, &host->cleanup_dep, &host->cleanup_stat);
 	for (;;) {
 		list = fa_llist_del_all(&host->done);
 		if (!list) {
@@ -501,20 +559,33 @@ static inline void *vmm_host__cleanup_main(void *arg)
 			    __atomic_load_n(&host->jobs_cleaned, __ATOMIC_ACQUIRE) ==
 				    __atomic_load_n(&host->jobs_submitted, __ATOMIC_ACQUIRE))
 				break;
-			pthread_cond_wait(&host->cleanup_cond, &host->cleanup_lock);
+			vmm_lock_stat__cond_wait(&host->cleanup_cond, &host->cleanup_lock, &host->cleanup_stat);
 			continue;
 		}
-		vmm_fence__unlock(&host->cleanup_lock, &host->cleanup_dep);
+		vmm_fence__unlock_stat(&host->cleanup_lock, &host->cleanup_dep, &host->cleanup_stat);
 		for (list = fa_llist_reverse(list); list; list = next) {
 			next = list->next;
 			vmm_host__cleanup(FA_CONTAINER_OF(list, struct vmm_host_job, done_link));
 			__atomic_fetch_add(&host->jobs_cleaned, 1, __ATOMIC_RELEASE);
 		}
-		vmm_fence__lock(&host->cleanup_lock, &host->cleanup_dep);
+		vmm_fence__lock_stat(&host->cleanup_lock, &host->cleanup_dep, &host->cleanup_stat);
 		pthread_cond_broadcast(&host->idle_cond);
 	}
-	vmm_fence__unlock(&host->cleanup_lock, &host->cleanup_dep);
+	vmm_fence__unlock_stat(&host->cleanup_lock, &host->cleanup_dep, &host->cleanup_stat);
 	return NULL;
+}
+
+/* Stop the first @p n scheduler threads (the queue is empty or being torn down). */
+static inline void vmm_host__sched_stop(struct vmm_host *host, unsigned int n)
+{
+	unsigned int i;
+
+	vmm_fence__lock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
+	__atomic_store_n(&host->stopping, true, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&host->sched_cond);
+	vmm_fence__unlock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
+	for (i = 0; i < n; i++)
+		pthread_join(host->sched_thread[i], NULL);
 }
 
 static inline uint64_t vmm_host__tlb_invalidate(void *ctx, uint64_t pdb)
@@ -580,11 +651,11 @@ static inline void vmm_host__lats_fini(struct vmm_host *host)
  */
 static inline void vmm_host_wait_idle(struct vmm_host *host)
 {
-	vmm_fence__lock(&host->cleanup_lock, &host->cleanup_dep);
+	vmm_fence__lock_stat(&host->cleanup_lock, &host->cleanup_dep, &host->cleanup_stat);
 	while (__atomic_load_n(&host->jobs_cleaned, __ATOMIC_ACQUIRE) !=
 	       __atomic_load_n(&host->jobs_submitted, __ATOMIC_ACQUIRE))
-		pthread_cond_wait(&host->idle_cond, &host->cleanup_lock);
-	vmm_fence__unlock(&host->cleanup_lock, &host->cleanup_dep);
+		vmm_lock_stat__cond_wait(&host->idle_cond, &host->cleanup_lock, &host->cleanup_stat);
+	vmm_fence__unlock_stat(&host->cleanup_lock, &host->cleanup_dep, &host->cleanup_stat);
 }
 
 /**
@@ -599,11 +670,11 @@ static inline void vmm_host_wait_sched_idle(struct vmm_host *host)
 {
 	unsigned long target;
 
-	vmm_fence__lock(&host->sched_lock, &host->sched_dep);
+	vmm_fence__lock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
 	target = host->sched_queued;
 	while ((long)(host->sched_idle_seen - target) < 0)
-		pthread_cond_wait(&host->sched_idle_cond, &host->sched_lock);
-	vmm_fence__unlock(&host->sched_lock, &host->sched_dep);
+		vmm_lock_stat__cond_wait(&host->sched_idle_cond, &host->sched_lock, &host->sched_stat);
+	vmm_fence__unlock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
 }
 
 /**
@@ -615,7 +686,8 @@ static inline void vmm_host_wait_sched_idle(struct vmm_host *host)
  * @param src Host allocator (copied).
  * @param cfg Tunables, or NULL for defaults.
  * @param out The host.
- * @return 0; -FA_EINVAL (bad hooks or VRAM size); -FA_ENOMEM; -FA_EAGAIN (a thread did not start).
+ * @return 0; -FA_EINVAL (bad hooks or VRAM size, too many run workers); -FA_ENOMEM;
+ *         -FA_EAGAIN (a thread did not start).
  */
 static inline int vmm_host_create(const struct vmm_hw *hw, const struct fa_reserve_source *src,
 				  const struct vmm_host_config *cfg, struct vmm_host **out)
@@ -623,6 +695,7 @@ static inline int vmm_host_create(const struct vmm_hw *hw, const struct fa_reser
 	struct vmm_config core_cfg;
 	struct vmm_host *host;
 	struct vmm_hw h;
+	unsigned int i;
 	int err;
 
 	if (!hw || !src || !out || !hw->tlb_invalidate || !hw->tlb_epoch)
@@ -635,6 +708,12 @@ static inline int vmm_host_create(const struct vmm_hw *hw, const struct fa_reser
 		host->cfg = *cfg;
 	if (!host->cfg.lat_cap)
 		host->cfg.lat_cap = 1ul << 20;
+	if (!host->cfg.run_workers)
+		host->cfg.run_workers = 1;
+	if (host->cfg.run_workers > VMM_HOST_MAX_RUN_WORKERS) {
+		fa_reserve_source_free(src, host, sizeof(*host));
+		return -FA_EINVAL;
+	}
 	vmm_host__lock_init(&host->hw_lock, &vmm_hw_lock);
 	vmm_host__lock_init(&host->vram_lock, &vmm_vram_lock);
 	host->user_hw = *hw;
@@ -665,6 +744,12 @@ static inline int vmm_host_create(const struct vmm_hw *hw, const struct fa_reser
 		goto fail_dev;
 	pthread_mutex_init(&host->sched_lock, NULL);
 	pthread_mutex_init(&host->cleanup_lock, NULL);
+	pthread_mutex_init(&host->vms_lock, NULL);
+	fa_list_init(&host->vms);
+	host->hw_lock.stat.on = host->cfg.lock_stats;
+	host->vram_lock.stat.on = host->cfg.lock_stats;
+	host->sched_stat.on = host->cfg.lock_stats;
+	host->cleanup_stat.on = host->cfg.lock_stats;
 	pthread_cond_init(&host->sched_cond, NULL);
 	pthread_cond_init(&host->sched_idle_cond, NULL);
 	pthread_cond_init(&host->cleanup_cond, NULL);
@@ -673,16 +758,15 @@ static inline int vmm_host_create(const struct vmm_hw *hw, const struct fa_reser
 	fa_signalling_map_init(&host->cleanup_dep, &vmm_cleanup_lock);
 	fa_list_init(&host->queue);
 	fa_llist_init(&host->done);
-	if (pthread_create(&host->sched_thread, NULL, vmm_host__sched_main, host)) {
-		err = -FA_EAGAIN;
-		goto fail_dev;
+	for (i = 0; i < host->cfg.run_workers; i++) {
+		if (pthread_create(&host->sched_thread[i], NULL, vmm_host__sched_main, host)) {
+			vmm_host__sched_stop(host, i);
+			err = -FA_EAGAIN;
+			goto fail_dev;
+		}
 	}
 	if (pthread_create(&host->cleanup_thread, NULL, vmm_host__cleanup_main, host)) {
-		vmm_fence__lock(&host->sched_lock, &host->sched_dep);
-		__atomic_store_n(&host->stopping, true, __ATOMIC_RELEASE);
-		pthread_cond_signal(&host->sched_cond);
-		vmm_fence__unlock(&host->sched_lock, &host->sched_dep);
-		pthread_join(host->sched_thread, NULL);
+		vmm_host__sched_stop(host, host->cfg.run_workers);
 		err = -FA_EAGAIN;
 		goto fail_dev;
 	}
@@ -711,14 +795,10 @@ static inline void vmm_host_destroy(struct vmm_host *host)
 	struct fa_reserve_source src = host->dev.src;
 
 	vmm_host_wait_idle(host);
-	vmm_fence__lock(&host->sched_lock, &host->sched_dep);
-	__atomic_store_n(&host->stopping, true, __ATOMIC_RELEASE);
-	pthread_cond_signal(&host->sched_cond);
-	vmm_fence__unlock(&host->sched_lock, &host->sched_dep);
-	pthread_join(host->sched_thread, NULL);
-	vmm_fence__lock(&host->cleanup_lock, &host->cleanup_dep);
+	vmm_host__sched_stop(host, host->cfg.run_workers);
+	vmm_fence__lock_stat(&host->cleanup_lock, &host->cleanup_dep, &host->cleanup_stat);
 	pthread_cond_signal(&host->cleanup_cond);
-	vmm_fence__unlock(&host->cleanup_lock, &host->cleanup_dep);
+	vmm_fence__unlock_stat(&host->cleanup_lock, &host->cleanup_dep, &host->cleanup_stat);
 	pthread_join(host->cleanup_thread, NULL);
 	vmm_host__lats_fini(host);
 	vmm_device_fini(&host->dev);
@@ -728,9 +808,99 @@ static inline void vmm_host_destroy(struct vmm_host *host)
 	pthread_cond_destroy(&host->sched_cond);
 	pthread_mutex_destroy(&host->cleanup_lock);
 	pthread_mutex_destroy(&host->sched_lock);
+	pthread_mutex_destroy(&host->vms_lock);
 	vmm_host__lock_fini(&host->vram_lock);
 	vmm_host__lock_fini(&host->hw_lock);
 	fa_reserve_source_free(&src, host, sizeof(*host));
+}
+
+/* ------------------------------------------------------------ lock statistics */
+
+/** @cond INTERNAL */
+static inline void vmm_host__lock_stat_add(struct vmm_lock_stat *sum, const struct vmm_lock_stat *s)
+{
+	sum->on |= s->on;
+	sum->acquired += s->acquired;
+	sum->contended += s->contended;
+	sum->in_run += s->in_run;
+	sum->wait_ns += s->wait_ns;
+	sum->hold_ns += s->hold_ns;
+}
+
+/* Add a VM's counters to @p sum (vms_lock held; no thread of the VM may
+ * hold its locks for long: each is taken to copy its counters). */
+static inline void vmm_host__lock_stat_vm(struct vmm_host_vm *vm, struct vmm_lock_stat *sum)
+{
+	struct vmm_lock_stat s;
+
+	vmm_lock_stat__read(&vm->lock.mtx, &vm->lock.stat, &s);
+	vmm_host__lock_stat_add(&sum[VMM_HOST_LOCK_VM], &s);
+	vmm_lock_stat__read(&vm->pt_lock.mtx, &vm->pt_lock.stat, &s);
+	vmm_host__lock_stat_add(&sum[VMM_HOST_LOCK_PT], &s);
+	vmm_lock_stat__read(&vm->timeline.lock, &vm->timeline.lock_stat, &s);
+	vmm_host__lock_stat_add(&sum[VMM_HOST_LOCK_TIMELINE], &s);
+}
+/** @endcond */
+
+/**
+ * Name of a lock class (for reports).
+ * @stage any
+ * @locking none
+ * @param c #vmm_host_lock_class.
+ * @return A short name.
+ */
+static inline const char *vmm_host_lock_class_name(unsigned int c)
+{
+	static const char *const names[VMM_HOST_LOCK_CLASSES] = {
+		"vm", "pt", "timeline", "vram", "hw", "sched", "cleanup",
+	};
+
+	return c < VMM_HOST_LOCK_CLASSES ? names[c] : "?";
+}
+
+/**
+ * Whether a lock class has one instance for the whole device (every VM
+ * contends on it) rather than one per VM.
+ * @stage any
+ * @locking none
+ * @param c #vmm_host_lock_class.
+ * @return true for the VRAM, hw, scheduler and cleanup locks.
+ */
+static inline bool vmm_host_lock_class_device_wide(unsigned int c)
+{
+	return c >= VMM_HOST_LOCK_VRAM && c < VMM_HOST_LOCK_CLASSES;
+}
+
+/**
+ * The lock counters of every class, summed over the live VMs and those
+ * already destroyed (zero unless vmm_host_config::lock_stats was set). Each
+ * lock is taken, uncounted, to copy its counters: call it when the host is
+ * quiet for an exact figure.
+ * @stage submit (sleeps on every lock)
+ * @locking none held
+ * @param host Host.
+ * @param out Counters per #vmm_host_lock_class (t_held is meaningless).
+ */
+static inline void vmm_host_lock_stats(struct vmm_host *host,
+				       struct vmm_lock_stat out[VMM_HOST_LOCK_CLASSES])
+{
+	struct vmm_lock_stat s;
+	struct fa_list *pos;
+
+	memset(out, 0, sizeof(*out) * VMM_HOST_LOCK_CLASSES);
+	pthread_mutex_lock(&host->vms_lock);
+	memcpy(out, host->lock_retired, sizeof(*out) * VMM_HOST_LOCK_CLASSES);
+	fa_list_for_each(pos, &host->vms)
+		vmm_host__lock_stat_vm(fa_list_entry(pos, struct vmm_host_vm, link), out);
+	pthread_mutex_unlock(&host->vms_lock);
+	vmm_lock_stat__read(&host->vram_lock.mtx, &host->vram_lock.stat, &s);
+	vmm_host__lock_stat_add(&out[VMM_HOST_LOCK_VRAM], &s);
+	vmm_lock_stat__read(&host->hw_lock.mtx, &host->hw_lock.stat, &s);
+	vmm_host__lock_stat_add(&out[VMM_HOST_LOCK_HW], &s);
+	vmm_lock_stat__read(&host->sched_lock, &host->sched_stat, &s);
+	vmm_host__lock_stat_add(&out[VMM_HOST_LOCK_SCHED], &s);
+	vmm_lock_stat__read(&host->cleanup_lock, &host->cleanup_stat, &s);
+	vmm_host__lock_stat_add(&out[VMM_HOST_LOCK_CLEANUP], &s);
 }
 
 /* ------------------------------------------------------------ VMs */
@@ -769,6 +939,12 @@ static inline int vmm_host_vm_create(struct vmm_host *host, uint64_t va_start, u
 		return err;
 	}
 	vmm_fence_timeline_init(&vm->timeline);
+	vm->lock.stat.on = host->cfg.lock_stats;
+	vm->pt_lock.stat.on = host->cfg.lock_stats;
+	vm->timeline.lock_stat.on = host->cfg.lock_stats;
+	pthread_mutex_lock(&host->vms_lock);
+	fa_list_add_tail(&vm->link, &host->vms);
+	pthread_mutex_unlock(&host->vms_lock);
 	*out = vm;
 	return 0;
 }
@@ -794,6 +970,10 @@ static inline int vmm_host_vm_destroy(struct vmm_host_vm *vm)
 	if (err)
 		return err;
 	vmm_fence_put(vm->last_fence);
+	pthread_mutex_lock(&host->vms_lock);
+	fa_list_del_init(&vm->link);
+	vmm_host__lock_stat_vm(vm, host->lock_retired);
+	pthread_mutex_unlock(&host->vms_lock);
 	vmm_fence_timeline_fini(&vm->timeline);
 	vmm_host__lock_fini(&vm->pt_lock);
 	vmm_host__lock_fini(&vm->lock);
