@@ -305,6 +305,8 @@ static int kv_init(struct kunit *test, struct kv *kv)
 	hw.fmt = fa_pt_format_nv_ver2();
 	hw.hw_lock = &kv->hw_lock.ops;
 	hw.vram_lock = &kv->vram_lock.ops;
+	/* vzalloc'd memory is a CPU mapping: table writes need only each VM's pt_lock */
+	hw.pt_mem_direct = true;
 	err = vmm_device_init(&kv->dev, &hw, &src, NULL);
 	KUNIT_ASSERT_EQ(test, err, 0);
 	kv->cleanup_wq = alloc_workqueue("fa_vmm_cleanup", WQ_UNBOUND, 0);
