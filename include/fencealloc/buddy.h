@@ -270,35 +270,55 @@ static inline uint64_t fa__buddy_hwords(uint64_t nb, unsigned int *nlv)
 	return total;
 }
 
-/* Set bit i in free bitmap st of order o: parents learn their word became non-empty. */
-static inline void fa__buddy_hset(const struct fa__buddy_order *o, int st, uint64_t i)
+/* Branch hints for the direct paths (the error and fallback branches are cold). */
+#define FA__BUDDY_LIKELY(x) __builtin_expect(!!(x), 1)
+#define FA__BUDDY_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Set bit i in free bitmap st of order k. The summaries only change on a
+ * transition: a level is written only when the word below it was empty, and
+ * the order mask only when the top word was (the order had no free block of
+ * that state).
+ */
+static inline void fa__buddy_hset(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
 {
+	const struct fa__buddy_order *o = &b->ord[k];
 	uint64_t *w = o->lv[st][0] + (i >> 6) * FA__BUDDY_STRIDE, old = *w;
 	unsigned int l;
 
 	*w = old | FA_BIT64(i & 63);
-	/* the common case: the leaf word was not empty, its parents know already */
-	for (l = 1; !old && l < o->nlv; l++) {
+	if (FA__BUDDY_LIKELY(old))
+		return;
+	for (l = 1; l < o->nlv; l++) {
 		i >>= 6;
 		w = o->lv[st][l] + (i >> 6);
 		old = *w;
 		*w = old | FA_BIT64(i & 63);
+		if (old)
+			return;
 	}
+	b->free_mask[st] |= FA_BIT64(k);
 }
 
-/* Clear bit i in free bitmap st of order o. */
-static inline void fa__buddy_hclr(const struct fa__buddy_order *o, int st, uint64_t i)
+/* Clear bit i in free bitmap st of order k (transitions to empty only, as above). */
+static inline void fa__buddy_hclr(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
 {
+	const struct fa__buddy_order *o = &b->ord[k];
 	uint64_t *w = o->lv[st][0] + (i >> 6) * FA__BUDDY_STRIDE, v = *w & ~FA_BIT64(i & 63);
 	unsigned int l;
 
 	*w = v;
-	for (l = 1; !v && l < o->nlv; l++) {
+	if (FA__BUDDY_LIKELY(v))
+		return;
+	for (l = 1; l < o->nlv; l++) {
 		i >>= 6;
 		w = o->lv[st][l] + (i >> 6);
 		v = *w & ~FA_BIT64(i & 63);
 		*w = v;
+		if (v)
+			return;
 	}
+	b->free_mask[st] &= ~FA_BIT64(k);
 }
 
 /* Descend from bit i at level l to a leaf, lowest (or highest) path. */
@@ -322,7 +342,12 @@ static inline uint64_t fa__buddy_hdown(const struct fa__buddy_order *o, int st, 
 /* Lowest set bit of a non-empty free bitmap: straight down from the top word. */
 static inline uint64_t fa__buddy_hfirst(const struct fa__buddy_order *o, int st)
 {
-	return fa__buddy_hdown(o, st, o->nlv, 0, false);
+	unsigned int l = o->nlv - 1;
+	uint64_t i = 0;
+
+	for (; l > 0; l--)
+		i = (i << 6) | (uint64_t)__builtin_ctzll(o->lv[st][l][i]);
+	return (i << 6) | (uint64_t)__builtin_ctzll(o->lv[st][0][i * FA__BUDDY_STRIDE]);
 }
 
 /* First set bit at or after p (p may be >= n), or NONE. */
@@ -395,9 +420,8 @@ static inline bool fa__buddy_parent_split(const struct fa_buddy *b, unsigned int
 /* Make (k, i) a free block of state st (no merging). */
 static inline void fa__buddy_put(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
 {
-	fa__buddy_hset(&b->ord[k], st, i);
-	if (b->nfree[k][st]++ == 0)
-		b->free_mask[st] |= FA_BIT64(k);
+	fa__buddy_hset(b, k, st, i);
+	b->nfree[k][st]++;
 	b->avail += FA_BIT64(k);
 	if (st == FA__BUDDY_CLEAN)
 		b->clear_avail += FA_BIT64(k);
@@ -406,25 +430,32 @@ static inline void fa__buddy_put(struct fa_buddy *b, unsigned int k, uint64_t i,
 /* Remove free block (k, i) of state st. */
 static inline void fa__buddy_take(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
 {
-	fa__buddy_hclr(&b->ord[k], st, i);
-	if (--b->nfree[k][st] == 0)
-		b->free_mask[st] &= ~FA_BIT64(k);
+	fa__buddy_hclr(b, k, st, i);
+	b->nfree[k][st]--;
 	b->avail -= FA_BIT64(k);
 	if (st == FA__BUDDY_CLEAN)
 		b->clear_avail -= FA_BIT64(k);
 }
 
-/* Free the allocated block (k, i), merging with free buddies (dirty wins). */
+/*
+ * Free the allocated block (k, i), merging with free buddies (dirty wins).
+ * No bound checks in the loop: a buddy index past the end of its order
+ * (i even, i + 1 == nbits, so in i's own leaf word) and the missing buddy
+ * of the top root (index 1 of a one-bit order) read as not free, because
+ * no bit beyond the end of a bitmap is ever set.
+ */
 static inline void fa__buddy_release(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
 {
-	while (k < b->max_order) {
-		uint64_t bi = i ^ 1;
+	for (;;) {
+		uint64_t bi = i ^ 1, bit = FA_BIT64(bi & 63);
+		const uint64_t *w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
 		int bs;
 
-		if (bi >= b->ord[k].nbits)
-			break;
-		bs = fa__buddy_fstate(b, k, bi) - 1;
-		if (bs < 0)
+		if (w[0] & bit)
+			bs = FA__BUDDY_DIRTY;
+		else if (w[1] & bit)
+			bs = FA__BUDDY_CLEAN;
+		else
 			break;
 		fa__buddy_take(b, k, bi, bs);
 		st &= bs;
@@ -1035,6 +1066,40 @@ static inline int fa__buddy_alloc_q(struct fa_buddy *b, const struct fa__buddy_q
 	return -FA_ENOSPC;
 }
 
+/*
+ * The direct path of fa_buddy_alloc(): a power of two smaller than the space,
+ * natural alignment, bottom-up (CONTIGUOUS changes nothing for a power of
+ * two). The lowest free block of the smallest order that holds it, the block
+ * fa__buddy_alloc_simple() picks. Returns false, having changed nothing,
+ * when the request is not that simple or no such block exists: the general
+ * path then validates and decides (e.g. a contiguous run over two blocks).
+ */
+static inline bool fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uint64_t align,
+					  unsigned int flags, uint64_t *addr)
+{
+	unsigned int k, j;
+	uint64_t m, i;
+	int st;
+
+	if (FA__BUDDY_UNLIKELY(align || (flags & ~(FA_BUDDY_CLEAR | FA_BUDDY_CONTIGUOUS)) ||
+			       (size & (size - 1)) || size < b->chunk_size || size >= b->size))
+		return false;
+	k = (unsigned int)__builtin_ctzll(size) - b->chunk_shift;
+	st = (flags & FA_BUDDY_CLEAR) ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY;
+	m = b->free_mask[st] >> k;
+	if (FA__BUDDY_UNLIKELY(!m)) {
+		st ^= 1;
+		m = b->free_mask[st] >> k;
+		if (!m)
+			return false;
+	}
+	j = k + (unsigned int)__builtin_ctzll(m);
+	i = fa__buddy_hfirst(&b->ord[j], st);
+	fa__buddy_take_split(b, j, i, st, k, i << j);
+	*addr = b->base + ((i << j) << b->chunk_shift);
+	return true;
+}
+
 /* Whether @p b can be used: not NULL, initialised and not finished. */
 static inline bool fa__buddy_ready(const struct fa_buddy *b)
 {
@@ -1253,6 +1318,9 @@ static inline int fa_buddy_alloc(struct fa_buddy *b, uint64_t size, uint64_t ali
 {
 	struct fa_buddy_req r;
 
+	if (FA__BUDDY_LIKELY(fa__buddy_ready(b) && addr) &&
+	    fa__buddy_alloc_direct(b, size, align, flags, addr))
+		return 0;
 	fa_buddy_req_init(&r, size);
 	r.align = align;
 	r.flags = flags;
@@ -1318,6 +1386,37 @@ static inline int fa_buddy_alloc_exact(struct fa_buddy *b, uint64_t addr, uint64
 	return fa_buddy_alloc_req(b, &r, &out, NULL);
 }
 
+/** @cond INTERNAL */
+/*
+ * The direct path of fa_buddy_free_flags(): one size-aligned power-of-two
+ * block inside the space whose node is an allocated block (none of its three
+ * state bits set, split parent). Returns false, having changed nothing,
+ * otherwise: the general path then validates and reports the error.
+ */
+static inline bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+{
+	uint64_t off = addr - b->base, i, bit;
+	const uint64_t *w;
+	unsigned int k;
+
+	/* a power of two >= chunk, aligned to itself (so to the chunk) relative
+	 * to base, inside the space (init made base + size overflow-free) */
+	if (FA__BUDDY_UNLIKELY((size & (size - 1)) || size < b->chunk_size || (off & (size - 1)) ||
+			       off >= b->size || size > b->size - off))
+		return false;
+	k = (unsigned int)__builtin_ctzll(size) - b->chunk_shift;
+	i = off >> b->chunk_shift >> k;
+	bit = FA_BIT64(i & 63);
+	w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (i >> 6) * FA__BUDDY_STRIDE;
+	/* order 0 has no split bits: its third word is always 0 */
+	if (FA__BUDDY_UNLIKELY((w[0] | w[1] | w[2]) & bit) ||
+	    FA__BUDDY_UNLIKELY(!fa__buddy_parent_split(b, k, i)))
+		return false;
+	fa__buddy_release(b, k, i, st);
+	return true;
+}
+/** @endcond */
+
 /**
  * Free an allocation: `[addr, addr + size)` must be exactly what one
  * allocation returned (or a contiguous run of whole allocations that form the
@@ -1340,6 +1439,10 @@ static inline int fa_buddy_free_flags(struct fa_buddy *b, uint64_t addr, uint64_
 
 	if (flags & ~FA_BUDDY_CLEARED)
 		return -FA_EINVAL;
+	if (FA__BUDDY_LIKELY(fa__buddy_ready(b)) &&
+	    FA__BUDDY_LIKELY(fa__buddy_free_direct(b, addr, size, (flags & FA_BUDDY_CLEARED) ?
+						   FA__BUDDY_CLEAN : FA__BUDDY_DIRTY)))
+		return 0;
 	ret = fa__buddy_user_range(b, addr, size, &a, &e);
 	if (ret)
 		return ret;
