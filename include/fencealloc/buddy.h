@@ -273,6 +273,10 @@ static inline uint64_t fa__buddy_hwords(uint64_t nb, unsigned int *nlv)
 /* Branch hints for the direct paths (the error and fallback branches are cold). */
 #define FA__BUDDY_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FA__BUDDY_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* The helpers of the direct paths: inlined so the hot path is one frame. */
+#define FA__BUDDY_HOT static inline __attribute__((always_inline))
+/* The general paths behind them: out of line, so the direct paths stay small. */
+#define FA__BUDDY_COLD static __attribute__((noinline, unused))
 
 /*
  * Set bit i in free bitmap st of order k. The summaries only change on a
@@ -280,7 +284,7 @@ static inline uint64_t fa__buddy_hwords(uint64_t nb, unsigned int *nlv)
  * the order mask only when the top word was (the order had no free block of
  * that state).
  */
-static inline void fa__buddy_hset(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
+FA__BUDDY_HOT void fa__buddy_hset(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
 {
 	const struct fa__buddy_order *o = &b->ord[k];
 	uint64_t *w = o->lv[st][0] + (i >> 6) * FA__BUDDY_STRIDE, old = *w;
@@ -301,7 +305,7 @@ static inline void fa__buddy_hset(struct fa_buddy *b, unsigned int k, int st, ui
 }
 
 /* Clear bit i in free bitmap st of order k (transitions to empty only, as above). */
-static inline void fa__buddy_hclr(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
+FA__BUDDY_HOT void fa__buddy_hclr(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
 {
 	const struct fa__buddy_order *o = &b->ord[k];
 	uint64_t *w = o->lv[st][0] + (i >> 6) * FA__BUDDY_STRIDE, v = *w & ~FA_BIT64(i & 63);
@@ -340,7 +344,7 @@ static inline uint64_t fa__buddy_hdown(const struct fa__buddy_order *o, int st, 
 }
 
 /* Lowest set bit of a non-empty free bitmap: straight down from the top word. */
-static inline uint64_t fa__buddy_hfirst(const struct fa__buddy_order *o, int st)
+FA__BUDDY_HOT uint64_t fa__buddy_hfirst(const struct fa__buddy_order *o, int st)
 {
 	unsigned int l = o->nlv - 1;
 	uint64_t i = 0;
@@ -410,7 +414,7 @@ static inline bool fa__buddy_is_split(const struct fa_buddy *b, unsigned int k, 
 }
 
 /* Whether the parent of node (k, i) is split; roots have a virtual split parent. */
-static inline bool fa__buddy_parent_split(const struct fa_buddy *b, unsigned int k, uint64_t i)
+FA__BUDDY_HOT bool fa__buddy_parent_split(const struct fa_buddy *b, unsigned int k, uint64_t i)
 {
 	if (k >= b->max_order || (i >> 1) >= b->ord[k + 1].nbits)
 		return true;
@@ -418,7 +422,7 @@ static inline bool fa__buddy_parent_split(const struct fa_buddy *b, unsigned int
 }
 
 /* Make (k, i) a free block of state st (no merging). */
-static inline void fa__buddy_put(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
+FA__BUDDY_HOT void fa__buddy_put(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
 {
 	fa__buddy_hset(b, k, st, i);
 	b->nfree[k][st]++;
@@ -428,7 +432,7 @@ static inline void fa__buddy_put(struct fa_buddy *b, unsigned int k, uint64_t i,
 }
 
 /* Remove free block (k, i) of state st. */
-static inline void fa__buddy_take(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
+FA__BUDDY_HOT void fa__buddy_take(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
 {
 	fa__buddy_hclr(b, k, st, i);
 	b->nfree[k][st]--;
@@ -444,7 +448,7 @@ static inline void fa__buddy_take(struct fa_buddy *b, unsigned int k, uint64_t i
  * of the top root (index 1 of a one-bit order) read as not free, because
  * no bit beyond the end of a bitmap is ever set.
  */
-static inline void fa__buddy_release(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
+FA__BUDDY_HOT void fa__buddy_release(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
 {
 	for (;;) {
 		uint64_t bi = i ^ 1, bit = FA_BIT64(bi & 63);
@@ -467,7 +471,7 @@ static inline void fa__buddy_release(struct fa_buddy *b, unsigned int k, uint64_
 }
 
 /* Take free block (j, i) of state st and split it down to the order-k block at chunk pos. */
-static inline void fa__buddy_take_split(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
+FA__BUDDY_HOT void fa__buddy_take_split(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
 					unsigned int k, uint64_t pos)
 {
 	fa__buddy_take(b, j, i, st);
@@ -1074,7 +1078,7 @@ static inline int fa__buddy_alloc_q(struct fa_buddy *b, const struct fa__buddy_q
  * when the request is not that simple or no such block exists: the general
  * path then validates and decides (e.g. a contiguous run over two blocks).
  */
-static inline bool fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uint64_t align,
+FA__BUDDY_HOT bool fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uint64_t align,
 					  unsigned int flags, uint64_t *addr)
 {
 	unsigned int k, j;
@@ -1302,6 +1306,20 @@ static inline int fa_buddy_alloc_req(struct fa_buddy *b, const struct fa_buddy_r
 	return 0;
 }
 
+/** @cond INTERNAL */
+/* fa_buddy_alloc() through the general path. */
+FA__BUDDY_COLD int fa__buddy_alloc_slow(struct fa_buddy *b, uint64_t size, uint64_t align,
+					unsigned int flags, uint64_t *addr)
+{
+	struct fa_buddy_req r;
+
+	fa_buddy_req_init(&r, size);
+	r.align = align;
+	r.flags = flags;
+	return fa_buddy_alloc_req(b, &r, addr, NULL);
+}
+/** @endcond */
+
 /**
  * Allocate @p size bytes anywhere in the space.
  * @stage any (never allocates; bounded time)
@@ -1316,15 +1334,10 @@ static inline int fa_buddy_alloc_req(struct fa_buddy *b, const struct fa_buddy_r
 static inline int fa_buddy_alloc(struct fa_buddy *b, uint64_t size, uint64_t align,
 				 unsigned int flags, uint64_t *addr)
 {
-	struct fa_buddy_req r;
-
 	if (FA__BUDDY_LIKELY(fa__buddy_ready(b) && addr) &&
-	    fa__buddy_alloc_direct(b, size, align, flags, addr))
+	    FA__BUDDY_LIKELY(fa__buddy_alloc_direct(b, size, align, flags, addr)))
 		return 0;
-	fa_buddy_req_init(&r, size);
-	r.align = align;
-	r.flags = flags;
-	return fa_buddy_alloc_req(b, &r, addr, NULL);
+	return fa__buddy_alloc_slow(b, size, align, flags, addr);
 }
 
 /**
@@ -1387,13 +1400,29 @@ static inline int fa_buddy_alloc_exact(struct fa_buddy *b, uint64_t addr, uint64
 }
 
 /** @cond INTERNAL */
+/* fa_buddy_free_flags() through the general path: any range, every error. */
+FA__BUDDY_COLD int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+{
+	uint64_t a = 0, e = 0;
+	int ret;
+
+	ret = fa__buddy_user_range(b, addr, size, &a, &e);
+	if (ret)
+		return ret;
+	ret = fa__buddy_check_alloc(b, a, e);
+	if (ret)
+		return ret;
+	fa__buddy_release_range(b, a, e, st);
+	return 0;
+}
+
 /*
  * The direct path of fa_buddy_free_flags(): one size-aligned power-of-two
  * block inside the space whose node is an allocated block (none of its three
  * state bits set, split parent). Returns false, having changed nothing,
  * otherwise: the general path then validates and reports the error.
  */
-static inline bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
 {
 	uint64_t off = addr - b->base, i, bit;
 	const uint64_t *w;
@@ -1434,23 +1463,14 @@ static inline bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint
 static inline int fa_buddy_free_flags(struct fa_buddy *b, uint64_t addr, uint64_t size,
 				      unsigned int flags)
 {
-	uint64_t a = 0, e = 0;
-	int ret;
+	int st = (flags & FA_BUDDY_CLEARED) ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY;
 
-	if (flags & ~FA_BUDDY_CLEARED)
+	if (FA__BUDDY_UNLIKELY(flags & ~FA_BUDDY_CLEARED))
 		return -FA_EINVAL;
 	if (FA__BUDDY_LIKELY(fa__buddy_ready(b)) &&
-	    FA__BUDDY_LIKELY(fa__buddy_free_direct(b, addr, size, (flags & FA_BUDDY_CLEARED) ?
-						   FA__BUDDY_CLEAN : FA__BUDDY_DIRTY)))
+	    FA__BUDDY_LIKELY(fa__buddy_free_direct(b, addr, size, st)))
 		return 0;
-	ret = fa__buddy_user_range(b, addr, size, &a, &e);
-	if (ret)
-		return ret;
-	ret = fa__buddy_check_alloc(b, a, e);
-	if (ret)
-		return ret;
-	fa__buddy_release_range(b, a, e, (flags & FA_BUDDY_CLEARED) ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY);
-	return 0;
+	return fa__buddy_free_slow(b, addr, size, st);
 }
 
 /**
