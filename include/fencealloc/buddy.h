@@ -1071,24 +1071,64 @@ static inline int fa__buddy_alloc_q(struct fa_buddy *b, const struct fa__buddy_q
 }
 
 /*
- * The direct path of fa_buddy_alloc(): a power of two smaller than the space,
- * natural alignment, bottom-up (CONTIGUOUS changes nothing for a power of
- * two). The lowest free block of the smallest order that holds it, the block
- * fa__buddy_alloc_simple() picks. Returns false, having changed nothing,
- * when the request is not that simple or no such block exists: the general
- * path then validates and decides (e.g. a contiguous run over two blocks).
+ * Allocate the first len chunks of free block (j, i) of state st, len < 2^j
+ * and not a power of two: the nodes that hold the end strictly inside are
+ * split, the right halves beyond the end are freed on the way down (what
+ * fa__buddy_carve() does with split_path() and put_range(), in one descent).
+ */
+FA__BUDDY_HOT void fa__buddy_take_head(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
+				       uint64_t len)
+{
+	uint64_t e = (i << j) + len, c = i;
+
+	fa__buddy_take(b, j, i, st);
+	for (;;) {
+		uint64_t m;
+
+		fa__buddy_lset(b->ord[j].split, &b->ord[j], c);
+		j--;
+		c <<= 1;
+		m = (c + 1) << j;
+		if (e < m) {		/* the right half is beyond the end */
+			fa__buddy_put(b, j, c + 1, st);
+			continue;
+		}
+		if (e == m) {		/* the left half is the last piece */
+			fa__buddy_put(b, j, c + 1, st);
+			return;
+		}
+		c++;			/* the left half is allocated, the end is in the right */
+	}
+}
+
+/*
+ * The direct path of fa_buddy_alloc(): natural alignment, bottom-up, smaller
+ * than the space; a power of two, or any chunk multiple with CONTIGUOUS
+ * (placed at the start of a block of the next power of two). The lowest free
+ * block of the smallest order that holds it: the block the general search
+ * picks (fa__buddy_alloc_simple(), or fa__buddy_find() whose first candidate
+ * always fits here). Returns false, having changed nothing, when the request
+ * is not that simple or no such block exists: the general path then
+ * validates and decides (e.g. a contiguous run over two blocks).
  */
 FA__BUDDY_HOT bool fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uint64_t align,
 					  unsigned int flags, uint64_t *addr)
 {
 	unsigned int k, j;
-	uint64_t m, i;
+	uint64_t m, i, len;
 	int st;
 
 	if (FA__BUDDY_UNLIKELY(align || (flags & ~(FA_BUDDY_CLEAR | FA_BUDDY_CONTIGUOUS)) ||
-			       (size & (size - 1)) || size < b->chunk_size || size >= b->size))
+			       size < b->chunk_size || size >= b->size))
 		return false;
-	k = (unsigned int)__builtin_ctzll(size) - b->chunk_shift;
+	len = size >> b->chunk_shift;
+	if (FA__BUDDY_LIKELY(!(size & (size - 1)))) {
+		k = (unsigned int)__builtin_ctzll(len);
+	} else {
+		if (!(flags & FA_BUDDY_CONTIGUOUS) || (size & (b->chunk_size - 1)))
+			return false;
+		k = (unsigned int)fa_ilog2_u64(len) + 1;
+	}
 	st = (flags & FA_BUDDY_CLEAR) ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY;
 	m = b->free_mask[st] >> k;
 	if (FA__BUDDY_UNLIKELY(!m)) {
@@ -1099,7 +1139,10 @@ FA__BUDDY_HOT bool fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uin
 	}
 	j = k + (unsigned int)__builtin_ctzll(m);
 	i = fa__buddy_hfirst(&b->ord[j], st);
-	fa__buddy_take_split(b, j, i, st, k, i << j);
+	if (len == FA_BIT64(k))
+		fa__buddy_take_split(b, j, i, st, k, i << j);
+	else
+		fa__buddy_take_head(b, j, i, st, len);
 	*addr = b->base + ((i << j) << b->chunk_shift);
 	return true;
 }
