@@ -287,15 +287,15 @@ static inline uint64_t fa__buddy_hwords(uint64_t nb, unsigned int *nlv)
 FA__BUDDY_HOT void fa__buddy_hset(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
 {
 	const struct fa__buddy_order *o = &b->ord[k];
-	uint64_t *w = o->lv[st][0] + (i >> 6) * FA__BUDDY_STRIDE, old = *w;
-	unsigned int l;
+	uint64_t *const *lp = o->lv[st], *const *top = lp + o->nlv;
+	uint64_t *w = lp[0] + (i >> 6) * FA__BUDDY_STRIDE, old = *w;
 
 	*w = old | FA_BIT64(i & 63);
 	if (FA__BUDDY_LIKELY(old))
 		return;
-	for (l = 1; l < o->nlv; l++) {
+	while (++lp < top) {
 		i >>= 6;
-		w = o->lv[st][l] + (i >> 6);
+		w = *lp + (i >> 6);
 		old = *w;
 		*w = old | FA_BIT64(i & 63);
 		if (old)
@@ -308,15 +308,15 @@ FA__BUDDY_HOT void fa__buddy_hset(struct fa_buddy *b, unsigned int k, int st, ui
 FA__BUDDY_HOT void fa__buddy_hclr(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
 {
 	const struct fa__buddy_order *o = &b->ord[k];
-	uint64_t *w = o->lv[st][0] + (i >> 6) * FA__BUDDY_STRIDE, v = *w & ~FA_BIT64(i & 63);
-	unsigned int l;
+	uint64_t *const *lp = o->lv[st], *const *top = lp + o->nlv;
+	uint64_t *w = lp[0] + (i >> 6) * FA__BUDDY_STRIDE, v = *w & ~FA_BIT64(i & 63);
 
 	*w = v;
 	if (FA__BUDDY_LIKELY(v))
 		return;
-	for (l = 1; l < o->nlv; l++) {
+	while (++lp < top) {
 		i >>= 6;
-		w = o->lv[st][l] + (i >> 6);
+		w = *lp + (i >> 6);
 		v = *w & ~FA_BIT64(i & 63);
 		*w = v;
 		if (v)
@@ -346,12 +346,12 @@ static inline uint64_t fa__buddy_hdown(const struct fa__buddy_order *o, int st, 
 /* Lowest set bit of a non-empty free bitmap: straight down from the top word. */
 FA__BUDDY_HOT uint64_t fa__buddy_hfirst(const struct fa__buddy_order *o, int st)
 {
-	unsigned int l = o->nlv - 1;
+	uint64_t *const *lp = &o->lv[st][o->nlv - 1];
 	uint64_t i = 0;
 
-	for (; l > 0; l--)
-		i = (i << 6) | (uint64_t)__builtin_ctzll(o->lv[st][l][i]);
-	return (i << 6) | (uint64_t)__builtin_ctzll(o->lv[st][0][i * FA__BUDDY_STRIDE]);
+	for (; lp != o->lv[st]; lp--)
+		i = (i << 6) | (unsigned int)__builtin_ctzll((*lp)[i]);
+	return (i << 6) | (unsigned int)__builtin_ctzll((*lp)[i * FA__BUDDY_STRIDE]);
 }
 
 /* First set bit at or after p (p may be >= n), or NONE. */
