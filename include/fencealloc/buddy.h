@@ -1467,9 +1467,10 @@ FA__BUDDY_COLD int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64
  */
 FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
 {
-	uint64_t off = addr - b->base, i, bit;
+	uint64_t off = addr - b->base, i, bit, dirty, clear;
 	const uint64_t *w;
 	unsigned int k;
+	int bs;
 
 	/* a power of two >= chunk, aligned to itself (so to the chunk) relative
 	 * to base, inside the space (init made base + size overflow-free) */
@@ -1480,11 +1481,30 @@ FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint
 	i = off >> b->chunk_shift >> k;
 	bit = FA_BIT64(i & 63);
 	w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (i >> 6) * FA__BUDDY_STRIDE;
+	dirty = w[0];
+	clear = w[1];
 	/* order 0 has no split bits: its third word is always 0 */
-	if (FA__BUDDY_UNLIKELY((w[0] | w[1] | w[2]) & bit) ||
-	    FA__BUDDY_UNLIKELY(!fa__buddy_parent_split(b, k, i)))
+	if (FA__BUDDY_UNLIKELY((dirty | clear | w[2]) & bit))
 		return false;
-	fa__buddy_release(b, k, i, st);
+	/* the first merge step from the words just read: the buddy is in the
+	 * same word (beyond the end of the order it reads as not free) */
+	bit = FA_BIT64((i ^ 1) & 63);
+	if (dirty & bit) {
+		bs = FA__BUDDY_DIRTY;
+	} else if (clear & bit) {
+		bs = FA__BUDDY_CLEAN;
+	} else {
+		if (FA__BUDDY_UNLIKELY(!fa__buddy_parent_split(b, k, i)))
+			return false;
+		fa__buddy_put(b, k, i, st);
+		return true;
+	}
+	/* a free buddy hangs under a split parent: (k, i) is an allocated block */
+	fa__buddy_take(b, k, i ^ 1, bs);
+	i >>= 1;
+	k++;
+	fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
+	fa__buddy_release(b, k, i, st & bs);
 	return true;
 }
 /** @endcond */
