@@ -421,34 +421,49 @@ FA__BUDDY_HOT bool fa__buddy_parent_split(const struct fa_buddy *b, unsigned int
 	return fa__buddy_lbt(b->ord[k + 1].split, &b->ord[k + 1], i >> 1);
 }
 
-/* Make (k, i) a free block of state st (no merging). */
-FA__BUDDY_HOT void fa__buddy_put(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
+/*
+ * Link / unlink free block (k, i) of state st: bitmaps, counters and
+ * clear_avail, but not avail, which the multi-step paths below adjust once
+ * by the size they free or allocate.
+ */
+FA__BUDDY_HOT void fa__buddy_link(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
 {
 	fa__buddy_hset(b, k, st, i);
 	b->nfree[k][st]++;
-	b->avail += FA_BIT64(k);
 	if (st == FA__BUDDY_CLEAN)
 		b->clear_avail += FA_BIT64(k);
+}
+
+FA__BUDDY_HOT void fa__buddy_unlink(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
+{
+	fa__buddy_hclr(b, k, st, i);
+	b->nfree[k][st]--;
+	if (st == FA__BUDDY_CLEAN)
+		b->clear_avail -= FA_BIT64(k);
+}
+
+/* Make (k, i) a free block of state st (no merging). */
+FA__BUDDY_HOT void fa__buddy_put(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
+{
+	fa__buddy_link(b, k, i, st);
+	b->avail += FA_BIT64(k);
 }
 
 /* Remove free block (k, i) of state st. */
 FA__BUDDY_HOT void fa__buddy_take(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
 {
-	fa__buddy_hclr(b, k, st, i);
-	b->nfree[k][st]--;
+	fa__buddy_unlink(b, k, i, st);
 	b->avail -= FA_BIT64(k);
-	if (st == FA__BUDDY_CLEAN)
-		b->clear_avail -= FA_BIT64(k);
 }
 
 /*
- * Free the allocated block (k, i), merging with free buddies (dirty wins).
- * No bound checks in the loop: a buddy index past the end of its order
- * (i even, i + 1 == nbits, so in i's own leaf word) and the missing buddy
- * of the top root (index 1 of a one-bit order) read as not free, because
- * no bit beyond the end of a bitmap is ever set.
+ * Link (k, i) as free, merging with free buddies (dirty wins); avail is the
+ * caller's. No bound checks in the loop: a buddy index past the end of its
+ * order (i even, i + 1 == nbits, so in i's own leaf word) and the missing
+ * buddy of the top root (index 1 of a one-bit order) read as not free,
+ * because no bit beyond the end of a bitmap is ever set.
  */
-FA__BUDDY_HOT void fa__buddy_release(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
+FA__BUDDY_HOT void fa__buddy_merge(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
 {
 	for (;;) {
 		uint64_t bi = i ^ 1, bit = FA_BIT64(bi & 63);
@@ -461,26 +476,41 @@ FA__BUDDY_HOT void fa__buddy_release(struct fa_buddy *b, unsigned int k, uint64_
 			bs = FA__BUDDY_CLEAN;
 		else
 			break;
-		fa__buddy_take(b, k, bi, bs);
+		fa__buddy_unlink(b, k, bi, bs);
 		st &= bs;
 		i >>= 1;
 		k++;
 		fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
 	}
-	fa__buddy_put(b, k, i, st);
+	fa__buddy_link(b, k, i, st);
+}
+
+/* Free the allocated block (k, i), merging with free buddies. */
+FA__BUDDY_HOT void fa__buddy_release(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
+{
+	fa__buddy_merge(b, k, i, st);
+	b->avail += FA_BIT64(k);
+}
+
+/* Split the unlinked block (j, i) of state st down to the order-k block at chunk pos. */
+FA__BUDDY_HOT void fa__buddy_split_down(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
+					unsigned int k, uint64_t pos)
+{
+	while (j > k) {
+		fa__buddy_lset(b->ord[j].split, &b->ord[j], i);
+		j--;
+		i = pos >> j;
+		fa__buddy_link(b, j, i ^ 1, st);
+	}
 }
 
 /* Take free block (j, i) of state st and split it down to the order-k block at chunk pos. */
 FA__BUDDY_HOT void fa__buddy_take_split(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
 					unsigned int k, uint64_t pos)
 {
-	fa__buddy_take(b, j, i, st);
-	while (j > k) {
-		fa__buddy_lset(b->ord[j].split, &b->ord[j], i);
-		j--;
-		i = pos >> j;
-		fa__buddy_put(b, j, i ^ 1, st);
-	}
+	fa__buddy_unlink(b, j, i, st);
+	fa__buddy_split_down(b, j, i, st, k, pos);
+	b->avail -= FA_BIT64(k);
 }
 
 /* Mark split every node from order j down that has chunk x strictly inside. */
@@ -1071,17 +1101,16 @@ static inline int fa__buddy_alloc_q(struct fa_buddy *b, const struct fa__buddy_q
 }
 
 /*
- * Allocate the first len chunks of free block (j, i) of state st, len < 2^j
- * and not a power of two: the nodes that hold the end strictly inside are
+ * Allocate the first len chunks of the unlinked block (j, i) of state st,
+ * len < 2^j and not a power of two (avail is the caller's): the nodes that hold the end strictly inside are
  * split, the right halves beyond the end are freed on the way down (what
  * fa__buddy_carve() does with split_path() and put_range(), in one descent).
  */
-FA__BUDDY_HOT void fa__buddy_take_head(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
-				       uint64_t len)
+FA__BUDDY_HOT void fa__buddy_split_head(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
+					uint64_t len)
 {
 	uint64_t e = (i << j) + len, c = i;
 
-	fa__buddy_take(b, j, i, st);
 	for (;;) {
 		uint64_t m;
 
@@ -1090,11 +1119,11 @@ FA__BUDDY_HOT void fa__buddy_take_head(struct fa_buddy *b, unsigned int j, uint6
 		c <<= 1;
 		m = (c + 1) << j;
 		if (e < m) {		/* the right half is beyond the end */
-			fa__buddy_put(b, j, c + 1, st);
+			fa__buddy_link(b, j, c + 1, st);
 			continue;
 		}
 		if (e == m) {		/* the left half is the last piece */
-			fa__buddy_put(b, j, c + 1, st);
+			fa__buddy_link(b, j, c + 1, st);
 			return;
 		}
 		c++;			/* the left half is allocated, the end is in the right */
@@ -1139,10 +1168,12 @@ FA__BUDDY_HOT bool fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uin
 	}
 	j = k + (unsigned int)__builtin_ctzll(m);
 	i = fa__buddy_hfirst(&b->ord[j], st);
+	fa__buddy_unlink(b, j, i, st);
 	if (len == FA_BIT64(k))
-		fa__buddy_take_split(b, j, i, st, k, i << j);
+		fa__buddy_split_down(b, j, i, st, k, i << j);
 	else
-		fa__buddy_take_head(b, j, i, st, len);
+		fa__buddy_split_head(b, j, i, st, len);
+	b->avail -= len;
 	*addr = b->base + ((i << j) << b->chunk_shift);
 	return true;
 }
@@ -1500,11 +1531,12 @@ FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint
 		return true;
 	}
 	/* a free buddy hangs under a split parent: (k, i) is an allocated block */
-	fa__buddy_take(b, k, i ^ 1, bs);
+	fa__buddy_unlink(b, k, i ^ 1, bs);
+	b->avail += FA_BIT64(k);
 	i >>= 1;
 	k++;
 	fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
-	fa__buddy_release(b, k, i, st & bs);
+	fa__buddy_merge(b, k, i, st & bs);
 	return true;
 }
 /** @endcond */
