@@ -274,9 +274,9 @@ static inline uint64_t fa__buddy_hwords(uint64_t nb, unsigned int *nlv)
 #define FA__BUDDY_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FA__BUDDY_UNLIKELY(x) __builtin_expect(!!(x), 0)
 /* The helpers of the direct paths: inlined so the hot path is one frame. */
-#define FA__BUDDY_HOT static inline __attribute__((always_inline))
+#define FA__BUDDY_HOT static inline __attribute__((__always_inline__))
 /* The general paths behind them: out of line, so the direct paths stay small. */
-#define FA__BUDDY_COLD static __attribute__((noinline, unused))
+#define FA__BUDDY_COLD static __attribute__((__noinline__, __unused__))
 
 /*
  * Set bit i in free bitmap st of order k. The summaries only change on a
