@@ -658,7 +658,24 @@ static inline int fa__buddy_check_alloc(const struct fa_buddy *b, uint64_t a, ui
 	return 0;
 }
 
-/* Free the allocated blocks of [a, e) (already checked). */
+/* Order of the largest aligned block ending at chunk e that fits in [a, e) (a < e). */
+static inline unsigned int fa__buddy_piece_end(uint64_t a, uint64_t e)
+{
+	unsigned int k = (unsigned int)fa_ilog2_u64(e - a);
+
+	if ((unsigned int)__builtin_ctzll(e) < k)
+		k = (unsigned int)__builtin_ctzll(e);
+	return k;
+}
+
+/*
+ * Free the allocated blocks of [a, e) (already checked), right to left. The
+ * block being freed is carried, not linked, while its buddy is free (merge)
+ * or is the next block of the range (merge without linking and unlinking
+ * that one): a range carved from the start of a block, the usual contiguous
+ * allocation, collapses into one free block with no intermediate link. The
+ * result is the state the blocks' releases in any order give.
+ */
 static inline void fa__buddy_release_range(struct fa_buddy *b, uint64_t a, uint64_t e, int st)
 {
 	uint64_t len = e - a;
@@ -669,11 +686,32 @@ static inline void fa__buddy_release_range(struct fa_buddy *b, uint64_t a, uint6
 		fa__buddy_release(b, k, a >> k, st);
 		return;
 	}
+	b->avail += len;
 	while (a < e) {
-		unsigned int k = fa__buddy_piece(a, e);
+		unsigned int k = fa__buddy_piece_end(a, e);
+		uint64_t i = (e >> k) - 1;
+		int cs = st;
 
-		fa__buddy_release(b, k, a >> k, st);
-		a += FA_BIT64(k);
+		e -= FA_BIT64(k);
+		for (;;) {
+			uint64_t bi = i ^ 1, bit = FA_BIT64(bi & 63);
+			const uint64_t *w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
+
+			if (w[0] & bit) {
+				fa__buddy_unlink(b, k, bi, FA__BUDDY_DIRTY);
+				cs = FA__BUDDY_DIRTY;
+			} else if (w[1] & bit) {
+				fa__buddy_unlink(b, k, bi, FA__BUDDY_CLEAN);
+			} else if (bi < i && a < e && fa__buddy_piece_end(a, e) == k) {
+				e -= FA_BIT64(k);	/* the buddy is the next block of the range */
+			} else {
+				break;
+			}
+			i >>= 1;
+			k++;
+			fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
+		}
+		fa__buddy_link(b, k, i, cs);
 	}
 }
 /** @endcond */
