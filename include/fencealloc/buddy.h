@@ -1140,9 +1140,10 @@ static inline int fa__buddy_alloc_q(struct fa_buddy *b, const struct fa__buddy_q
 
 /*
  * Allocate the first len chunks of the unlinked block (j, i) of state st,
- * len < 2^j and not a power of two (avail is the caller's): the nodes that hold the end strictly inside are
- * split, the right halves beyond the end are freed on the way down (what
- * fa__buddy_carve() does with split_path() and put_range(), in one descent).
+ * len < 2^j and not a power of two (avail is the caller's): the nodes that
+ * hold the end strictly inside are split, the right halves beyond the end
+ * are linked free on the way down (what fa__buddy_carve() does with
+ * split_path() and put_range(), in one descent).
  */
 FA__BUDDY_HOT void fa__buddy_split_head(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
 					uint64_t len)
