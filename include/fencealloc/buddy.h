@@ -270,35 +270,59 @@ static inline uint64_t fa__buddy_hwords(uint64_t nb, unsigned int *nlv)
 	return total;
 }
 
-/* Set bit i in free bitmap st of order o: parents learn their word became non-empty. */
-static inline void fa__buddy_hset(const struct fa__buddy_order *o, int st, uint64_t i)
+/* Branch hints for the direct paths (the error and fallback branches are cold). */
+#define FA__BUDDY_LIKELY(x) __builtin_expect(!!(x), 1)
+#define FA__BUDDY_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* The helpers of the direct paths: inlined so the hot path is one frame. */
+#define FA__BUDDY_HOT static inline __attribute__((__always_inline__))
+/* The general paths behind them: out of line, so the direct paths stay small. */
+#define FA__BUDDY_COLD static __attribute__((__noinline__, __unused__))
+
+/*
+ * Set bit i in free bitmap st of order k. The summaries only change on a
+ * transition: a level is written only when the word below it was empty, and
+ * the order mask only when the top word was (the order had no free block of
+ * that state).
+ */
+FA__BUDDY_HOT void fa__buddy_hset(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
 {
-	uint64_t *w = o->lv[st][0] + (i >> 6) * FA__BUDDY_STRIDE, old = *w;
-	unsigned int l;
+	const struct fa__buddy_order *o = &b->ord[k];
+	uint64_t *const *lp = o->lv[st], *const *top = lp + o->nlv;
+	uint64_t *w = lp[0] + (i >> 6) * FA__BUDDY_STRIDE, old = *w;
 
 	*w = old | FA_BIT64(i & 63);
-	/* the common case: the leaf word was not empty, its parents know already */
-	for (l = 1; !old && l < o->nlv; l++) {
+	if (FA__BUDDY_LIKELY(old))
+		return;
+	while (++lp < top) {
 		i >>= 6;
-		w = o->lv[st][l] + (i >> 6);
+		w = *lp + (i >> 6);
 		old = *w;
 		*w = old | FA_BIT64(i & 63);
+		if (old)
+			return;
 	}
+	b->free_mask[st] |= FA_BIT64(k);
 }
 
-/* Clear bit i in free bitmap st of order o. */
-static inline void fa__buddy_hclr(const struct fa__buddy_order *o, int st, uint64_t i)
+/* Clear bit i in free bitmap st of order k (transitions to empty only, as above). */
+FA__BUDDY_HOT void fa__buddy_hclr(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
 {
-	uint64_t *w = o->lv[st][0] + (i >> 6) * FA__BUDDY_STRIDE, v = *w & ~FA_BIT64(i & 63);
-	unsigned int l;
+	const struct fa__buddy_order *o = &b->ord[k];
+	uint64_t *const *lp = o->lv[st], *const *top = lp + o->nlv;
+	uint64_t *w = lp[0] + (i >> 6) * FA__BUDDY_STRIDE, v = *w & ~FA_BIT64(i & 63);
 
 	*w = v;
-	for (l = 1; !v && l < o->nlv; l++) {
+	if (FA__BUDDY_LIKELY(v))
+		return;
+	while (++lp < top) {
 		i >>= 6;
-		w = o->lv[st][l] + (i >> 6);
+		w = *lp + (i >> 6);
 		v = *w & ~FA_BIT64(i & 63);
 		*w = v;
+		if (v)
+			return;
 	}
+	b->free_mask[st] &= ~FA_BIT64(k);
 }
 
 /* Descend from bit i at level l to a leaf, lowest (or highest) path. */
@@ -320,9 +344,14 @@ static inline uint64_t fa__buddy_hdown(const struct fa__buddy_order *o, int st, 
 }
 
 /* Lowest set bit of a non-empty free bitmap: straight down from the top word. */
-static inline uint64_t fa__buddy_hfirst(const struct fa__buddy_order *o, int st)
+FA__BUDDY_HOT uint64_t fa__buddy_hfirst(const struct fa__buddy_order *o, int st)
 {
-	return fa__buddy_hdown(o, st, o->nlv, 0, false);
+	uint64_t *const *lp = &o->lv[st][o->nlv - 1];
+	uint64_t i = 0;
+
+	for (; lp != o->lv[st]; lp--)
+		i = (i << 6) | (unsigned int)__builtin_ctzll((*lp)[i]);
+	return (i << 6) | (unsigned int)__builtin_ctzll((*lp)[i * FA__BUDDY_STRIDE]);
 }
 
 /* First set bit at or after p (p may be >= n), or NONE. */
@@ -385,67 +414,103 @@ static inline bool fa__buddy_is_split(const struct fa_buddy *b, unsigned int k, 
 }
 
 /* Whether the parent of node (k, i) is split; roots have a virtual split parent. */
-static inline bool fa__buddy_parent_split(const struct fa_buddy *b, unsigned int k, uint64_t i)
+FA__BUDDY_HOT bool fa__buddy_parent_split(const struct fa_buddy *b, unsigned int k, uint64_t i)
 {
 	if (k >= b->max_order || (i >> 1) >= b->ord[k + 1].nbits)
 		return true;
 	return fa__buddy_lbt(b->ord[k + 1].split, &b->ord[k + 1], i >> 1);
 }
 
-/* Make (k, i) a free block of state st (no merging). */
-static inline void fa__buddy_put(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
+/*
+ * Link / unlink free block (k, i) of state st: bitmaps, counters and
+ * clear_avail, but not avail, which the multi-step paths below adjust once
+ * by the size they free or allocate.
+ */
+FA__BUDDY_HOT void fa__buddy_link(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
 {
-	fa__buddy_hset(&b->ord[k], st, i);
-	if (b->nfree[k][st]++ == 0)
-		b->free_mask[st] |= FA_BIT64(k);
-	b->avail += FA_BIT64(k);
+	fa__buddy_hset(b, k, st, i);
+	b->nfree[k][st]++;
 	if (st == FA__BUDDY_CLEAN)
 		b->clear_avail += FA_BIT64(k);
 }
 
-/* Remove free block (k, i) of state st. */
-static inline void fa__buddy_take(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
+FA__BUDDY_HOT void fa__buddy_unlink(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
 {
-	fa__buddy_hclr(&b->ord[k], st, i);
-	if (--b->nfree[k][st] == 0)
-		b->free_mask[st] &= ~FA_BIT64(k);
-	b->avail -= FA_BIT64(k);
+	fa__buddy_hclr(b, k, st, i);
+	b->nfree[k][st]--;
 	if (st == FA__BUDDY_CLEAN)
 		b->clear_avail -= FA_BIT64(k);
 }
 
-/* Free the allocated block (k, i), merging with free buddies (dirty wins). */
-static inline void fa__buddy_release(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
+/* Make (k, i) a free block of state st (no merging). */
+FA__BUDDY_HOT void fa__buddy_put(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
 {
-	while (k < b->max_order) {
-		uint64_t bi = i ^ 1;
+	fa__buddy_link(b, k, i, st);
+	b->avail += FA_BIT64(k);
+}
+
+/* Remove free block (k, i) of state st. */
+FA__BUDDY_HOT void fa__buddy_take(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
+{
+	fa__buddy_unlink(b, k, i, st);
+	b->avail -= FA_BIT64(k);
+}
+
+/*
+ * Link (k, i) as free, merging with free buddies (dirty wins); avail is the
+ * caller's. No bound checks in the loop: a buddy index past the end of its
+ * order (i even, i + 1 == nbits, so in i's own leaf word) and the missing
+ * buddy of the top root (index 1 of a one-bit order) read as not free,
+ * because no bit beyond the end of a bitmap is ever set.
+ */
+FA__BUDDY_HOT void fa__buddy_merge(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
+{
+	for (;;) {
+		uint64_t bi = i ^ 1, bit = FA_BIT64(bi & 63);
+		const uint64_t *w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
 		int bs;
 
-		if (bi >= b->ord[k].nbits)
+		if (w[0] & bit)
+			bs = FA__BUDDY_DIRTY;
+		else if (w[1] & bit)
+			bs = FA__BUDDY_CLEAN;
+		else
 			break;
-		bs = fa__buddy_fstate(b, k, bi) - 1;
-		if (bs < 0)
-			break;
-		fa__buddy_take(b, k, bi, bs);
+		fa__buddy_unlink(b, k, bi, bs);
 		st &= bs;
 		i >>= 1;
 		k++;
 		fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
 	}
-	fa__buddy_put(b, k, i, st);
+	fa__buddy_link(b, k, i, st);
 }
 
-/* Take free block (j, i) of state st and split it down to the order-k block at chunk pos. */
-static inline void fa__buddy_take_split(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
+/* Free the allocated block (k, i), merging with free buddies. */
+FA__BUDDY_HOT void fa__buddy_release(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
+{
+	fa__buddy_merge(b, k, i, st);
+	b->avail += FA_BIT64(k);
+}
+
+/* Split the unlinked block (j, i) of state st down to the order-k block at chunk pos. */
+FA__BUDDY_HOT void fa__buddy_split_down(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
 					unsigned int k, uint64_t pos)
 {
-	fa__buddy_take(b, j, i, st);
 	while (j > k) {
 		fa__buddy_lset(b->ord[j].split, &b->ord[j], i);
 		j--;
 		i = pos >> j;
-		fa__buddy_put(b, j, i ^ 1, st);
+		fa__buddy_link(b, j, i ^ 1, st);
 	}
+}
+
+/* Take free block (j, i) of state st and split it down to the order-k block at chunk pos. */
+FA__BUDDY_HOT void fa__buddy_take_split(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
+					unsigned int k, uint64_t pos)
+{
+	fa__buddy_unlink(b, j, i, st);
+	fa__buddy_split_down(b, j, i, st, k, pos);
+	b->avail -= FA_BIT64(k);
 }
 
 /* Mark split every node from order j down that has chunk x strictly inside. */
@@ -593,7 +658,24 @@ static inline int fa__buddy_check_alloc(const struct fa_buddy *b, uint64_t a, ui
 	return 0;
 }
 
-/* Free the allocated blocks of [a, e) (already checked). */
+/* Order of the largest aligned block ending at chunk e that fits in [a, e) (a < e). */
+static inline unsigned int fa__buddy_piece_end(uint64_t a, uint64_t e)
+{
+	unsigned int k = (unsigned int)fa_ilog2_u64(e - a);
+
+	if ((unsigned int)__builtin_ctzll(e) < k)
+		k = (unsigned int)__builtin_ctzll(e);
+	return k;
+}
+
+/*
+ * Free the allocated blocks of [a, e) (already checked), right to left. The
+ * block being freed is carried, not linked, while its buddy is free (merge)
+ * or is the next block of the range (merge without linking and unlinking
+ * that one): a range carved from the start of a block, the usual contiguous
+ * allocation, collapses into one free block with no intermediate link. The
+ * result is the state the blocks' releases in any order give.
+ */
 static inline void fa__buddy_release_range(struct fa_buddy *b, uint64_t a, uint64_t e, int st)
 {
 	uint64_t len = e - a;
@@ -604,11 +686,32 @@ static inline void fa__buddy_release_range(struct fa_buddy *b, uint64_t a, uint6
 		fa__buddy_release(b, k, a >> k, st);
 		return;
 	}
+	b->avail += len;
 	while (a < e) {
-		unsigned int k = fa__buddy_piece(a, e);
+		unsigned int k = fa__buddy_piece_end(a, e);
+		uint64_t i = (e >> k) - 1;
+		int cs = st;
 
-		fa__buddy_release(b, k, a >> k, st);
-		a += FA_BIT64(k);
+		e -= FA_BIT64(k);
+		for (;;) {
+			uint64_t bi = i ^ 1, bit = FA_BIT64(bi & 63);
+			const uint64_t *w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
+
+			if (w[0] & bit) {
+				fa__buddy_unlink(b, k, bi, FA__BUDDY_DIRTY);
+				cs = FA__BUDDY_DIRTY;
+			} else if (w[1] & bit) {
+				fa__buddy_unlink(b, k, bi, FA__BUDDY_CLEAN);
+			} else if (bi < i && a < e && fa__buddy_piece_end(a, e) == k) {
+				e -= FA_BIT64(k);	/* the buddy is the next block of the range */
+			} else {
+				break;
+			}
+			i >>= 1;
+			k++;
+			fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
+		}
+		fa__buddy_link(b, k, i, cs);
 	}
 }
 /** @endcond */
@@ -1035,6 +1138,85 @@ static inline int fa__buddy_alloc_q(struct fa_buddy *b, const struct fa__buddy_q
 	return -FA_ENOSPC;
 }
 
+/*
+ * Allocate the first len chunks of the unlinked block (j, i) of state st,
+ * len < 2^j and not a power of two (avail is the caller's): the nodes that
+ * hold the end strictly inside are split, the right halves beyond the end
+ * are linked free on the way down (what fa__buddy_carve() does with
+ * split_path() and put_range(), in one descent).
+ */
+FA__BUDDY_HOT void fa__buddy_split_head(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
+					uint64_t len)
+{
+	uint64_t e = (i << j) + len, c = i;
+
+	for (;;) {
+		uint64_t m;
+
+		fa__buddy_lset(b->ord[j].split, &b->ord[j], c);
+		j--;
+		c <<= 1;
+		m = (c + 1) << j;
+		if (e < m) {		/* the right half is beyond the end */
+			fa__buddy_link(b, j, c + 1, st);
+			continue;
+		}
+		if (e == m) {		/* the left half is the last piece */
+			fa__buddy_link(b, j, c + 1, st);
+			return;
+		}
+		c++;			/* the left half is allocated, the end is in the right */
+	}
+}
+
+/*
+ * The direct path of fa_buddy_alloc(): natural alignment, bottom-up, smaller
+ * than the space; a power of two, or any chunk multiple with CONTIGUOUS
+ * (placed at the start of a block of the next power of two). The lowest free
+ * block of the smallest order that holds it: the block the general search
+ * picks (fa__buddy_alloc_simple(), or fa__buddy_find() whose first candidate
+ * always fits here). Returns false, having changed nothing, when the request
+ * is not that simple or no such block exists: the general path then
+ * validates and decides (e.g. a contiguous run over two blocks).
+ */
+FA__BUDDY_HOT bool fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uint64_t align,
+					  unsigned int flags, uint64_t *addr)
+{
+	unsigned int k, j;
+	uint64_t m, i, len;
+	int st;
+
+	if (FA__BUDDY_UNLIKELY(align || (flags & ~(FA_BUDDY_CLEAR | FA_BUDDY_CONTIGUOUS)) ||
+			       size < b->chunk_size || size >= b->size))
+		return false;
+	len = size >> b->chunk_shift;
+	if (FA__BUDDY_LIKELY(!(size & (size - 1)))) {
+		k = (unsigned int)__builtin_ctzll(len);
+	} else {
+		if (!(flags & FA_BUDDY_CONTIGUOUS) || (size & (b->chunk_size - 1)))
+			return false;
+		k = (unsigned int)fa_ilog2_u64(len) + 1;
+	}
+	st = (flags & FA_BUDDY_CLEAR) ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY;
+	m = b->free_mask[st] >> k;
+	if (FA__BUDDY_UNLIKELY(!m)) {
+		st ^= 1;
+		m = b->free_mask[st] >> k;
+		if (!m)
+			return false;
+	}
+	j = k + (unsigned int)__builtin_ctzll(m);
+	i = fa__buddy_hfirst(&b->ord[j], st);
+	fa__buddy_unlink(b, j, i, st);
+	if (len == FA_BIT64(k))
+		fa__buddy_split_down(b, j, i, st, k, i << j);
+	else
+		fa__buddy_split_head(b, j, i, st, len);
+	b->avail -= len;
+	*addr = b->base + ((i << j) << b->chunk_shift);
+	return true;
+}
+
 /* Whether @p b can be used: not NULL, initialised and not finished. */
 static inline bool fa__buddy_ready(const struct fa_buddy *b)
 {
@@ -1237,6 +1419,20 @@ static inline int fa_buddy_alloc_req(struct fa_buddy *b, const struct fa_buddy_r
 	return 0;
 }
 
+/** @cond INTERNAL */
+/* fa_buddy_alloc() through the general path. */
+FA__BUDDY_COLD int fa__buddy_alloc_slow(struct fa_buddy *b, uint64_t size, uint64_t align,
+					unsigned int flags, uint64_t *addr)
+{
+	struct fa_buddy_req r;
+
+	fa_buddy_req_init(&r, size);
+	r.align = align;
+	r.flags = flags;
+	return fa_buddy_alloc_req(b, &r, addr, NULL);
+}
+/** @endcond */
+
 /**
  * Allocate @p size bytes anywhere in the space.
  * @stage any (never allocates; bounded time)
@@ -1251,12 +1447,10 @@ static inline int fa_buddy_alloc_req(struct fa_buddy *b, const struct fa_buddy_r
 static inline int fa_buddy_alloc(struct fa_buddy *b, uint64_t size, uint64_t align,
 				 unsigned int flags, uint64_t *addr)
 {
-	struct fa_buddy_req r;
-
-	fa_buddy_req_init(&r, size);
-	r.align = align;
-	r.flags = flags;
-	return fa_buddy_alloc_req(b, &r, addr, NULL);
+	if (FA__BUDDY_LIKELY(fa__buddy_ready(b) && addr) &&
+	    FA__BUDDY_LIKELY(fa__buddy_alloc_direct(b, size, align, flags, addr)))
+		return 0;
+	return fa__buddy_alloc_slow(b, size, align, flags, addr);
 }
 
 /**
@@ -1318,6 +1512,74 @@ static inline int fa_buddy_alloc_exact(struct fa_buddy *b, uint64_t addr, uint64
 	return fa_buddy_alloc_req(b, &r, &out, NULL);
 }
 
+/** @cond INTERNAL */
+/* fa_buddy_free_flags() through the general path: any range, every error. */
+FA__BUDDY_COLD int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+{
+	uint64_t a = 0, e = 0;
+	int ret;
+
+	ret = fa__buddy_user_range(b, addr, size, &a, &e);
+	if (ret)
+		return ret;
+	ret = fa__buddy_check_alloc(b, a, e);
+	if (ret)
+		return ret;
+	fa__buddy_release_range(b, a, e, st);
+	return 0;
+}
+
+/*
+ * The direct path of fa_buddy_free_flags(): one size-aligned power-of-two
+ * block inside the space whose node is an allocated block (none of its three
+ * state bits set, split parent). Returns false, having changed nothing,
+ * otherwise: the general path then validates and reports the error.
+ */
+FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+{
+	uint64_t off = addr - b->base, i, bit, dirty, clear;
+	const uint64_t *w;
+	unsigned int k;
+	int bs;
+
+	/* a power of two >= chunk, aligned to itself (so to the chunk) relative
+	 * to base, inside the space (init made base + size overflow-free) */
+	if (FA__BUDDY_UNLIKELY((size & (size - 1)) || size < b->chunk_size || (off & (size - 1)) ||
+			       off >= b->size || size > b->size - off))
+		return false;
+	k = (unsigned int)__builtin_ctzll(size) - b->chunk_shift;
+	i = off >> b->chunk_shift >> k;
+	bit = FA_BIT64(i & 63);
+	w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (i >> 6) * FA__BUDDY_STRIDE;
+	dirty = w[0];
+	clear = w[1];
+	/* order 0 has no split bits: its third word is always 0 */
+	if (FA__BUDDY_UNLIKELY((dirty | clear | w[2]) & bit))
+		return false;
+	/* the first merge step from the words just read: the buddy is in the
+	 * same word (beyond the end of the order it reads as not free) */
+	bit = FA_BIT64((i ^ 1) & 63);
+	if (dirty & bit) {
+		bs = FA__BUDDY_DIRTY;
+	} else if (clear & bit) {
+		bs = FA__BUDDY_CLEAN;
+	} else {
+		if (FA__BUDDY_UNLIKELY(!fa__buddy_parent_split(b, k, i)))
+			return false;
+		fa__buddy_put(b, k, i, st);
+		return true;
+	}
+	/* a free buddy hangs under a split parent: (k, i) is an allocated block */
+	fa__buddy_unlink(b, k, i ^ 1, bs);
+	b->avail += FA_BIT64(k);
+	i >>= 1;
+	k++;
+	fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
+	fa__buddy_merge(b, k, i, st & bs);
+	return true;
+}
+/** @endcond */
+
 /**
  * Free an allocation: `[addr, addr + size)` must be exactly what one
  * allocation returned (or a contiguous run of whole allocations that form the
@@ -1335,19 +1597,14 @@ static inline int fa_buddy_alloc_exact(struct fa_buddy *b, uint64_t addr, uint64
 static inline int fa_buddy_free_flags(struct fa_buddy *b, uint64_t addr, uint64_t size,
 				      unsigned int flags)
 {
-	uint64_t a = 0, e = 0;
-	int ret;
+	int st = (flags & FA_BUDDY_CLEARED) ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY;
 
-	if (flags & ~FA_BUDDY_CLEARED)
+	if (FA__BUDDY_UNLIKELY(flags & ~FA_BUDDY_CLEARED))
 		return -FA_EINVAL;
-	ret = fa__buddy_user_range(b, addr, size, &a, &e);
-	if (ret)
-		return ret;
-	ret = fa__buddy_check_alloc(b, a, e);
-	if (ret)
-		return ret;
-	fa__buddy_release_range(b, a, e, (flags & FA_BUDDY_CLEARED) ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY);
-	return 0;
+	if (FA__BUDDY_LIKELY(fa__buddy_ready(b)) &&
+	    FA__BUDDY_LIKELY(fa__buddy_free_direct(b, addr, size, st)))
+		return 0;
+	return fa__buddy_free_slow(b, addr, size, st);
 }
 
 /**

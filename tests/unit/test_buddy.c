@@ -513,6 +513,71 @@ Test(buddy, alloc_range_exact)
 	(void)a;
 }
 
+/*
+ * fa_buddy_alloc()'s direct path (a power of two, or contiguous, anywhere,
+ * bottom-up) picks the block the general search picks: the same request
+ * with an explicit end goes through fa__buddy_prep() and fa__buddy_find().
+ * Two buddies replay the same random trace, one through each path; every
+ * result and, after every step, every bitmap word must match.
+ */
+static uint64_t storage2[1u << 16];
+
+Test(buddy, direct_paths_match_general_search)
+{
+	const uint64_t base = 5 * M1, size = 1013 * K4;	/* several roots */
+	struct fa_buddy d, g;
+	uint64_t live[512][2], hdr;
+	unsigned int nlive = 0, i;
+	struct fa_rng rng;
+
+	setup_at(&d, base, size, K4);
+	cr_assert_eq(fa_buddy_init(&g, storage2, sizeof(storage2), base, size, K4), 0);
+	hdr = (fa_buddy_max_order(&d) + 1) * sizeof(struct fa__buddy_order);	/* pointers */
+	fa_rng_seed(&rng, fa_test_seed(0xd1ec7));
+	for (i = 0; i < 20000; i++) {
+		uint64_t r = fa_rng_below(&rng, 100);
+
+		if (r < 55 && nlive < 512) {
+			unsigned int fl = (r & 1) ? FA_BUDDY_CLEAR : 0;
+			uint64_t sz, ad = 0, ag = 0;
+			int rd, rg;
+
+			if (r < 30) {
+				sz = K4 << fa_rng_below(&rng, 9);
+			} else {
+				sz = K4 * (1 + fa_rng_below(&rng, 200));
+				fl |= FA_BUDDY_CONTIGUOUS;
+			}
+			rd = fa_buddy_alloc(&d, sz, 0, fl, &ad);
+			rg = fa_buddy_alloc_range(&g, base, base + size, sz, 0, fl, &ag);
+			cr_assert_eq(rd, rg, "step %u: %llu bytes flags %u: %d vs %d", i,
+				     (unsigned long long)sz, fl, rd, rg);
+			if (rd)
+				continue;
+			cr_assert_eq(ad, ag, "step %u: %llu bytes flags %u at %#llx vs %#llx", i,
+				     (unsigned long long)sz, fl, (unsigned long long)ad,
+				     (unsigned long long)ag);
+			live[nlive][0] = ad;
+			live[nlive++][1] = sz;
+		} else if (nlive) {
+			unsigned int k = (unsigned int)fa_rng_below(&rng, nlive);
+			unsigned int fl = (r & 1) ? FA_BUDDY_CLEARED : 0;
+
+			cr_assert_eq(fa_buddy_free_flags(&d, live[k][0], live[k][1], fl), 0);
+			cr_assert_eq(fa_buddy_free_flags(&g, live[k][0], live[k][1], fl), 0);
+			live[k][0] = live[--nlive][0];
+			live[k][1] = live[nlive][1];
+		}
+		cr_assert_eq(fa_buddy_avail(&d), fa_buddy_avail(&g), "step %u", i);
+		cr_assert_eq(fa_buddy_clear_avail(&d), fa_buddy_clear_avail(&g), "step %u", i);
+		cr_assert_eq(memcmp((char *)storage + hdr, (char *)storage2 + hdr,
+				    (size_t)(fa_buddy_storage_size(size, K4) - hdr)), 0,
+			     "step %u: the bitmaps differ", i);
+	}
+	CHECK(&d);
+	CHECK(&g);
+}
+
 /* range_bias: allocations stay inside [start, end); bad windows fail. */
 Test(buddy, alloc_range_bias)
 {
