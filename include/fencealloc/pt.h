@@ -623,6 +623,12 @@ static inline struct fa_pt_node *fa__pt_find(const struct fa_pt *pt, const struc
 	return n;
 }
 
+/* Bits [lo, hi) of a 32-bit word, 0 <= lo < hi <= 32. */
+static inline uint32_t fa__pt_mask32(unsigned int lo, unsigned int hi)
+{
+	return (hi == 32u ? ~(uint32_t)0 : ((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1);
+}
+
 /* Whether bits [i, i + n) of @p map are all set (FA_READ_ONCE: map lock). */
 static inline bool fa__pt_bits_all(const uint32_t *map, unsigned int i, unsigned int n)
 {
@@ -631,8 +637,7 @@ static inline bool fa__pt_bits_all(const uint32_t *map, unsigned int i, unsigned
 	while (i < end) {
 		unsigned int w = i >> 5, lo = i & 31u, base = i & ~31u;
 		unsigned int hi = end - base < 32u ? end - base : 32u;
-		uint32_t mask = (hi == 32u ? ~(uint32_t)0 : ((uint32_t)1 << hi) - 1) &
-				~(((uint32_t)1 << lo) - 1);
+		uint32_t mask = fa__pt_mask32(lo, hi);
 
 		if ((FA_READ_ONCE(map[w]) & mask) != mask)
 			return false;
@@ -752,18 +757,34 @@ static inline int fa__pt_prealloc(struct fa_pt *pt, const struct fa_pt_estimate 
 	return 0;
 }
 
-/* Take one reference on slots [i, i + n) of PTE table @p t (ref lock). */
+/* Take one reference on slots [i, i + n) of PTE table @p t (ref lock), one
+ * bitmap word (32 slots) at a time. The bitmap is exactly "refs > 0", so a
+ * word with no bit set in the range (the common first bind) has every count
+ * at 0: they all become 1 in a plain store loop, with one bitmap store. */
 static inline void fa__pt_take_refs(struct fa_pt_node *t, unsigned int i, unsigned int n)
 {
-	unsigned int k;
+	unsigned int end = i + n;
 
-	for (k = i; k < i + n; k++) {
-		if (t->refs[k]++ == 0) {
-			uint32_t *w = &t->refmap[k >> 5];
+	while (i < end) {
+		unsigned int base = i & ~31u, hi = end - base < 32u ? end - base : 32u;
+		unsigned int k, e = base + hi;
+		uint32_t *w = &t->refmap[i >> 5];
+		uint32_t mask = fa__pt_mask32(i & 31u, hi);
 
-			FA_WRITE_ONCE(*w, *w | ((uint32_t)1 << (k & 31u)));
-			t->used++;
+		if ((*w & mask) == 0) {
+			for (k = i; k < e; k++)
+				t->refs[k] = 1;
+			t->used += e - i;
+			FA_WRITE_ONCE(*w, *w | mask);
+		} else {
+			for (k = i; k < e; k++) {
+				if (t->refs[k]++ == 0) {
+					FA_WRITE_ONCE(*w, *w | ((uint32_t)1 << (k & 31u)));
+					t->used++;
+				}
+			}
 		}
+		i = e;
 	}
 }
 
@@ -887,18 +908,43 @@ static inline int fa__pt_release_up(struct fa_pt *pt, struct fa_pt_node *n, uint
 	return err;
 }
 
-/* Drop one reference on slots [i, i + n) of @p t; returns whether it emptied. */
+/* Drop one reference on slots [i, i + n) of @p t; returns whether it emptied.
+ * One bitmap word (32 slots) at a time: a word whose counts are all 1 (one
+ * mapping per slot, the common unbind) is zeroed in a plain store loop;
+ * otherwise the counts reaching 0 are gathered without branches. Either way
+ * the bitmap changes in one store per word. */
 static inline bool fa__pt_drop_refs(struct fa_pt_node *t, unsigned int i, unsigned int n)
 {
-	unsigned int k;
+	unsigned int end = i + n;
 
-	for (k = i; k < i + n; k++) {
-		if (--t->refs[k] == 0) {
-			uint32_t *w = &t->refmap[k >> 5];
+	while (i < end) {
+		unsigned int base = i & ~31u, hi = end - base < 32u ? end - base : 32u;
+		unsigned int k, e = base + hi, zeros = 0;
+		uint32_t *w = &t->refmap[i >> 5], gone = 0;
+		unsigned int not_one = 0;
 
-			FA_WRITE_ONCE(*w, *w & ~((uint32_t)1 << (k & 31u)));
-			t->used--;
+		for (k = i; k < e; k++)
+			not_one |= t->refs[k] ^ 1u;
+		if (!not_one) {
+			for (k = i; k < e; k++)
+				t->refs[k] = 0;
+			FA_WRITE_ONCE(*w, *w & ~fa__pt_mask32(i & 31u, hi));
+			t->used -= e - i;
+			i = e;
+			continue;
 		}
+		for (k = i; k < e; k++) {
+			uint16_t r = (uint16_t)(t->refs[k] - 1u);
+
+			t->refs[k] = r;
+			gone |= (uint32_t)(r == 0) << (k & 31u);
+			zeros += r == 0;
+		}
+		if (gone) {
+			FA_WRITE_ONCE(*w, *w & ~gone);
+			t->used -= zeros;
+		}
+		i = e;
 	}
 	return t->used == 0;
 }
