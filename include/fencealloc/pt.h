@@ -725,9 +725,11 @@ static inline void fa__pt_free_lists(struct fa_pt *pt, struct fa_pt_node **lists
 		}
 }
 
-/* Allocate and clear every table @p est asks for, onto per-level lists. */
+/* Allocate and clear every table @p est asks for, onto per-level lists;
+ * tables of level @p defer (-1: none) are left for the link phase to clear
+ * or to write whole (fa_pt_ref_map()). */
 static inline int fa__pt_prealloc(struct fa_pt *pt, const struct fa_pt_estimate *est,
-				  fa_gfp_t gfp, struct fa_pt_node **lists)
+				  fa_gfp_t gfp, struct fa_pt_node **lists, int defer)
 {
 	unsigned int l;
 	uint64_t k, filled = 0, skipped = 0;
@@ -743,7 +745,7 @@ static inline int fa__pt_prealloc(struct fa_pt *pt, const struct fa_pt_estimate 
 		}
 	fa__pt_lock(pt);
 	for (l = 0; l < pt->fmt->nlevels; l++)
-		for (n = lists[l]; n; n = n->dnode.link.next ?
+		for (n = (int)l == defer ? NULL : lists[l]; n; n = n->dnode.link.next ?
 		     FA_CONTAINER_OF(n->dnode.link.next, struct fa_pt_node, dnode.link) : NULL) {
 			err = fa__pt_table_clear(pt, n, &filled, &skipped);
 			if (err) {
@@ -976,6 +978,108 @@ static inline int fa__pt_write_run(const struct fa_pt *pt, const struct fa_pt_no
 			return err;
 	}
 	return 0;
+}
+
+/* Write the PDEs of entries [idx, idx + n) of @p p, slot @p s, whose tables
+ * are linked in the shadow already (fa__pt_ref_map_link()); first error. */
+static inline int fa__pt_write_pdes(const struct fa_pt *pt, const struct fa_pt_node *p,
+				    unsigned int idx, unsigned int n, unsigned int s)
+{
+	int err = 0, e;
+
+	for (; n; n--, idx++) {
+		e = fa__pt_write_pde(pt, p, idx, s, (*fa__pt_cell(pt->fmt, p, idx, s))->addr);
+		if (!err)
+			err = e;
+	}
+	return err;
+}
+
+/*
+ * Link phase of fa_pt_ref_map(): every table exists afterwards, refs taken,
+ * PTEs written (entry 0 = @p val, then + @p step). A new PTE table of the
+ * deferred level (not cleared by the prealloc) that the range covers
+ * entirely, outside a sparse entry, gets its PTEs first and its PDE after:
+ * written once, and no walker can reach it before every entry is a PTE.
+ * Those PDEs go out together, per run of entries of one parent, so the
+ * accessor (a PRAMIN window) does not move between a table and its parent
+ * for every table. Any other new table of that level is cleared (or opened
+ * sparse) and linked first, as fa_pt_ref() does. Accessor errors: warned,
+ * the first one returned, the shadow kept consistent.
+ */
+static inline int fa__pt_ref_map_link(struct fa_pt *pt, const struct fa__pt_chain *c, uint64_t va,
+				      uint64_t end, struct fa_pt_node **lists, bool defer,
+				      uint64_t val, uint64_t step)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	unsigned int l = c->lvl[c->depth], pl = c->lvl[c->depth - 1], s = c->slot[c->depth - 1];
+	uint64_t filled = 0, skipped = 0, whole = fa_pt_level_entries(f, l);
+	struct fa_pt_node *pp = NULL; /* parent of the PDEs not written yet */
+	unsigned int pidx = 0, pn = 0;
+	int err = 0, e;
+
+	while (va < end) {
+		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
+		unsigned int i = fa__pt_index(f, l, va), n = (unsigned int)((next - va) >> c->shift);
+		struct fa_pt_node *p = fa__pt_link_path(pt, c, va, c->depth - 1, lists, &err);
+		unsigned int idx = fa__pt_index(f, pl, va);
+		struct fa_pt_node **cell = fa__pt_cell(f, p, idx, s), *t = *cell;
+		bool done = false;
+
+		if (pn && (p != pp || idx != pidx + pn)) {
+			e = fa__pt_write_pdes(pt, pp, pidx, pn, s);
+			if (FA_WARN(e) && !err)
+				err = e;
+			pn = 0;
+		}
+		if (!t) {
+			bool sparse = fa__pt_is_sparse(p, idx);
+
+			t = fa__pt_pop(lists, l);
+			FA_ASSERT(t != NULL);
+			t->parent = p;
+			t->index = (uint16_t)idx;
+			t->va = va & ~(FA_BIT64(f->level[pl].shift) - 1);
+			e = 0;
+			if (defer && !sparse && n == whole) {
+				skipped++;
+				e = fa__pt_write_run(pt, t, i, n, val, step, FA_PRAMIN_HIGH_FIRST);
+				if (!pn) {
+					pp = p;
+					pidx = idx;
+				}
+				pn++; /* its PDE: with the next ones of this parent */
+				done = true;
+			} else {
+				if (defer && !sparse)
+					e = fa__pt_table_clear(pt, t, &filled, &skipped);
+				if (!e)
+					e = fa__pt_link_one(pt, p, idx, s, t);
+			}
+			if (FA_WARN(e) && !err)
+				err = e;
+			FA_STORE_RELEASE(*cell, t); /* in the shadow; the device sees it once its PDE is out */
+			p->used++;
+			pt->stats.live[l]++;
+		}
+		fa__pt_take_refs(t, i, n);
+		if (!done) {
+			e = fa__pt_write_run(pt, t, i, n, val, step, FA_PRAMIN_HIGH_FIRST);
+			if (e && !err)
+				err = e;
+		}
+		pt->stats.ptes_written += n;
+		val += (uint64_t)n * step;
+		va = next;
+	}
+	if (pn) {
+		e = fa__pt_write_pdes(pt, pp, pidx, pn, s);
+		if (FA_WARN(e) && !err)
+			err = e;
+	}
+	pt->stats.tables_filled += filled;
+	pt->stats.fills_skipped += skipped;
+	return err;
 }
 
 /** Entries map_pages encodes on the stack before one copy64 (128 bytes). */
@@ -1324,7 +1428,7 @@ static inline int fa_pt_ref(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 		return err;
 	for (i = 0; i < FA_PT_MAX_LEVELS; i++)
 		lists[i] = NULL;
-	err = fa__pt_prealloc(pt, &est, gfp, lists);
+	err = fa__pt_prealloc(pt, &est, gfp, lists, -1);
 	if (err) {
 		fa__pt_free_lists(pt, lists);
 		return err;
@@ -1395,6 +1499,82 @@ static inline int fa_pt_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 		va = next;
 	}
 	fa__pt_unlock(pt);
+	return err;
+}
+
+/**
+ * Reference a range and map it, physically contiguous: fa_pt_ref() then
+ * fa_pt_map() in one walk, with one difference in the writes. A new PTE
+ * table that the range covers entirely (8-byte entries, outside a sparse
+ * entry) is not filled with the invalid entry first: its PTEs are written,
+ * then its PDE, so no walker reaches it before every entry is a PTE and the
+ * table is written once. On reused (not cleared) table memory that halves
+ * the writes of a bind; on cleared memory the count is the same as
+ * fa_pt_ref() + fa_pt_map(). Entries of existing tables are written as
+ * fa_pt_map() writes them (high half first), after the references are taken.
+ * @stage submit (run, when both allocators only draw from reservations, as
+ *        for fa_pt_ref())
+ * @locking ref lock and map lock; takes the accessor lock hooks after
+ *          allocating, never across an allocation
+ * @param pt Tree.
+ * @param va First VA (aligned to @p page_size).
+ * @param size Bytes (non-zero multiple of @p page_size).
+ * @param page_size Page size.
+ * @param pa First physical address (aligned to @p page_size).
+ * @param attr PTE attributes (as fa_pt_map()).
+ * @param gfp Allocation context (as fa_pt_ref()).
+ * @return 0; the errors of fa_pt_ref() and the argument errors of
+ *         fa_pt_map(), with nothing changed; an accessor error after the
+ *         tables were allocated is warned about and returned, with the
+ *         references taken (fa_pt_unmap() + fa_pt_unref() undo it).
+ */
+static inline int fa_pt_ref_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64_t page_size,
+				uint64_t pa, uint32_t attr, fa_gfp_t gfp)
+{
+	struct fa_pt_node *lists[FA_PT_MAX_LEVELS];
+	const struct fa_pt_format *f;
+	struct fa_pt_estimate est;
+	struct fa__pt_chain c;
+	uint64_t val, step;
+	unsigned int i;
+	bool defer;
+	int err;
+
+	if (!fa__pt_ready(pt))
+		return -FA_EINVAL;
+	f = pt->fmt;
+	err = fa__pt_args(f, va, size, page_size, &c);
+	if (err)
+		return err;
+	if (!fa_is_aligned(pa, page_size))
+		return -FA_EINVAL;
+	if (!fa_pt_pa_ok(f, pa, 0, attr) || pa + (size - 1) < pa ||
+	    !fa_pt_pa_ok(f, pa + (size - 1), 0, attr))
+		return -FA_ERANGE;
+	if (c.depth == 0) {
+		err = fa_pt_ref(pt, va, size, page_size, gfp);
+		return err ? err : fa_pt_map(pt, va, size, page_size, pa, attr);
+	}
+	fa__pt_est_zero(&est);
+	err = fa__pt_scan(pt, &c, va, va + size, true, &est);
+	if (err)
+		return err;
+	for (i = 0; i < FA_PT_MAX_LEVELS; i++)
+		lists[i] = NULL;
+	defer = f->level[c.lvl[c.depth]].entry_log2 == 3;
+	err = fa__pt_prealloc(pt, &est, gfp, lists, defer ? (int)c.lvl[c.depth] : -1);
+	if (err) {
+		fa__pt_free_lists(pt, lists);
+		return err;
+	}
+	attr &= f->pte_attr_mask;
+	val = fa_pt_pte_encode(f, c.lvl[c.depth], pa, attr);
+	step = fa_pt_pte_encode(f, c.lvl[c.depth], pa + page_size, attr) - val;
+	fa__pt_lock(pt);
+	err = fa__pt_ref_map_link(pt, &c, va, va + size, lists, defer, val, step);
+	fa__pt_unlock(pt);
+	for (i = 0; i < FA_PT_MAX_LEVELS; i++)
+		FA_ASSERT(lists[i] == NULL);
 	return err;
 }
 
@@ -1670,7 +1850,7 @@ static inline int fa_pt_sparse_ref(struct fa_pt *pt, uint64_t va, uint64_t size,
 	/* 2. allocate and clear, 3. link: sparse PDEs, or refs and sparse PTEs */
 	for (i = 0; i < FA_PT_MAX_LEVELS; i++)
 		lists[i] = NULL;
-	err = fa__pt_prealloc(pt, &est, gfp, lists);
+	err = fa__pt_prealloc(pt, &est, gfp, lists, -1);
 	if (err) {
 		fa__pt_free_lists(pt, lists);
 		return err;
