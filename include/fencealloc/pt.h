@@ -759,6 +759,32 @@ static inline int fa__pt_prealloc(struct fa_pt *pt, const struct fa_pt_estimate 
 	return 0;
 }
 
+/* Four 16-bit counts of 1, as one 64-bit word. */
+#define FA__PT_REFS_ONE 0x0001000100010001ull
+
+/* Set the 32 counts at @p r (8-byte aligned: a bitmap word's slots) to the
+ * 16-bit value repeated in @p v, eight 64-bit stores. */
+static inline void fa__pt_refs32_set(uint16_t *r, uint64_t v)
+{
+	unsigned int j;
+
+	for (j = 0; j < 8; j++)
+		__builtin_memcpy(r + 4 * j, &v, sizeof(v));
+}
+
+/* Whether the 32 counts at @p r (8-byte aligned) are all 1: eight 64-bit loads. */
+static inline bool fa__pt_refs32_one(const uint16_t *r)
+{
+	uint64_t x = 0, w;
+	unsigned int j;
+
+	for (j = 0; j < 8; j++) {
+		__builtin_memcpy(&w, r + 4 * j, sizeof(w));
+		x |= w ^ FA__PT_REFS_ONE;
+	}
+	return x == 0;
+}
+
 /* Take one reference on slots [i, i + n) of PTE table @p t (ref lock), one
  * bitmap word (32 slots) at a time. The bitmap is exactly "refs > 0", so a
  * word with no bit set in the range (the common first bind) has every count
@@ -774,8 +800,11 @@ static inline void fa__pt_take_refs(struct fa_pt_node *t, unsigned int i, unsign
 		uint32_t mask = fa__pt_mask32(i & 31u, hi);
 
 		if ((*w & mask) == 0) {
-			for (k = i; k < e; k++)
-				t->refs[k] = 1;
+			if (e - i == 32u)
+				fa__pt_refs32_set(t->refs + i, FA__PT_REFS_ONE);
+			else
+				for (k = i; k < e; k++)
+					t->refs[k] = 1;
 			t->used += e - i;
 			FA_WRITE_ONCE(*w, *w | mask);
 		} else {
@@ -925,11 +954,17 @@ static inline bool fa__pt_drop_refs(struct fa_pt_node *t, unsigned int i, unsign
 		uint32_t *w = &t->refmap[i >> 5], gone = 0;
 		unsigned int not_one = 0;
 
-		for (k = i; k < e; k++)
-			not_one |= t->refs[k] ^ 1u;
-		if (!not_one) {
+		if (e - i == 32u)
+			not_one = !fa__pt_refs32_one(t->refs + i);
+		else
 			for (k = i; k < e; k++)
-				t->refs[k] = 0;
+				not_one |= t->refs[k] ^ 1u;
+		if (!not_one) {
+			if (e - i == 32u)
+				fa__pt_refs32_set(t->refs + i, 0);
+			else
+				for (k = i; k < e; k++)
+					t->refs[k] = 0;
 			FA_WRITE_ONCE(*w, *w & ~fa__pt_mask32(i & 31u, hi));
 			t->used -= e - i;
 			i = e;
