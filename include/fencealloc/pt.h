@@ -623,6 +623,42 @@ static inline struct fa_pt_node *fa__pt_find(const struct fa_pt *pt, const struc
 	return n;
 }
 
+/*
+ * fa__pt_find() for a walk that moves up through a range: @p path and
+ * @p *last (the VA of the previous successful call, FA_U64_MAX for none)
+ * are kept between calls, and the descent restarts at the deepest table the
+ * previous one shares with this one (usually the PTE table's parent), not
+ * at the root. Only while no table on the path can be unlinked: a walk of
+ * referenced slots, or reset *last after anything was released.
+ */
+static inline struct fa_pt_node *fa__pt_find_next(const struct fa_pt *pt,
+						  const struct fa__pt_chain *c, uint64_t va,
+						  struct fa_pt_node **path, uint64_t *last)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	struct fa_pt_node *n;
+	unsigned int d = 0;
+
+	if (*last != FA_U64_MAX) {
+		while (d < c->depth && ((va ^ *last) >> f->level[c->lvl[d]].shift) == 0)
+			d++;
+		if (d == c->depth)
+			return path[d];
+	}
+	n = d ? path[d] : pt->root;
+	for (; d < c->depth; d++) {
+		path[d] = n;
+		n = FA_LOAD_ACQUIRE(*fa__pt_cell(f, n, fa__pt_index(f, c->lvl[d], va), c->slot[d]));
+		if (!n) {
+			*last = FA_U64_MAX;
+			return NULL;
+		}
+	}
+	path[c->depth] = n;
+	*last = va;
+	return n;
+}
+
 /* Bits [lo, hi) of a 32-bit word, 0 <= lo < hi <= 32. */
 static inline uint32_t fa__pt_mask32(unsigned int lo, unsigned int hi)
 {
@@ -655,11 +691,12 @@ static inline bool fa__pt_all_referenced(const struct fa_pt *pt, const struct fa
 {
 	const struct fa_pt_format *f = pt->fmt;
 	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+	uint64_t last = FA_U64_MAX;
 
 	while (va < end) {
 		unsigned int l = c->lvl[c->depth];
 		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
-		struct fa_pt_node *t = fa__pt_find(pt, c, va, path);
+		struct fa_pt_node *t = fa__pt_find_next(pt, c, va, path, &last);
 
 		if (!t || !fa__pt_bits_all(t->refmap, fa__pt_index(f, l, va),
 					   (unsigned int)((next - va) >> c->shift)))
@@ -1499,6 +1536,7 @@ static inline int fa_pt_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 {
 	const struct fa_pt_format *f;
 	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+	uint64_t last = FA_U64_MAX;
 	struct fa__pt_chain c;
 	uint64_t end, val, step;
 	int err = 0;
@@ -1525,7 +1563,7 @@ static inline int fa_pt_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 		unsigned int l = c.lvl[c.depth];
 		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
 		unsigned int n = (unsigned int)((next - va) >> c.shift);
-		struct fa_pt_node *t = fa__pt_find(pt, &c, va, path);
+		struct fa_pt_node *t = fa__pt_find_next(pt, &c, va, path, &last);
 
 		err = fa__pt_write_run(pt, t, fa__pt_index(f, l, va), n, val, step,
 				       FA_PRAMIN_HIGH_FIRST);
@@ -1632,6 +1670,7 @@ static inline int fa_pt_map_pages(struct fa_pt *pt, uint64_t va, uint64_t size,
 {
 	const struct fa_pt_format *f;
 	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+	uint64_t last = FA_U64_MAX;
 	struct fa__pt_chain c;
 	uint64_t end, k, npages, done = 0;
 	int err;
@@ -1658,7 +1697,7 @@ static inline int fa_pt_map_pages(struct fa_pt *pt, uint64_t va, uint64_t size,
 		unsigned int l = c.lvl[c.depth];
 		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
 		unsigned int n = (unsigned int)((next - va) >> c.shift);
-		struct fa_pt_node *t = fa__pt_find(pt, &c, va, path);
+		struct fa_pt_node *t = fa__pt_find_next(pt, &c, va, path, &last);
 
 		err = fa__pt_write_pages(pt, t, fa__pt_index(f, l, va), n, pages + done, page_size,
 					 attr);
@@ -1677,6 +1716,7 @@ static inline int fa__pt_fill_range(struct fa_pt *pt, uint64_t va, uint64_t size
 {
 	const struct fa_pt_format *f;
 	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+	uint64_t last = FA_U64_MAX;
 	struct fa__pt_chain c;
 	uint64_t end;
 	int err;
@@ -1695,7 +1735,7 @@ static inline int fa__pt_fill_range(struct fa_pt *pt, uint64_t va, uint64_t size
 		unsigned int l = c.lvl[c.depth];
 		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
 		unsigned int n = (unsigned int)((next - va) >> c.shift);
-		struct fa_pt_node *t = fa__pt_find(pt, &c, va, path);
+		struct fa_pt_node *t = fa__pt_find_next(pt, &c, va, path, &last);
 
 		err = fa__pt_write_run(pt, t, fa__pt_index(f, l, va), n, value, 0,
 				       FA_PRAMIN_LOW_FIRST);
@@ -1940,6 +1980,7 @@ static inline int fa_pt_unref(struct fa_pt *pt, uint64_t va, uint64_t size, uint
 {
 	const struct fa_pt_format *f;
 	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+	uint64_t last = FA_U64_MAX;
 	struct fa__pt_chain c;
 	uint64_t end;
 	int err = 0, e;
@@ -1957,13 +1998,14 @@ static inline int fa_pt_unref(struct fa_pt *pt, uint64_t va, uint64_t size, uint
 	while (va < end) {
 		unsigned int l = c.lvl[c.depth];
 		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
-		struct fa_pt_node *t = fa__pt_find(pt, &c, va, path);
+		struct fa_pt_node *t = fa__pt_find_next(pt, &c, va, path, &last);
 
 		if (fa__pt_drop_refs(t, fa__pt_index(f, l, va),
 				     (unsigned int)((next - va) >> c.shift))) {
 			e = fa__pt_release_up(pt, t, epoch);
 			if (e && !err)
 				err = e;
+			last = FA_U64_MAX; /* tables on the path may be unlinked */
 		}
 		va = next;
 	}
