@@ -1052,6 +1052,32 @@ static inline int fa__pt_write_run(const struct fa_pt *pt, const struct fa_pt_no
 	return 0;
 }
 
+/* Write every entry of a new, not yet linked PTE table @p t of @p n entries:
+ * PTE i = @p val + i * @p step. A dual (16-byte) entry gets its PTE in word 0
+ * and the invalid entry in word 1 (its small-table half, which a walker
+ * reads once the PTE goes), 8 entries per copy. */
+static inline int fa__pt_write_whole(const struct fa_pt *pt, const struct fa_pt_node *t,
+				     unsigned int n, uint64_t val, uint64_t step)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	uint64_t buf[16];
+	unsigned int i, k, b;
+	int err = 0;
+
+	if (f->level[t->level].entry_log2 == 3)
+		return fa__pt_write_run(pt, t, 0, n, val, step, FA_PRAMIN_HIGH_FIRST);
+	for (i = 0; i < n && !err; i += b) {
+		b = n - i < 8u ? n - i : 8u;
+		for (k = 0; k < b; k++, val += step) {
+			buf[2 * k] = val;
+			buf[2 * k + 1] = f->invalid;
+		}
+		err = fa_pramin_copy64(pt->acc, fa__pt_word(f, t, i, 0), buf, 2 * b,
+				       FA_PRAMIN_HIGH_FIRST);
+	}
+	return err;
+}
+
 /* Write the PDEs of entries [idx, idx + n) of @p p, slot @p s, whose tables
  * are linked in the shadow already (fa__pt_ref_map_link()); first error. */
 static inline int fa__pt_write_pdes(const struct fa_pt *pt, const struct fa_pt_node *p,
@@ -1071,7 +1097,8 @@ static inline int fa__pt_write_pdes(const struct fa_pt *pt, const struct fa_pt_n
  * Link phase of fa_pt_ref_map(): every table exists afterwards, refs taken,
  * PTEs written (entry 0 = @p val, then + @p step). A new PTE table of the
  * deferred level (not cleared by the prealloc) that the range covers
- * entirely, outside a sparse entry, gets its PTEs first and its PDE after:
+ * entirely, outside a sparse entry, gets its PTEs first (fa__pt_write_whole())
+ * and its PDE after:
  * written once, and no walker can reach it before every entry is a PTE.
  * Those PDEs go out together, per run of entries of one parent, so the
  * accessor (a PRAMIN window) does not move between a table and its parent
@@ -1115,7 +1142,7 @@ static inline int fa__pt_ref_map_link(struct fa_pt *pt, const struct fa__pt_chai
 			e = 0;
 			if (defer && !sparse && n == whole) {
 				skipped++;
-				e = fa__pt_write_run(pt, t, i, n, val, step, FA_PRAMIN_HIGH_FIRST);
+				e = fa__pt_write_whole(pt, t, n, val, step);
 				if (!pn) {
 					pp = p;
 					pidx = idx;
@@ -1578,10 +1605,10 @@ static inline int fa_pt_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 /**
  * Reference a range and map it, physically contiguous: fa_pt_ref() then
  * fa_pt_map() in one walk, with one difference in the writes. A new PTE
- * table that the range covers entirely (8-byte entries, outside a sparse
- * entry) is not filled with the invalid entry first: its PTEs are written,
- * then its PDE, so no walker reaches it before every entry is a PTE and the
- * table is written once. On reused (not cleared) table memory that halves
+ * table that the range covers entirely (outside a sparse entry) is not
+ * filled with the invalid entry first: its PTEs are written (a dual entry:
+ * the PTE and an invalid small-table half), then its PDE, so no walker
+ * reaches it before every entry is a PTE and the table is written once. On reused (not cleared) table memory that halves
  * the writes of a bind; on cleared memory the count is the same as
  * fa_pt_ref() + fa_pt_map(). Entries of existing tables are written as
  * fa_pt_map() writes them (high half first), after the references are taken.
@@ -1634,7 +1661,8 @@ static inline int fa_pt_ref_map(struct fa_pt *pt, uint64_t va, uint64_t size, ui
 		return err;
 	for (i = 0; i < FA_PT_MAX_LEVELS; i++)
 		lists[i] = NULL;
-	defer = f->level[c.lvl[c.depth]].entry_log2 == 3;
+	defer = f->level[c.lvl[c.depth]].entry_log2 == 3 ||
+		(f->level[c.lvl[c.depth]].entry_log2 == 4 && f->level[c.lvl[c.depth]].nsub == 2);
 	err = fa__pt_prealloc(pt, &est, gfp, lists, defer ? (int)c.lvl[c.depth] : -1);
 	if (err) {
 		fa__pt_free_lists(pt, lists);

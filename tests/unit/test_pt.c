@@ -451,3 +451,61 @@ Test(pt, model_nv_ver2_over_buddy, .timeout = 60)
 	setenv("FA_TEST_QUIET_WARN", "1", 1);
 	model_run(fa_pt_format_nv_ver2(), fa_test_seed(0xb0dd1e5u), fa_test_iters(3000), 1);
 }
+
+/*
+ * fa_pt_ref_map() over table memory full of garbage: new PTE tables it
+ * covers whole are written once (PTEs, and for a dual entry an invalid
+ * small-table half), never filled; after the unmap every page faults (a
+ * garbage word left behind would translate), and the raw words read back.
+ */
+static void ref_map_whole(uint64_t ps, uint64_t tables)
+{
+	const struct fa_pt_format *f = fa_pt_format_nv_ver2();
+	static struct env e;
+	uint64_t va = 1ull << 40, size, pa = 1ull << 33, k, n, last_filled;
+	struct fa_pt_xlate x;
+	struct fa_pt_stats st;
+	unsigned int l = f->page[fa_pt_page_index(f, ps)].level;
+
+	size = tables * fa_pt_level_entries(f, l) * ps;
+	env_init(&e, f, va, size, 64ull << 20, 1, 0);
+	fa_pt_get_stats(&e.pt, &st);
+	last_filled = st.tables_filled;
+	cr_assert_eq(fa_pt_ref_map(&e.pt, va, size, ps, pa, FA_PT_APER_VRAM, FA_GFP_KERNEL), 0);
+	fa_pt_get_stats(&e.pt, &st);
+	cr_assert_eq(st.fills_skipped, tables, "every PTE table written whole");
+	cr_assert_lt(st.tables_filled - last_filled, 4ull, "only directory tables filled");
+	n = size / ps;
+	for (k = 0; k < n; k += 1 + n / 61) {
+		cr_assert_eq(fa_pt_translate(&e.pt, va + k * ps + 0x123 * 8, &x), 0);
+		cr_assert_eq(x.pa, pa + k * ps + 0x123 * 8);
+		cr_assert_eq(x.page_shift, fa_ilog2_u64(ps));
+	}
+	cr_assert_eq(fa_pt_unmap(&e.pt, va, size, ps), 0);
+	for (k = 0; k < n; k += 1 + n / 61) {
+		/* an invalid entry ends the walk, never a garbage word behind it */
+		cr_assert_eq(fa_pt_translate(&e.pt, va + k * ps, &x), -FA_ENOENT,
+			     "page %llu does not read invalid", (unsigned long long)k);
+		cr_assert_eq(x.type, FA_PT_ENTRY_INVALID);
+	}
+	cr_assert_eq(fa_pt_unref(&e.pt, va, size, ps, e.epoch), 0);
+	cr_assert_gt(fa_pt_reclaim(&e.pt, e.epoch), 0ul);
+	cr_assert_eq(fa_pt_fini(&e.pt), 0);
+	cr_assert_eq(e.v.live_tables, 0);
+	env_destroy(&e);
+}
+
+Test(pt, ref_map_whole_tables_4k)
+{
+	ref_map_whole(SZ_4K, 3);
+}
+
+Test(pt, ref_map_whole_tables_64k)
+{
+	ref_map_whole(SZ_64K, 5);
+}
+
+Test(pt, ref_map_whole_dual_2m)
+{
+	ref_map_whole(SZ_2M, 2);
+}
