@@ -1955,10 +1955,16 @@ static inline void vmm__run_clear(struct vmm_job *job, const struct vmm_va *n, b
 
 	/* inside a sparse region the pages read as zero again (the region's
 	 * sparse PDE comes back by itself once the table empties) */
-	if (vmm__overlap(&vm->sparse_live, n->cut_va, n->cut_size))
+	if (vmm__overlap(&vm->sparse_live, n->cut_va, n->cut_size)) {
 		vmm__run_check(dev, fa_pt_sparse(&vm->pt, n->cut_va, n->cut_size, page));
-	else
+	} else if (unref) {
+		/* one walk: PTEs invalid, references dropped, emptied tables released after */
+		vmm__run_check(dev, fa_pt_unmap_unref(&vm->pt, n->cut_va, n->cut_size, page,
+						      next_epoch));
+		unref = false;
+	} else {
 		vmm__run_check(dev, fa_pt_unmap(&vm->pt, n->cut_va, n->cut_size, page));
+	}
 	*pte_ns += vmm__now(dev) - t;
 	vmm__stat_add(&dev->stats.pte_writes, (unsigned long)(n->cut_size >> n->page_shift));
 	if (unref)

@@ -1797,6 +1797,80 @@ static inline int fa_pt_unmap(struct fa_pt *pt, uint64_t va, uint64_t size, uint
 }
 
 /**
+ * Unmap a range and drop its references: fa_pt_unmap() then fa_pt_unref()
+ * in one walk. Each PTE table's entries are written invalid (low half
+ * first) and its references dropped as the walk passes it; the tables left
+ * empty are released after the walk, in address order (their PDEs cleared
+ * low half first, queued for freeing once @p epoch has completed, their
+ * parents following), so every PTE of the range is invalid before any PDE
+ * is cleared, as with the two calls, and a PRAMIN window does not move
+ * between a table and its parent for every table.
+ * @stage run (never allocates, never sleeps, frees nothing itself)
+ * @locking ref lock and map lock; takes the accessor lock hooks around the walk
+ * @param pt Tree.
+ * @param va First VA.
+ * @param size Bytes.
+ * @param page_size Page size the range was mapped with.
+ * @param epoch Epoch of the next TLB invalidate (as fa_pt_unref()).
+ * @return 0; the argument errors of fa_pt_unmap(); -FA_ENOENT with a
+ *         warning when part of the range is not referenced (nothing
+ *         written, nothing dropped); an accessor error (warned for a PDE),
+ *         with the shadow updated regardless.
+ */
+static inline int fa_pt_unmap_unref(struct fa_pt *pt, uint64_t va, uint64_t size,
+				    uint64_t page_size, uint64_t epoch)
+{
+	const struct fa_pt_format *f;
+	struct fa_pt_node *path[FA_PT_MAX_DEPTH], *empty = NULL, *prev = NULL, *t;
+	uint64_t last = FA_U64_MAX, end;
+	struct fa__pt_chain c;
+	int err, e;
+
+	if (!fa__pt_ready(pt))
+		return -FA_EINVAL;
+	f = pt->fmt;
+	err = fa__pt_args(f, va, size, page_size, &c);
+	if (err)
+		return err;
+	end = va + size;
+	if (FA_WARN(!fa__pt_all_referenced(pt, &c, va, end)))
+		return -FA_ENOENT;
+	fa__pt_lock(pt);
+	while (va < end) {
+		unsigned int l = c.lvl[c.depth], i = fa__pt_index(f, l, va), n;
+		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
+
+		n = (unsigned int)((next - va) >> c.shift);
+		t = fa__pt_find_next(pt, &c, va, path, &last);
+		e = fa__pt_write_run(pt, t, i, n, f->invalid, 0, FA_PRAMIN_LOW_FIRST);
+		if (e && !err)
+			err = e;
+		pt->stats.ptes_written += n;
+		if (fa__pt_drop_refs(t, i, n)) {
+			/* emptied: released after the walk (the link is free until then) */
+			t->dnode.link.next = NULL;
+			if (prev)
+				prev->dnode.link.next = &t->dnode.link;
+			else
+				empty = t;
+			prev = t;
+		}
+		va = next;
+	}
+	while (empty) {
+		t = empty;
+		empty = t->dnode.link.next ?
+			FA_CONTAINER_OF(t->dnode.link.next, struct fa_pt_node, dnode.link) : NULL;
+		t->dnode.link.next = NULL;
+		e = fa__pt_release_up(pt, t, epoch);
+		if (e && !err)
+			err = e;
+	}
+	fa__pt_unlock(pt);
+	return err;
+}
+
+/**
  * Make a referenced range sparse: write the format's sparse PTE encoding
  * (fa_pt_format::sparse_pte: reads return zero, writes are dropped, no
  * fault) to every PTE, as for the unbound pages of a Vulkan sparse resource.

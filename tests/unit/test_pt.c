@@ -35,7 +35,7 @@ struct env {
 	unsigned long warns;
 	/* outcome counters: the run must exercise every path */
 	unsigned long refs_ok, refs_busy, maps_ok, maps_bad, unrefs_ok, released, reclaimed;
-	unsigned long huge_maps, dual_both, sparsed, ref_maps;
+	unsigned long huge_maps, dual_both, sparsed, ref_maps, unmap_unrefs;
 };
 
 static void env_init(struct env *e, const struct fa_pt_format *f, uint64_t base, uint64_t size,
@@ -295,6 +295,30 @@ static void do_unref(struct env *e, unsigned int p, uint64_t va, uint64_t end)
 	e->released += pt_model_unref(&e->m, p, va, end, e->epoch);
 }
 
+/* fa_pt_unmap_unref(): what do_unref() does with two calls, in one walk. */
+static void do_unmap_unref(struct env *e, unsigned int p, uint64_t va, uint64_t end)
+{
+	uint64_t ps = FA_BIT64(e->m.f->page[p].shift), calls = e->v.calls;
+	int refd = pt_model_all_refd(&e->m, p, va, end), rc;
+	unsigned long w = fa_test_warnings();
+
+	e->v.forbidden = 1;
+	rc = fa_pt_unmap_unref(&e->pt, va, end - va, ps, e->epoch);
+	e->v.forbidden = 0;
+	cr_assert_eq(e->v.calls, calls, "unmap_unref allocated or freed");
+	if (!refd) {
+		cr_assert_eq(rc, -FA_ENOENT);
+		cr_assert_gt(fa_test_warnings(), w);
+		return;
+	}
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(fa_test_warnings(), w);
+	pt_model_unmap(&e->m, p, va, end);
+	e->unrefs_ok++;
+	e->unmap_unrefs++;
+	e->released += pt_model_unref(&e->m, p, va, end, e->epoch);
+}
+
 static void do_reclaim(struct env *e)
 {
 	uint64_t want, got, frees = e->v.table_frees;
@@ -397,7 +421,10 @@ static void model_run(const struct fa_pt_format *f, uint64_t seed, unsigned long
 				end = h[k].end;
 				h[k] = h[--nh];
 			}
-			do_unref(&e, p, va, end);
+			if (rnd(&e, 3) == 0)
+				do_unmap_unref(&e, p, va, end);
+			else
+				do_unref(&e, p, va, end);
 		} else {
 			do_reclaim(&e);
 		}
@@ -407,9 +434,10 @@ static void model_run(const struct fa_pt_format *f, uint64_t seed, unsigned long
 	}
 	pt_check_tree(&e.v, &e.m, &e.pt);
 	fprintf(stderr, "%s: refs %lu (busy %lu) maps %lu (huge %lu, rejected %lu) unrefs %lu "
-		"released %lu reclaimed %lu ref_maps %lu (tables written whole %llu)\n", f->name,
-		e.refs_ok, e.refs_busy, e.maps_ok, e.huge_maps, e.maps_bad, e.unrefs_ok, e.released,
-		e.reclaimed, e.ref_maps, (unsigned long long)e.pt.stats.fills_skipped);
+		"released %lu reclaimed %lu ref_maps %lu (tables written whole %llu) unmap_unrefs %lu\n",
+		f->name, e.refs_ok, e.refs_busy, e.maps_ok, e.huge_maps, e.maps_bad, e.unrefs_ok,
+		e.released, e.reclaimed, e.ref_maps, (unsigned long long)e.pt.stats.fills_skipped,
+		e.unmap_unrefs);
 	if (steps >= 300) { /* enough steps to demand that every path was taken */
 		cr_assert_gt(e.refs_ok, steps / 20);
 		cr_assert_gt(e.refs_busy, 0);
@@ -419,6 +447,7 @@ static void model_run(const struct fa_pt_format *f, uint64_t seed, unsigned long
 		cr_assert_gt(e.released, 0);
 		cr_assert_gt(e.reclaimed, 0);
 		cr_assert_gt(e.ref_maps, 0);
+		cr_assert_gt(e.unmap_unrefs, 0);
 		/* x86-64's 512-entry tables under a 1 GiB window: ranges rarely cover one */
 		if (f != fa_pt_format_x86_64())
 			cr_assert_gt(e.pt.stats.fills_skipped, 0, "no new table was written whole");
