@@ -477,6 +477,24 @@ static inline int sim_gpu_watch_enable(struct sim_gpu *g)
 }
 
 /**
+ * Turn the live-range checker off again (frees its tables): later
+ * sim_gpu_watch_begin() calls do nothing. A benchmark of the VMM itself
+ * uses it so that the checker's page walks are not timed as the VMM's.
+ * @param g GPU (no watch armed).
+ */
+static inline void sim_gpu_watch_disable(struct sim_gpu *g)
+{
+	struct sim_gpu_watch *w = &g->watch;
+
+	sim_bar0_set_vram_hook(&g->bar, NULL, NULL);
+	w->armed = false;
+	free(w->slots);
+	free(w->old_pa);
+	w->slots = NULL;
+	w->old_pa = NULL;
+}
+
+/**
  * Arm the checker on a live range about to change: walk every page of
  * 2^@p shift bytes once, remember its translation and the entry slots its
  * walk reads. Until sim_gpu_watch_end(), every aperture write to one of those

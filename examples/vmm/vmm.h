@@ -50,9 +50,10 @@
  * out of order warns and is counted in #vmm_stats::order_errors).
  * Cleanups may happen in any order after the fences signalled.
  *
- * **fa_pt_ref() in the run stage.** pt.h lists fa_pt_ref() as `@stage submit`
- * because with a general allocator it allocates. The run step calls it on
- * purpose: a map of 4 KiB pages over a live 2 MiB page needs the huge slot's
+ * **fa_pt_ref() in the run stage.** pt.h lists fa_pt_ref() (and
+ * fa_pt_ref_map(), which the run step uses for maps: reference, then PTEs,
+ * in one walk) as `@stage submit` because with a general allocator they
+ * allocate. The run step calls them on purpose: a map of 4 KiB pages over a live 2 MiB page needs the huge slot's
  * reference dropped first (pt.h refuses small tables under a referenced huge
  * slot, -FA_EBUSY), and that can only happen when the job runs. It stays
  * allocation-free because both allocators it is handed (with #FA_GFP_NOWAIT)
@@ -245,7 +246,7 @@ struct vmm_stats {
 	unsigned long order_errors;    /**< Run steps called out of submission order (must stay 0). */
 	unsigned long bo_live;         /**< Buffer objects alive. */
 	uint64_t run_ns;               /**< Total run-step time (with vmm_hw::now_ns; hw lock). */
-	uint64_t run_pte_ns;           /**< Of which: PTE writes and clears (fa_pt_map/unmap; hw lock). */
+	uint64_t run_pte_ns;           /**< Of which: PTE writes and clears (fa_pt_ref_map(), which links a map's new tables too; fa_pt_unmap(); hw lock). */
 };
 
 /** The device: VRAM, hardware hooks. Embedded in the driver's device. */
@@ -1967,10 +1968,16 @@ static inline void vmm__run_clear(struct vmm_job *job, const struct vmm_va *n, b
 
 	/* inside a sparse region the pages read as zero again (the region's
 	 * sparse PDE comes back by itself once the table empties) */
-	if (vmm__overlap(&vm->sparse_live, n->cut_va, n->cut_size))
+	if (vmm__overlap(&vm->sparse_live, n->cut_va, n->cut_size)) {
 		vmm__run_check(dev, fa_pt_sparse(&vm->pt, n->cut_va, n->cut_size, page));
-	else
+	} else if (unref) {
+		/* one walk: PTEs invalid, references dropped, emptied tables released after */
+		vmm__run_check(dev, fa_pt_unmap_unref(&vm->pt, n->cut_va, n->cut_size, page,
+						      next_epoch));
+		unref = false;
+	} else {
 		vmm__run_check(dev, fa_pt_unmap(&vm->pt, n->cut_va, n->cut_size, page));
+	}
 	*pte_ns += vmm__now(dev) - t;
 	vmm__stat_add(&dev->stats.pte_writes, (unsigned long)(n->cut_size >> n->page_shift));
 	if (unref)
@@ -2073,24 +2080,28 @@ static inline void vmm__run_op(struct vmm_job *job, const struct vmm_op *op, uin
 			dev->hw.live_end(dev->hw.ctx);
 		return;
 	}
-	/* 2. Reference the new range: missing tables come from the job's reservation. */
+	/* 2. Reference the new range and write its PTEs in one walk: missing
+	 * tables come from the job's reservation; a new PTE table the range
+	 * covers whole gets its PTEs before its PDE (no invalid fill first).
+	 * Every entry of the range is invalid now, so no intermediate state of
+	 * a two-half write maps a foreign address. */
+	t = vmm__now(dev);
 	vm->building = job;
-	vmm__run_check(dev, fa_pt_ref(&vm->pt, op->va, op->size, page, FA_GFP_NOWAIT));
+	vmm__run_check(dev, fa_pt_ref_map(&vm->pt, op->va, op->size, page,
+					  op->bo->pa + op->bo_offset, vmm__pte_attr(op->flags),
+					  FA_GFP_NOWAIT));
 	vm->building = NULL;
-	/* 3. Same page size: the tables stayed referenced across the switch; drop the old references. */
+	*pte_ns += vmm__now(dev) - t;
+	vmm__stat_add(&dev->stats.pte_writes, (unsigned long)(op->size >> op->page_shift));
+	/* 3. Same page size: the tables stayed referenced across the switch;
+	 * drop the old references (the new ones hold every slot of the range,
+	 * so no table the new PTEs live in can be released here). */
 	for (pos = last->next; pos != &job->retired; pos = pos->next) {
 		n = vmm_va_entry(pos);
 		if (n->cut_size && n->page_shift == op->page_shift)
 			vmm__run_check(dev, fa_pt_unref(&vm->pt, n->cut_va, n->cut_size, page,
 							next_epoch));
 	}
-	/* 4. Write the PTEs: every entry of the range is invalid now, so no
-	 * intermediate state of a two-half write maps a foreign address. */
-	t = vmm__now(dev);
-	vmm__run_check(dev, fa_pt_map(&vm->pt, op->va, op->size, page, op->bo->pa + op->bo_offset,
-				      vmm__pte_attr(op->flags)));
-	*pte_ns += vmm__now(dev) - t;
-	vmm__stat_add(&dev->stats.pte_writes, (unsigned long)(op->size >> op->page_shift));
 	if (live)
 		dev->hw.live_end(dev->hw.ctx);
 }

@@ -623,6 +623,48 @@ static inline struct fa_pt_node *fa__pt_find(const struct fa_pt *pt, const struc
 	return n;
 }
 
+/*
+ * fa__pt_find() for a walk that moves up through a range: @p path and
+ * @p *last (the VA of the previous successful call, FA_U64_MAX for none)
+ * are kept between calls, and the descent restarts at the deepest table the
+ * previous one shares with this one (usually the PTE table's parent), not
+ * at the root. Only while no table on the path can be unlinked: a walk of
+ * referenced slots, or reset *last after anything was released.
+ */
+static inline struct fa_pt_node *fa__pt_find_next(const struct fa_pt *pt,
+						  const struct fa__pt_chain *c, uint64_t va,
+						  struct fa_pt_node **path, uint64_t *last)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	struct fa_pt_node *n;
+	unsigned int d = 0;
+
+	if (*last != FA_U64_MAX) {
+		while (d < c->depth && ((va ^ *last) >> f->level[c->lvl[d]].shift) == 0)
+			d++;
+		if (d == c->depth)
+			return path[d];
+	}
+	n = d ? path[d] : pt->root;
+	for (; d < c->depth; d++) {
+		path[d] = n;
+		n = FA_LOAD_ACQUIRE(*fa__pt_cell(f, n, fa__pt_index(f, c->lvl[d], va), c->slot[d]));
+		if (!n) {
+			*last = FA_U64_MAX;
+			return NULL;
+		}
+	}
+	path[c->depth] = n;
+	*last = va;
+	return n;
+}
+
+/* Bits [lo, hi) of a 32-bit word, 0 <= lo < hi <= 32. */
+static inline uint32_t fa__pt_mask32(unsigned int lo, unsigned int hi)
+{
+	return (hi == 32u ? ~(uint32_t)0 : ((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1);
+}
+
 /* Whether bits [i, i + n) of @p map are all set (FA_READ_ONCE: map lock). */
 static inline bool fa__pt_bits_all(const uint32_t *map, unsigned int i, unsigned int n)
 {
@@ -631,8 +673,7 @@ static inline bool fa__pt_bits_all(const uint32_t *map, unsigned int i, unsigned
 	while (i < end) {
 		unsigned int w = i >> 5, lo = i & 31u, base = i & ~31u;
 		unsigned int hi = end - base < 32u ? end - base : 32u;
-		uint32_t mask = (hi == 32u ? ~(uint32_t)0 : ((uint32_t)1 << hi) - 1) &
-				~(((uint32_t)1 << lo) - 1);
+		uint32_t mask = fa__pt_mask32(lo, hi);
 
 		if ((FA_READ_ONCE(map[w]) & mask) != mask)
 			return false;
@@ -650,11 +691,12 @@ static inline bool fa__pt_all_referenced(const struct fa_pt *pt, const struct fa
 {
 	const struct fa_pt_format *f = pt->fmt;
 	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+	uint64_t last = FA_U64_MAX;
 
 	while (va < end) {
 		unsigned int l = c->lvl[c->depth];
 		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
-		struct fa_pt_node *t = fa__pt_find(pt, c, va, path);
+		struct fa_pt_node *t = fa__pt_find_next(pt, c, va, path, &last);
 
 		if (!t || !fa__pt_bits_all(t->refmap, fa__pt_index(f, l, va),
 					   (unsigned int)((next - va) >> c->shift)))
@@ -720,9 +762,11 @@ static inline void fa__pt_free_lists(struct fa_pt *pt, struct fa_pt_node **lists
 		}
 }
 
-/* Allocate and clear every table @p est asks for, onto per-level lists. */
+/* Allocate and clear every table @p est asks for, onto per-level lists;
+ * tables of level @p defer (-1: none) are left for the link phase to clear
+ * or to write whole (fa_pt_ref_map()). */
 static inline int fa__pt_prealloc(struct fa_pt *pt, const struct fa_pt_estimate *est,
-				  fa_gfp_t gfp, struct fa_pt_node **lists)
+				  fa_gfp_t gfp, struct fa_pt_node **lists, int defer)
 {
 	unsigned int l;
 	uint64_t k, filled = 0, skipped = 0;
@@ -738,7 +782,7 @@ static inline int fa__pt_prealloc(struct fa_pt *pt, const struct fa_pt_estimate 
 		}
 	fa__pt_lock(pt);
 	for (l = 0; l < pt->fmt->nlevels; l++)
-		for (n = lists[l]; n; n = n->dnode.link.next ?
+		for (n = (int)l == defer ? NULL : lists[l]; n; n = n->dnode.link.next ?
 		     FA_CONTAINER_OF(n->dnode.link.next, struct fa_pt_node, dnode.link) : NULL) {
 			err = fa__pt_table_clear(pt, n, &filled, &skipped);
 			if (err) {
@@ -752,18 +796,63 @@ static inline int fa__pt_prealloc(struct fa_pt *pt, const struct fa_pt_estimate 
 	return 0;
 }
 
-/* Take one reference on slots [i, i + n) of PTE table @p t (ref lock). */
+/* Four 16-bit counts of 1, as one 64-bit word. */
+#define FA__PT_REFS_ONE 0x0001000100010001ull
+
+/* Set the 32 counts at @p r (8-byte aligned: a bitmap word's slots) to the
+ * 16-bit value repeated in @p v, eight 64-bit stores. */
+static inline void fa__pt_refs32_set(uint16_t *r, uint64_t v)
+{
+	unsigned int j;
+
+	for (j = 0; j < 8; j++)
+		__builtin_memcpy(r + 4 * j, &v, sizeof(v));
+}
+
+/* Whether the 32 counts at @p r (8-byte aligned) are all 1: eight 64-bit loads. */
+static inline bool fa__pt_refs32_one(const uint16_t *r)
+{
+	uint64_t x = 0, w;
+	unsigned int j;
+
+	for (j = 0; j < 8; j++) {
+		__builtin_memcpy(&w, r + 4 * j, sizeof(w));
+		x |= w ^ FA__PT_REFS_ONE;
+	}
+	return x == 0;
+}
+
+/* Take one reference on slots [i, i + n) of PTE table @p t (ref lock), one
+ * bitmap word (32 slots) at a time. The bitmap is exactly "refs > 0", so a
+ * word with no bit set in the range (the common first bind) has every count
+ * at 0: they all become 1 in a plain store loop, with one bitmap store. */
 static inline void fa__pt_take_refs(struct fa_pt_node *t, unsigned int i, unsigned int n)
 {
-	unsigned int k;
+	unsigned int end = i + n;
 
-	for (k = i; k < i + n; k++) {
-		if (t->refs[k]++ == 0) {
-			uint32_t *w = &t->refmap[k >> 5];
+	while (i < end) {
+		unsigned int base = i & ~31u, hi = end - base < 32u ? end - base : 32u;
+		unsigned int k, e = base + hi;
+		uint32_t *w = &t->refmap[i >> 5];
+		uint32_t mask = fa__pt_mask32(i & 31u, hi);
 
-			FA_WRITE_ONCE(*w, *w | ((uint32_t)1 << (k & 31u)));
-			t->used++;
+		if ((*w & mask) == 0) {
+			if (e - i == 32u)
+				fa__pt_refs32_set(t->refs + i, FA__PT_REFS_ONE);
+			else
+				for (k = i; k < e; k++)
+					t->refs[k] = 1;
+			t->used += e - i;
+			FA_WRITE_ONCE(*w, *w | mask);
+		} else {
+			for (k = i; k < e; k++) {
+				if (t->refs[k]++ == 0) {
+					FA_WRITE_ONCE(*w, *w | ((uint32_t)1 << (k & 31u)));
+					t->used++;
+				}
+			}
 		}
+		i = e;
 	}
 }
 
@@ -887,18 +976,49 @@ static inline int fa__pt_release_up(struct fa_pt *pt, struct fa_pt_node *n, uint
 	return err;
 }
 
-/* Drop one reference on slots [i, i + n) of @p t; returns whether it emptied. */
+/* Drop one reference on slots [i, i + n) of @p t; returns whether it emptied.
+ * One bitmap word (32 slots) at a time: a word whose counts are all 1 (one
+ * mapping per slot, the common unbind) is zeroed in a plain store loop;
+ * otherwise the counts reaching 0 are gathered without branches. Either way
+ * the bitmap changes in one store per word. */
 static inline bool fa__pt_drop_refs(struct fa_pt_node *t, unsigned int i, unsigned int n)
 {
-	unsigned int k;
+	unsigned int end = i + n;
 
-	for (k = i; k < i + n; k++) {
-		if (--t->refs[k] == 0) {
-			uint32_t *w = &t->refmap[k >> 5];
+	while (i < end) {
+		unsigned int base = i & ~31u, hi = end - base < 32u ? end - base : 32u;
+		unsigned int k, e = base + hi, zeros = 0;
+		uint32_t *w = &t->refmap[i >> 5], gone = 0;
+		unsigned int not_one = 0;
 
-			FA_WRITE_ONCE(*w, *w & ~((uint32_t)1 << (k & 31u)));
-			t->used--;
+		if (e - i == 32u)
+			not_one = !fa__pt_refs32_one(t->refs + i);
+		else
+			for (k = i; k < e; k++)
+				not_one |= t->refs[k] ^ 1u;
+		if (!not_one) {
+			if (e - i == 32u)
+				fa__pt_refs32_set(t->refs + i, 0);
+			else
+				for (k = i; k < e; k++)
+					t->refs[k] = 0;
+			FA_WRITE_ONCE(*w, *w & ~fa__pt_mask32(i & 31u, hi));
+			t->used -= e - i;
+			i = e;
+			continue;
 		}
+		for (k = i; k < e; k++) {
+			uint16_t r = (uint16_t)(t->refs[k] - 1u);
+
+			t->refs[k] = r;
+			gone |= (uint32_t)(r == 0) << (k & 31u);
+			zeros += r == 0;
+		}
+		if (gone) {
+			FA_WRITE_ONCE(*w, *w & ~gone);
+			t->used -= zeros;
+		}
+		i = e;
 	}
 	return t->used == 0;
 }
@@ -930,6 +1050,135 @@ static inline int fa__pt_write_run(const struct fa_pt *pt, const struct fa_pt_no
 			return err;
 	}
 	return 0;
+}
+
+/* Write every entry of a new, not yet linked PTE table @p t of @p n entries:
+ * PTE i = @p val + i * @p step. A dual (16-byte) entry gets its PTE in word 0
+ * and the invalid entry in word 1 (its small-table half, which a walker
+ * reads once the PTE goes), 8 entries per copy. */
+static inline int fa__pt_write_whole(const struct fa_pt *pt, const struct fa_pt_node *t,
+				     unsigned int n, uint64_t val, uint64_t step)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	uint64_t buf[16];
+	unsigned int i, k, b;
+	int err = 0;
+
+	if (f->level[t->level].entry_log2 == 3)
+		return fa__pt_write_run(pt, t, 0, n, val, step, FA_PRAMIN_HIGH_FIRST);
+	for (i = 0; i < n && !err; i += b) {
+		b = n - i < 8u ? n - i : 8u;
+		for (k = 0; k < b; k++, val += step) {
+			buf[2 * k] = val;
+			buf[2 * k + 1] = f->invalid;
+		}
+		err = fa_pramin_copy64(pt->acc, fa__pt_word(f, t, i, 0), buf, 2 * b,
+				       FA_PRAMIN_HIGH_FIRST);
+	}
+	return err;
+}
+
+/* Write the PDEs of entries [idx, idx + n) of @p p, slot @p s, whose tables
+ * are linked in the shadow already (fa__pt_ref_map_link()); first error. */
+static inline int fa__pt_write_pdes(const struct fa_pt *pt, const struct fa_pt_node *p,
+				    unsigned int idx, unsigned int n, unsigned int s)
+{
+	int err = 0, e;
+
+	for (; n; n--, idx++) {
+		e = fa__pt_write_pde(pt, p, idx, s, (*fa__pt_cell(pt->fmt, p, idx, s))->addr);
+		if (!err)
+			err = e;
+	}
+	return err;
+}
+
+/*
+ * Link phase of fa_pt_ref_map(): every table exists afterwards, refs taken,
+ * PTEs written (entry 0 = @p val, then + @p step). A new PTE table of the
+ * deferred level (not cleared by the prealloc) that the range covers
+ * entirely, outside a sparse entry, gets its PTEs first (fa__pt_write_whole())
+ * and its PDE after:
+ * written once, and no walker can reach it before every entry is a PTE.
+ * Those PDEs go out together, per run of entries of one parent, so the
+ * accessor (a PRAMIN window) does not move between a table and its parent
+ * for every table. Any other new table of that level is cleared (or opened
+ * sparse) and linked first, as fa_pt_ref() does. Accessor errors: warned,
+ * the first one returned, the shadow kept consistent.
+ */
+static inline int fa__pt_ref_map_link(struct fa_pt *pt, const struct fa__pt_chain *c, uint64_t va,
+				      uint64_t end, struct fa_pt_node **lists, bool defer,
+				      uint64_t val, uint64_t step)
+{
+	const struct fa_pt_format *f = pt->fmt;
+	unsigned int l = c->lvl[c->depth], pl = c->lvl[c->depth - 1], s = c->slot[c->depth - 1];
+	uint64_t filled = 0, skipped = 0, whole = fa_pt_level_entries(f, l);
+	struct fa_pt_node *pp = NULL; /* parent of the PDEs not written yet */
+	unsigned int pidx = 0, pn = 0;
+	int err = 0, e;
+
+	while (va < end) {
+		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
+		unsigned int i = fa__pt_index(f, l, va), n = (unsigned int)((next - va) >> c->shift);
+		struct fa_pt_node *p = fa__pt_link_path(pt, c, va, c->depth - 1, lists, &err);
+		unsigned int idx = fa__pt_index(f, pl, va);
+		struct fa_pt_node **cell = fa__pt_cell(f, p, idx, s), *t = *cell;
+		bool done = false;
+
+		if (pn && (p != pp || idx != pidx + pn)) {
+			e = fa__pt_write_pdes(pt, pp, pidx, pn, s);
+			if (FA_WARN(e) && !err)
+				err = e;
+			pn = 0;
+		}
+		if (!t) {
+			bool sparse = fa__pt_is_sparse(p, idx);
+
+			t = fa__pt_pop(lists, l);
+			FA_ASSERT(t != NULL);
+			t->parent = p;
+			t->index = (uint16_t)idx;
+			t->va = va & ~(FA_BIT64(f->level[pl].shift) - 1);
+			e = 0;
+			if (defer && !sparse && n == whole) {
+				skipped++;
+				e = fa__pt_write_whole(pt, t, n, val, step);
+				if (!pn) {
+					pp = p;
+					pidx = idx;
+				}
+				pn++; /* its PDE: with the next ones of this parent */
+				done = true;
+			} else {
+				if (defer && !sparse)
+					e = fa__pt_table_clear(pt, t, &filled, &skipped);
+				if (!e)
+					e = fa__pt_link_one(pt, p, idx, s, t);
+			}
+			if (FA_WARN(e) && !err)
+				err = e;
+			FA_STORE_RELEASE(*cell, t); /* in the shadow; the device sees it once its PDE is out */
+			p->used++;
+			pt->stats.live[l]++;
+		}
+		fa__pt_take_refs(t, i, n);
+		if (!done) {
+			e = fa__pt_write_run(pt, t, i, n, val, step, FA_PRAMIN_HIGH_FIRST);
+			if (e && !err)
+				err = e;
+		}
+		pt->stats.ptes_written += n;
+		val += (uint64_t)n * step;
+		va = next;
+	}
+	if (pn) {
+		e = fa__pt_write_pdes(pt, pp, pidx, pn, s);
+		if (FA_WARN(e) && !err)
+			err = e;
+	}
+	pt->stats.tables_filled += filled;
+	pt->stats.fills_skipped += skipped;
+	return err;
 }
 
 /** Entries map_pages encodes on the stack before one copy64 (128 bytes). */
@@ -1278,7 +1527,7 @@ static inline int fa_pt_ref(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 		return err;
 	for (i = 0; i < FA_PT_MAX_LEVELS; i++)
 		lists[i] = NULL;
-	err = fa__pt_prealloc(pt, &est, gfp, lists);
+	err = fa__pt_prealloc(pt, &est, gfp, lists, -1);
 	if (err) {
 		fa__pt_free_lists(pt, lists);
 		return err;
@@ -1314,6 +1563,7 @@ static inline int fa_pt_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 {
 	const struct fa_pt_format *f;
 	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+	uint64_t last = FA_U64_MAX;
 	struct fa__pt_chain c;
 	uint64_t end, val, step;
 	int err = 0;
@@ -1340,7 +1590,7 @@ static inline int fa_pt_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 		unsigned int l = c.lvl[c.depth];
 		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
 		unsigned int n = (unsigned int)((next - va) >> c.shift);
-		struct fa_pt_node *t = fa__pt_find(pt, &c, va, path);
+		struct fa_pt_node *t = fa__pt_find_next(pt, &c, va, path, &last);
 
 		err = fa__pt_write_run(pt, t, fa__pt_index(f, l, va), n, val, step,
 				       FA_PRAMIN_HIGH_FIRST);
@@ -1349,6 +1599,83 @@ static inline int fa_pt_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 		va = next;
 	}
 	fa__pt_unlock(pt);
+	return err;
+}
+
+/**
+ * Reference a range and map it, physically contiguous: fa_pt_ref() then
+ * fa_pt_map() in one walk, with one difference in the writes. A new PTE
+ * table that the range covers entirely (outside a sparse entry) is not
+ * filled with the invalid entry first: its PTEs are written (a dual entry:
+ * the PTE and an invalid small-table half), then its PDE, so no walker
+ * reaches it before every entry is a PTE and the table is written once. On reused (not cleared) table memory that halves
+ * the writes of a bind; on cleared memory the count is the same as
+ * fa_pt_ref() + fa_pt_map(). Entries of existing tables are written as
+ * fa_pt_map() writes them (high half first), after the references are taken.
+ * @stage submit (run, when both allocators only draw from reservations, as
+ *        for fa_pt_ref())
+ * @locking ref lock and map lock; takes the accessor lock hooks after
+ *          allocating, never across an allocation
+ * @param pt Tree.
+ * @param va First VA (aligned to @p page_size).
+ * @param size Bytes (non-zero multiple of @p page_size).
+ * @param page_size Page size.
+ * @param pa First physical address (aligned to @p page_size).
+ * @param attr PTE attributes (as fa_pt_map()).
+ * @param gfp Allocation context (as fa_pt_ref()).
+ * @return 0; the errors of fa_pt_ref() and the argument errors of
+ *         fa_pt_map(), with nothing changed; an accessor error after the
+ *         tables were allocated is warned about and returned, with the
+ *         references taken (fa_pt_unmap() + fa_pt_unref() undo it).
+ */
+static inline int fa_pt_ref_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64_t page_size,
+				uint64_t pa, uint32_t attr, fa_gfp_t gfp)
+{
+	struct fa_pt_node *lists[FA_PT_MAX_LEVELS];
+	const struct fa_pt_format *f;
+	struct fa_pt_estimate est;
+	struct fa__pt_chain c;
+	uint64_t val, step;
+	unsigned int i;
+	bool defer;
+	int err;
+
+	if (!fa__pt_ready(pt))
+		return -FA_EINVAL;
+	f = pt->fmt;
+	err = fa__pt_args(f, va, size, page_size, &c);
+	if (err)
+		return err;
+	if (!fa_is_aligned(pa, page_size))
+		return -FA_EINVAL;
+	if (!fa_pt_pa_ok(f, pa, 0, attr) || pa + (size - 1) < pa ||
+	    !fa_pt_pa_ok(f, pa + (size - 1), 0, attr))
+		return -FA_ERANGE;
+	if (c.depth == 0) {
+		err = fa_pt_ref(pt, va, size, page_size, gfp);
+		return err ? err : fa_pt_map(pt, va, size, page_size, pa, attr);
+	}
+	fa__pt_est_zero(&est);
+	err = fa__pt_scan(pt, &c, va, va + size, true, &est);
+	if (err)
+		return err;
+	for (i = 0; i < FA_PT_MAX_LEVELS; i++)
+		lists[i] = NULL;
+	defer = f->level[c.lvl[c.depth]].entry_log2 == 3 ||
+		(f->level[c.lvl[c.depth]].entry_log2 == 4 && f->level[c.lvl[c.depth]].nsub == 2);
+	err = fa__pt_prealloc(pt, &est, gfp, lists, defer ? (int)c.lvl[c.depth] : -1);
+	if (err) {
+		fa__pt_free_lists(pt, lists);
+		return err;
+	}
+	attr &= f->pte_attr_mask;
+	val = fa_pt_pte_encode(f, c.lvl[c.depth], pa, attr);
+	step = fa_pt_pte_encode(f, c.lvl[c.depth], pa + page_size, attr) - val;
+	fa__pt_lock(pt);
+	err = fa__pt_ref_map_link(pt, &c, va, va + size, lists, defer, val, step);
+	fa__pt_unlock(pt);
+	for (i = 0; i < FA_PT_MAX_LEVELS; i++)
+		FA_ASSERT(lists[i] == NULL);
 	return err;
 }
 
@@ -1371,6 +1698,7 @@ static inline int fa_pt_map_pages(struct fa_pt *pt, uint64_t va, uint64_t size,
 {
 	const struct fa_pt_format *f;
 	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+	uint64_t last = FA_U64_MAX;
 	struct fa__pt_chain c;
 	uint64_t end, k, npages, done = 0;
 	int err;
@@ -1397,7 +1725,7 @@ static inline int fa_pt_map_pages(struct fa_pt *pt, uint64_t va, uint64_t size,
 		unsigned int l = c.lvl[c.depth];
 		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
 		unsigned int n = (unsigned int)((next - va) >> c.shift);
-		struct fa_pt_node *t = fa__pt_find(pt, &c, va, path);
+		struct fa_pt_node *t = fa__pt_find_next(pt, &c, va, path, &last);
 
 		err = fa__pt_write_pages(pt, t, fa__pt_index(f, l, va), n, pages + done, page_size,
 					 attr);
@@ -1416,6 +1744,7 @@ static inline int fa__pt_fill_range(struct fa_pt *pt, uint64_t va, uint64_t size
 {
 	const struct fa_pt_format *f;
 	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+	uint64_t last = FA_U64_MAX;
 	struct fa__pt_chain c;
 	uint64_t end;
 	int err;
@@ -1434,7 +1763,7 @@ static inline int fa__pt_fill_range(struct fa_pt *pt, uint64_t va, uint64_t size
 		unsigned int l = c.lvl[c.depth];
 		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
 		unsigned int n = (unsigned int)((next - va) >> c.shift);
-		struct fa_pt_node *t = fa__pt_find(pt, &c, va, path);
+		struct fa_pt_node *t = fa__pt_find_next(pt, &c, va, path, &last);
 
 		err = fa__pt_write_run(pt, t, fa__pt_index(f, l, va), n, value, 0,
 				       FA_PRAMIN_LOW_FIRST);
@@ -1465,6 +1794,80 @@ static inline int fa_pt_unmap(struct fa_pt *pt, uint64_t va, uint64_t size, uint
 	if (!fa__pt_ready(pt))
 		return -FA_EINVAL; /* before reading the format */
 	return fa__pt_fill_range(pt, va, size, page_size, pt->fmt->invalid);
+}
+
+/**
+ * Unmap a range and drop its references: fa_pt_unmap() then fa_pt_unref()
+ * in one walk. Each PTE table's entries are written invalid (low half
+ * first) and its references dropped as the walk passes it; the tables left
+ * empty are released after the walk, in address order (their PDEs cleared
+ * low half first, queued for freeing once @p epoch has completed, their
+ * parents following), so every PTE of the range is invalid before any PDE
+ * is cleared, as with the two calls, and a PRAMIN window does not move
+ * between a table and its parent for every table.
+ * @stage run (never allocates, never sleeps, frees nothing itself)
+ * @locking ref lock and map lock; takes the accessor lock hooks around the walk
+ * @param pt Tree.
+ * @param va First VA.
+ * @param size Bytes.
+ * @param page_size Page size the range was mapped with.
+ * @param epoch Epoch of the next TLB invalidate (as fa_pt_unref()).
+ * @return 0; the argument errors of fa_pt_unmap(); -FA_ENOENT with a
+ *         warning when part of the range is not referenced (nothing
+ *         written, nothing dropped); an accessor error (warned for a PDE),
+ *         with the shadow updated regardless.
+ */
+static inline int fa_pt_unmap_unref(struct fa_pt *pt, uint64_t va, uint64_t size,
+				    uint64_t page_size, uint64_t epoch)
+{
+	const struct fa_pt_format *f;
+	struct fa_pt_node *path[FA_PT_MAX_DEPTH], *empty = NULL, *prev = NULL, *t;
+	uint64_t last = FA_U64_MAX, end;
+	struct fa__pt_chain c;
+	int err, e;
+
+	if (!fa__pt_ready(pt))
+		return -FA_EINVAL;
+	f = pt->fmt;
+	err = fa__pt_args(f, va, size, page_size, &c);
+	if (err)
+		return err;
+	end = va + size;
+	if (FA_WARN(!fa__pt_all_referenced(pt, &c, va, end)))
+		return -FA_ENOENT;
+	fa__pt_lock(pt);
+	while (va < end) {
+		unsigned int l = c.lvl[c.depth], i = fa__pt_index(f, l, va), n;
+		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
+
+		n = (unsigned int)((next - va) >> c.shift);
+		t = fa__pt_find_next(pt, &c, va, path, &last);
+		e = fa__pt_write_run(pt, t, i, n, f->invalid, 0, FA_PRAMIN_LOW_FIRST);
+		if (e && !err)
+			err = e;
+		pt->stats.ptes_written += n;
+		if (fa__pt_drop_refs(t, i, n)) {
+			/* emptied: released after the walk (the link is free until then) */
+			t->dnode.link.next = NULL;
+			if (prev)
+				prev->dnode.link.next = &t->dnode.link;
+			else
+				empty = t;
+			prev = t;
+		}
+		va = next;
+	}
+	while (empty) {
+		t = empty;
+		empty = t->dnode.link.next ?
+			FA_CONTAINER_OF(t->dnode.link.next, struct fa_pt_node, dnode.link) : NULL;
+		t->dnode.link.next = NULL;
+		e = fa__pt_release_up(pt, t, epoch);
+		if (e && !err)
+			err = e;
+	}
+	fa__pt_unlock(pt);
+	return err;
 }
 
 /**
@@ -1624,7 +2027,7 @@ static inline int fa_pt_sparse_ref(struct fa_pt *pt, uint64_t va, uint64_t size,
 	/* 2. allocate and clear, 3. link: sparse PDEs, or refs and sparse PTEs */
 	for (i = 0; i < FA_PT_MAX_LEVELS; i++)
 		lists[i] = NULL;
-	err = fa__pt_prealloc(pt, &est, gfp, lists);
+	err = fa__pt_prealloc(pt, &est, gfp, lists, -1);
 	if (err) {
 		fa__pt_free_lists(pt, lists);
 		return err;
@@ -1679,6 +2082,7 @@ static inline int fa_pt_unref(struct fa_pt *pt, uint64_t va, uint64_t size, uint
 {
 	const struct fa_pt_format *f;
 	struct fa_pt_node *path[FA_PT_MAX_DEPTH];
+	uint64_t last = FA_U64_MAX;
 	struct fa__pt_chain c;
 	uint64_t end;
 	int err = 0, e;
@@ -1696,13 +2100,14 @@ static inline int fa_pt_unref(struct fa_pt *pt, uint64_t va, uint64_t size, uint
 	while (va < end) {
 		unsigned int l = c.lvl[c.depth];
 		uint64_t next = fa__pt_block_end(va, f->level[l].shift + f->level[l].bits, end);
-		struct fa_pt_node *t = fa__pt_find(pt, &c, va, path);
+		struct fa_pt_node *t = fa__pt_find_next(pt, &c, va, path, &last);
 
 		if (fa__pt_drop_refs(t, fa__pt_index(f, l, va),
 				     (unsigned int)((next - va) >> c.shift))) {
 			e = fa__pt_release_up(pt, t, epoch);
 			if (e && !err)
 				err = e;
+			last = FA_U64_MAX; /* tables on the path may be unlinked */
 		}
 		va = next;
 	}

@@ -20,7 +20,13 @@
  *    writes per PTE entry and window moves per MiB of aperture bytes; the run
  *    stage against memset() of the same PTE bytes (direct, target <= 2x) or
  *    the MMIO writes against the minimum, two 32-bit writes per 8 bytes
- *    (PRAMIN, target = the minimum).
+ *    (PRAMIN, target = the minimum), also with the PDE words the job must
+ *    write (one per table linked or released) and the count of new tables
+ *    filled with the invalid entry (not on clear VRAM). The run stage is
+ *    split into a fixed cost per job (a one-page job on a fresh VM) and a
+ *    marginal cost per PTE, each against memset(); host page faults during
+ *    the job (first touch of the simulated VRAM, which real VRAM never
+ *    takes) are counted.
  * 4. Throughput scaling (--json: "scaling"): the demo's own workload for one
  *    second with 1, 2, 4 submitter threads and 1, 4, 16 VMs, jobs/s per line,
  *    then one more run with the host's lock counters (--lock-stats): per lock
@@ -34,9 +40,23 @@
 #include "vmm/host/demo.c"
 #include "bench_json.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define BENCH_RUNS 3
+
+/*
+ * Sections 1-3 time the VMM as a production driver runs it: the simulator's
+ * debug checkers are off (the live-range checker re-walks every page of a
+ * changing live range, up to 262,144 walks for an unbind of 1 GiB of 4 KiB
+ * pages; the torn-entry checker inspects every PRAMIN write). The demo and
+ * the unit tests run with both on.
+ */
+static void bench_checkers_off(struct demo *d)
+{
+	sim_gpu_watch_disable(d->gpu);
+	d->gpu->bar.check_torn = false;
+}
 
 struct bench_row {
 	double first, best, submit_ms, run_ms, share;
@@ -54,6 +74,8 @@ static int bench_big(bool direct, struct bench_row *row)
 	d->o.threads = 1;
 	d->o.direct = direct;
 	err = demo_setup(d);
+	if (!err)
+		bench_checkers_off(d);
 	for (i = 0; i < BENCH_RUNS && !err; i++) {
 		err = demo_big_bind(d);
 		if (i == 0)
@@ -116,6 +138,7 @@ static double bench_binds_per_s(bool direct)
 	d->o.threads = 1;
 	d->o.direct = direct;
 	if (demo_setup(d) == 0) {
+		bench_checkers_off(d);
 		bo = d->t[0].bos[0];
 		t0 = vmm_host_now_ns();
 		while (vmm_host_now_ns() - t0 < 1000000000ull) {
@@ -153,7 +176,27 @@ static double bench_binds_per_s(bool direct)
 struct bind_cost {
 	double submit, run, pte, rest; /* ns per page */
 	uint64_t ptes, ap_writes, moves;
+	uint64_t pde_words;             /* PDE words written: tables linked plus tables released */
+	uint64_t filled;                /* new tables filled with the invalid entry (not on clear VRAM) */
+	long faults;                    /* host page faults (first touch of simulated VRAM) */
 };
+
+static uint64_t bench_tables_live(const struct fa_pt_stats *ps)
+{
+	uint64_t n = 0;
+	unsigned int l;
+
+	for (l = 0; l < FA_PT_MAX_LEVELS; l++)
+		n += ps->live[l];
+	return n;
+}
+
+static long bench_minflt(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) ? 0 : ru.ru_minflt;
+}
 
 /* One map (or unmap) job over [va, va + size) on vm, measured stage by stage. */
 static int bench_job(struct demo *d, struct vmm_host_vm *vm, const struct vmm_op *op, uint64_t pages,
@@ -162,10 +205,17 @@ static int bench_job(struct demo *d, struct vmm_host_vm *vm, const struct vmm_op
 	struct vmm_stats *st = &d->dev->dev.stats;
 	uint64_t run0 = st->run_ns, pte0 = st->run_pte_ns, n0 = st->pte_writes;
 	uint64_t w0 = d->gpu->bar.stats.aperture_writes, m0 = d->gpu->bar.stats.window_changes;
-	uint64_t t0, t1, t2;
+	uint64_t t0, t1, t2, tf0, ta0, live0;
+	struct fa_pt_stats ps;
 	struct vmm_fence *f;
+	long pf0;
 	int err;
 
+	fa_pt_get_stats(&vm->vm.pt, &ps);
+	tf0 = ps.tables_filled;
+	ta0 = ps.allocated;
+	live0 = bench_tables_live(&ps);
+	pf0 = bench_minflt();
 	fa_pramin_window_forget(&d->gpu->win); /* a cold window, as for a first bind */
 	t0 = vmm_host_now_ns();
 	err = vmm_host_submit(vm, op, 1, NULL, &f);
@@ -183,28 +233,49 @@ static int bench_job(struct demo *d, struct vmm_host_vm *vm, const struct vmm_op
 	c->ptes = st->pte_writes - n0;
 	c->ap_writes = d->gpu->bar.stats.aperture_writes - w0;
 	c->moves = d->gpu->bar.stats.window_changes - m0;
+	c->faults = bench_minflt() - pf0;
+	/* What the MMIO minimum counts besides the PTEs: one PDE word per table
+	 * linked and one per table released (its PDE cleared). Tables filled
+	 * with the invalid entry (new tables not on clear VRAM) are counted apart. */
+	fa_pt_get_stats(&vm->vm.pt, &ps);
+	c->filled = ps.tables_filled - tf0;
+	c->pde_words = (ps.allocated - ta0) + (live0 + (ps.allocated - ta0) - bench_tables_live(&ps));
 	return 0;
 }
 
-static double memset_ns(uint64_t bytes)
+/*
+ * Best of BENCH_RUNS writes of @p bytes into one warm host buffer: memset()
+ * (the target's baseline), or with @p fill the direct accessor's fill64 of
+ * PTE-like values (val + i * step): the 8-byte volatile stores the engine
+ * writes PTEs with, the floor of its marginal cost per PTE.
+ */
+static double bench_write_ns(uint64_t bytes, bool fill)
 {
 	static unsigned char *buf;
 	static uint64_t have;
+	struct fa_pramin_direct dir;
+	struct fa_pramin_accessor acc;
 	double best = 0;
 	int i;
 
 	if (bytes > have) {
 		free(buf);
-		buf = (unsigned char *)malloc((size_t)bytes);
+		buf = (unsigned char *)aligned_alloc(4096, (size_t)((bytes + 4095) & ~4095ull));
+		have = buf ? bytes : 0;
 		if (!buf)
 			return 0;
-		have = bytes;
 		memset(buf, 1, (size_t)bytes);
 	}
+	if (fa_pramin_direct_init(&dir, buf, 0, bytes, &acc))
+		return 0;
 	for (i = 0; i < BENCH_RUNS; i++) {
 		uint64_t t0 = vmm_host_now_ns(), t;
 
-		memset(buf, i + 2, (size_t)bytes);
+		if (fill)
+			(void)fa_pramin_fill64(&acc, 0, 0x100000005ull + (uint64_t)i, 0x100, bytes / 8,
+					       FA_PRAMIN_HIGH_FIRST);
+		else
+			memset(buf, i + 2, (size_t)bytes);
 		__asm__ __volatile__("" : : "r"(buf) : "memory");
 		t = vmm_host_now_ns() - t0;
 		if (i == 0 || (double)t < best)
@@ -213,15 +284,61 @@ static double memset_ns(uint64_t bytes)
 	return best;
 }
 
+static double memset_ns(uint64_t bytes)
+{
+	return bench_write_ns(bytes, false);
+}
+
 static void print_stage(const char *what, const struct bs *v)
 {
 	printf(" %s %7.2f [%6.2f-%6.2f]", what, bs_median(v), bs_min(v), bs_max(v));
 }
 
+/*
+ * The fixed cost of a job's run stage: a bind (and its unbind) of one page
+ * of 2^shift bytes in a fresh VM, median of BENCH_RUNS, in ns per job. It
+ * holds what does not grow with the page count: the job's op loop, the
+ * mapping-set update, the tree walks of one table path (tables created or
+ * released), the flush, the TLB invalidate, the clock reads. A big job's
+ * run stage is then fixed + (PTEs - 1) * marginal.
+ */
+static int bench_fixed(struct demo *d, unsigned int shift, struct bs fixed[2])
+{
+	uint64_t va = 1ull << 39, page = 1ull << shift;
+	struct bind_cost c[2];
+	int r, j, err = 0;
+
+	for (r = 0; r < BENCH_RUNS && !err; r++) {
+		struct vmm_host_vm *vm;
+		struct vmm_bo *bo = NULL;
+		struct vmm_op op;
+
+		err = vmm_host_vm_create(d->dev, va, fa_max_u64(page, 2u << 20), &vm);
+		if (err)
+			break;
+		err = vmm_bo_create(&d->dev->dev, fa_max_u64(page, 4096), &bo);
+		if (!err) {
+			vmm_op_map(&op, va, page, bo, 0, shift);
+			err = bench_job(d, vm, &op, 1, &c[0]);
+			if (!err) {
+				vmm_op_unmap(&op, va, page, shift);
+				err = bench_job(d, vm, &op, 1, &c[1]);
+			}
+		}
+		if (vmm_host_vm_destroy(vm))
+			err = err ? err : -FA_EFAULT;
+		if (bo)
+			vmm_bo_put(bo);
+		for (j = 0; j < 2 && !err; j++)
+			bs_add(&fixed[j], c[j].run);
+	}
+	return err;
+}
+
 /* One access mode, size and page size: BENCH_RUNS fresh VMs, bind then unbind. */
 static int bench_breakdown_one(struct demo *d, bool direct, uint64_t size, unsigned int shift)
 {
-	struct bs sub[2], run[2], pte[2], rest[2];
+	struct bs sub[2], run[2], pte[2], rest[2], fixed[2];
 	struct bind_cost c[2];
 	uint64_t va = 1ull << 39, pages = size >> shift;
 	double ms, ratio;
@@ -231,6 +348,7 @@ static int bench_breakdown_one(struct demo *d, bool direct, uint64_t size, unsig
 	memset(run, 0, sizeof(run));
 	memset(pte, 0, sizeof(pte));
 	memset(rest, 0, sizeof(rest));
+	memset(fixed, 0, sizeof(fixed));
 	memset(c, 0, sizeof(c));
 	for (r = 0; r < BENCH_RUNS && !err; r++) {
 		struct vmm_host_vm *vm;
@@ -260,6 +378,8 @@ static int bench_breakdown_one(struct demo *d, bool direct, uint64_t size, unsig
 			bs_add(&rest[j], c[j].rest);
 		}
 	}
+	if (!err)
+		err = bench_fixed(d, shift, fixed);
 	if (err) {
 		printf("  %-6s %4llu MiB %4u KiB: FAILED (%d)\n", direct ? "direct" : "pramin",
 		       (unsigned long long)(size >> 20), 1u << (shift - 10), err);
@@ -267,13 +387,16 @@ static int bench_breakdown_one(struct demo *d, bool direct, uint64_t size, unsig
 	}
 	for (j = 0; j < 2; j++) {
 		uint64_t bytes = c[j].ptes * 8;
+		double fix = bs_median(&fixed[j]), total = bs_median(&run[j]) * (double)pages;
+		double marg = c[j].ptes > 1 ? (total - fix) / (double)(c[j].ptes - 1) : 0;
 
 		printf("  %-6s %4llu MiB %4u KiB %-6s", direct ? "direct" : "pramin",
 		       (unsigned long long)(size >> 20), 1u << (shift - 10), j ? "unbind" : "bind");
 		print_stage("submit", &sub[j]);
 		print_stage("run", &run[j]);
 		print_stage("(PTE", &pte[j]);
-		printf(")  rest %6.2f | PTEs %8llu", bs_median(&rest[j]), (unsigned long long)c[j].ptes);
+		printf(")  rest %6.2f | PTEs %8llu | run = fixed %6.0f ns + %5.2f ns/PTE",
+		       bs_median(&rest[j]), (unsigned long long)c[j].ptes, fix, marg);
 		bj_begin(NULL);
 		bj_str("access", direct ? "direct" : "pramin");
 		bj_u64("bytes", size);
@@ -283,28 +406,54 @@ static int bench_breakdown_one(struct demo *d, bool direct, uint64_t size, unsig
 		bj_stat("run_ns_per_page", &run[j]);
 		bj_stat("run_pte_ns_per_page", &pte[j]);
 		bj_stat("rest_ns_per_page", &rest[j]);
+		bj_stat("run_fixed_ns", &fixed[j]);
+		bj_num("run_marginal_ns_per_pte", marg);
 		bj_u64("pte_entries", c[j].ptes);
 		bj_u64("pte_bytes", bytes);
+		bj_u64("host_page_faults", (uint64_t)(c[j].faults > 0 ? c[j].faults : 0));
 		if (direct) {
+			double per_pte;
+
+			double st = bench_write_ns(bytes, true) / (double)(c[j].ptes ? c[j].ptes : 1);
+
 			ms = memset_ns(bytes);
-			ratio = ms > 0 ? bs_median(&run[j]) * (double)pages / ms : 0;
-			printf(" | run / memset(%llu KiB) %6.2fx (target <= 2), PTE part %5.2fx\n",
-			       (unsigned long long)(bytes >> 10), ratio,
-			       ms > 0 ? bs_median(&pte[j]) * (double)pages / ms : 0);
+			per_pte = c[j].ptes ? ms / (double)c[j].ptes : 0;
+			ratio = ms > 0 ? total / ms : 0;
+			printf(" | run / memset(%llu KiB) %6.2fx (target <= 2): fixed %6.2fx, marginal"
+			       " %5.2fx of %.3f ns/PTE; 8-byte stores %.3f ns/PTE = %.2fx memset,"
+			       " marginal %.2fx of them | faults %ld\n",
+			       (unsigned long long)(bytes >> 10), ratio, ms > 0 ? fix / ms : 0,
+			       per_pte > 0 ? marg / per_pte : 0, per_pte, st,
+			       per_pte > 0 ? st / per_pte : 0, st > 0 ? marg / st : 0, c[j].faults);
+			bj_num("store64_ns_per_pte", st);
+			bj_num("store64_vs_memset", per_pte > 0 ? st / per_pte : 0);
+			bj_num("marginal_vs_store64", st > 0 ? marg / st : 0);
 			bj_num("memset_ns", ms);
 			bj_num("run_vs_memset", ratio);
 			bj_num("pte_part_vs_memset", ms > 0 ? bs_median(&pte[j]) * (double)pages / ms : 0);
+			bj_num("fixed_vs_memset", ms > 0 ? fix / ms : 0);
+			bj_num("memset_ns_per_pte", per_pte);
+			bj_num("marginal_vs_memset", per_pte > 0 ? marg / per_pte : 0);
 		} else {
 			double mib = (double)c[j].ap_writes * 4 / 1048576.0;
+			uint64_t min = bytes / 4, smin = min + 2 * c[j].pde_words;
 
-			printf(" | MMIO %9llu = %.3f/PTE, min %llu (%.3fx)  moves %llu = %.2f/MiB\n",
+			printf(" | MMIO %9llu = %.3f/PTE, min %llu (%.3fx), with %llu PDE words %llu"
+			       " (%.3fx), %llu tables filled | moves %llu = %.2f/MiB\n",
 			       (unsigned long long)c[j].ap_writes,
 			       c[j].ptes ? (double)c[j].ap_writes / (double)c[j].ptes : 0,
-			       (unsigned long long)(bytes / 4),
-			       bytes ? (double)c[j].ap_writes / (double)(bytes / 4) : 0,
+			       (unsigned long long)min, min ? (double)c[j].ap_writes / (double)min : 0,
+			       (unsigned long long)c[j].pde_words, (unsigned long long)smin,
+			       smin ? (double)c[j].ap_writes / (double)smin : 0,
+			       (unsigned long long)c[j].filled,
 			       (unsigned long long)c[j].moves, mib > 0 ? (double)c[j].moves / mib : 0);
 			bj_u64("mmio_writes", c[j].ap_writes);
-			bj_u64("mmio_writes_min", bytes / 4);
+			bj_u64("mmio_writes_min", min);
+			bj_u64("pde_words", c[j].pde_words);
+			bj_u64("mmio_writes_min_with_pdes", smin);
+			bj_num("mmio_vs_min", min ? (double)c[j].ap_writes / (double)min : 0);
+			bj_num("mmio_vs_min_with_pdes", smin ? (double)c[j].ap_writes / (double)smin : 0);
+			bj_u64("tables_filled", c[j].filled);
 			bj_num("mmio_writes_per_pte", c[j].ptes ? (double)c[j].ap_writes / (double)c[j].ptes : 0);
 			bj_u64("window_moves", c[j].moves);
 			bj_num("window_moves_per_mib", mib > 0 ? (double)c[j].moves / mib : 0);
@@ -335,6 +484,7 @@ static int bench_breakdown(void)
 		if (demo_setup(d)) {
 			rc = 1;
 		} else {
+			bench_checkers_off(d);
 			for (z = 0; z < 2; z++)
 				for (p = 0; p < 3; p++)
 					rc |= bench_breakdown_one(d, a == 0, (z ? 4ull : 1ull) << 30, shifts[p]) != 0;

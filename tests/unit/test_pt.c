@@ -35,7 +35,7 @@ struct env {
 	unsigned long warns;
 	/* outcome counters: the run must exercise every path */
 	unsigned long refs_ok, refs_busy, maps_ok, maps_bad, unrefs_ok, released, reclaimed;
-	unsigned long huge_maps, dual_both, sparsed;
+	unsigned long huge_maps, dual_both, sparsed, ref_maps, unmap_unrefs;
 };
 
 static void env_init(struct env *e, const struct fa_pt_format *f, uint64_t base, uint64_t size,
@@ -203,6 +203,38 @@ static void do_map(struct env *e, unsigned int p, uint64_t va, uint64_t end)
 	}
 }
 
+/* fa_pt_ref_map(): the ref's result and tables, then the map's PTEs; new
+ * tables it covers whole are written without a fill first (this table memory
+ * is never reported zeroed, so every fill it skips is one of those). */
+static void do_ref_map(struct env *e, unsigned int p, uint64_t va, uint64_t end)
+{
+	const struct fa_pt_format *f = e->m.f;
+	uint64_t ps = FA_BIT64(f->page[p].shift);
+	uint64_t pa = (0x123400000ull + rnd(e, 1u << 20) * ps) & ((FA_BIT64(36) - 1) & ~(ps - 1));
+	uint64_t before[FA_PT_MAX_LEVELS], allocs = e->v.table_allocs, calls = e->v.calls;
+	uint32_t attr = random_attr(e);
+	int expect = pt_model_ref_result(&e->m, p, va, end), rc;
+	struct fa_pt_estimate est;
+	unsigned int l;
+
+	cr_assert_eq(fa_pt_estimate(&e->pt, va, end - va, ps, &est), 0);
+	for (l = 0; l < FA_PT_MAX_LEVELS; l++)
+		before[l] = e->m.tables[l];
+	rc = fa_pt_ref_map(&e->pt, va, end - va, ps, pa, attr, FA_GFP_KERNEL);
+	cr_assert_eq(rc, expect, "%s ref_map p%u [0x%llx,0x%llx): %d, model %d", f->name, p,
+		     (unsigned long long)va, (unsigned long long)end, rc, expect);
+	if (rc) {
+		cr_assert_eq(e->v.calls, calls, "failed ref_map called an allocator");
+		return;
+	}
+	e->ref_maps++;
+	pt_model_ref(&e->m, p, va, end);
+	pt_model_map(&e->m, p, va, end, pa, attr);
+	for (l = 0; l < FA_PT_MAX_LEVELS; l++)
+		cr_assert_eq(est.tables[l], e->m.tables[l] - before[l]);
+	cr_assert_eq(e->v.table_allocs - allocs, est.total);
+}
+
 static void do_unmap(struct env *e, unsigned int p, uint64_t va, uint64_t end)
 {
 	uint64_t ps = FA_BIT64(e->m.f->page[p].shift), calls = e->v.calls;
@@ -260,6 +292,30 @@ static void do_unref(struct env *e, unsigned int p, uint64_t va, uint64_t end)
 	}
 	cr_assert_eq(rc, 0);
 	e->unrefs_ok++;
+	e->released += pt_model_unref(&e->m, p, va, end, e->epoch);
+}
+
+/* fa_pt_unmap_unref(): what do_unref() does with two calls, in one walk. */
+static void do_unmap_unref(struct env *e, unsigned int p, uint64_t va, uint64_t end)
+{
+	uint64_t ps = FA_BIT64(e->m.f->page[p].shift), calls = e->v.calls;
+	int refd = pt_model_all_refd(&e->m, p, va, end), rc;
+	unsigned long w = fa_test_warnings();
+
+	e->v.forbidden = 1;
+	rc = fa_pt_unmap_unref(&e->pt, va, end - va, ps, e->epoch);
+	e->v.forbidden = 0;
+	cr_assert_eq(e->v.calls, calls, "unmap_unref allocated or freed");
+	if (!refd) {
+		cr_assert_eq(rc, -FA_ENOENT);
+		cr_assert_gt(fa_test_warnings(), w);
+		return;
+	}
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(fa_test_warnings(), w);
+	pt_model_unmap(&e->m, p, va, end);
+	e->unrefs_ok++;
+	e->unmap_unrefs++;
 	e->released += pt_model_unref(&e->m, p, va, end, e->epoch);
 }
 
@@ -336,7 +392,10 @@ static void model_run(const struct fa_pt_format *f, uint64_t seed, unsigned long
 				h[nh].va = va;
 				h[nh++].end = end;
 			}
-			do_ref(&e, p, va, end);
+			if (rnd(&e, 3) == 0)
+				do_ref_map(&e, p, va, end);
+			else
+				do_ref(&e, p, va, end);
 		} else if (op < 60) {
 			if (nh && rnd(&e, 3)) {
 				struct held *x = &h[rnd(&e, nh)];
@@ -362,7 +421,10 @@ static void model_run(const struct fa_pt_format *f, uint64_t seed, unsigned long
 				end = h[k].end;
 				h[k] = h[--nh];
 			}
-			do_unref(&e, p, va, end);
+			if (rnd(&e, 3) == 0)
+				do_unmap_unref(&e, p, va, end);
+			else
+				do_unref(&e, p, va, end);
 		} else {
 			do_reclaim(&e);
 		}
@@ -372,8 +434,10 @@ static void model_run(const struct fa_pt_format *f, uint64_t seed, unsigned long
 	}
 	pt_check_tree(&e.v, &e.m, &e.pt);
 	fprintf(stderr, "%s: refs %lu (busy %lu) maps %lu (huge %lu, rejected %lu) unrefs %lu "
-		"released %lu reclaimed %lu\n", f->name, e.refs_ok, e.refs_busy, e.maps_ok,
-		e.huge_maps, e.maps_bad, e.unrefs_ok, e.released, e.reclaimed);
+		"released %lu reclaimed %lu ref_maps %lu (tables written whole %llu) unmap_unrefs %lu\n",
+		f->name, e.refs_ok, e.refs_busy, e.maps_ok, e.huge_maps, e.maps_bad, e.unrefs_ok,
+		e.released, e.reclaimed, e.ref_maps, (unsigned long long)e.pt.stats.fills_skipped,
+		e.unmap_unrefs);
 	if (steps >= 300) { /* enough steps to demand that every path was taken */
 		cr_assert_gt(e.refs_ok, steps / 20);
 		cr_assert_gt(e.refs_busy, 0);
@@ -382,6 +446,11 @@ static void model_run(const struct fa_pt_format *f, uint64_t seed, unsigned long
 		cr_assert_gt(e.maps_bad, 0);
 		cr_assert_gt(e.released, 0);
 		cr_assert_gt(e.reclaimed, 0);
+		cr_assert_gt(e.ref_maps, 0);
+		cr_assert_gt(e.unmap_unrefs, 0);
+		/* x86-64's 512-entry tables under a 1 GiB window: ranges rarely cover one */
+		if (f != fa_pt_format_x86_64())
+			cr_assert_gt(e.pt.stats.fills_skipped, 0, "no new table was written whole");
 	}
 	release_everything(&e);
 	env_destroy(&e);
@@ -410,4 +479,62 @@ Test(pt, model_nv_ver2_over_buddy, .timeout = 60)
 {
 	setenv("FA_TEST_QUIET_WARN", "1", 1);
 	model_run(fa_pt_format_nv_ver2(), fa_test_seed(0xb0dd1e5u), fa_test_iters(3000), 1);
+}
+
+/*
+ * fa_pt_ref_map() over table memory full of garbage: new PTE tables it
+ * covers whole are written once (PTEs, and for a dual entry an invalid
+ * small-table half), never filled; after the unmap every page faults (a
+ * garbage word left behind would translate), and the raw words read back.
+ */
+static void ref_map_whole(uint64_t ps, uint64_t tables)
+{
+	const struct fa_pt_format *f = fa_pt_format_nv_ver2();
+	static struct env e;
+	uint64_t va = 1ull << 40, size, pa = 1ull << 33, k, n, last_filled;
+	struct fa_pt_xlate x;
+	struct fa_pt_stats st;
+	unsigned int l = f->page[fa_pt_page_index(f, ps)].level;
+
+	size = tables * fa_pt_level_entries(f, l) * ps;
+	env_init(&e, f, va, size, 64ull << 20, 1, 0);
+	fa_pt_get_stats(&e.pt, &st);
+	last_filled = st.tables_filled;
+	cr_assert_eq(fa_pt_ref_map(&e.pt, va, size, ps, pa, FA_PT_APER_VRAM, FA_GFP_KERNEL), 0);
+	fa_pt_get_stats(&e.pt, &st);
+	cr_assert_eq(st.fills_skipped, tables, "every PTE table written whole");
+	cr_assert_lt(st.tables_filled - last_filled, 4ull, "only directory tables filled");
+	n = size / ps;
+	for (k = 0; k < n; k += 1 + n / 61) {
+		cr_assert_eq(fa_pt_translate(&e.pt, va + k * ps + 0x123 * 8, &x), 0);
+		cr_assert_eq(x.pa, pa + k * ps + 0x123 * 8);
+		cr_assert_eq(x.page_shift, fa_ilog2_u64(ps));
+	}
+	cr_assert_eq(fa_pt_unmap(&e.pt, va, size, ps), 0);
+	for (k = 0; k < n; k += 1 + n / 61) {
+		/* an invalid entry ends the walk, never a garbage word behind it */
+		cr_assert_eq(fa_pt_translate(&e.pt, va + k * ps, &x), -FA_ENOENT,
+			     "page %llu does not read invalid", (unsigned long long)k);
+		cr_assert_eq(x.type, FA_PT_ENTRY_INVALID);
+	}
+	cr_assert_eq(fa_pt_unref(&e.pt, va, size, ps, e.epoch), 0);
+	cr_assert_gt(fa_pt_reclaim(&e.pt, e.epoch), 0ul);
+	cr_assert_eq(fa_pt_fini(&e.pt), 0);
+	cr_assert_eq(e.v.live_tables, 0);
+	env_destroy(&e);
+}
+
+Test(pt, ref_map_whole_tables_4k)
+{
+	ref_map_whole(SZ_4K, 3);
+}
+
+Test(pt, ref_map_whole_tables_64k)
+{
+	ref_map_whole(SZ_64K, 5);
+}
+
+Test(pt, ref_map_whole_dual_2m)
+{
+	ref_map_whole(SZ_2M, 2);
 }
