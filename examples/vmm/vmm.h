@@ -1092,7 +1092,8 @@ static inline bool vmm_vm_idle(struct vmm_vm *vm)
 }
 
 /**
- * Finalise an idle VM: unmap every mapping, free the page tables, the nodes,
+ * Finalise an idle VM: unmap every mapping, release every sparse region
+ * (page tables and plan alike), free the page tables, the nodes,
  * the pools. Every job of the VM must have been cleaned up; no submit may race.
  * @stage cleanup
  * @locking the VM lock held (asserted); takes the page-table lock, then the hw lock
