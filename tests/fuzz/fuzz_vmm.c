@@ -28,7 +28,9 @@
  * (and one block either side) translate through the TLB as the model says,
  * and at every quiesce every page of every VM does (one walk per leaf or
  * single-level fault, the rest of its span derived); when no job is
- * pending both views agree and no released table is left unfreed; at the
+ * pending both views agree, no released table is left unfreed, no table is
+ * claimed, and the pools hold exactly the views' nodes and one shadow node
+ * per table; at the
  * end, after every cleanup and the VMs' fini, VRAM, page tables, BOs and
  * host memory are back to where they started.
  */
@@ -444,7 +446,8 @@ static void fz_cleanup(unsigned int which)
 /* Run and clean everything up: both views of every VM agree. */
 static void fz_quiesce(void)
 {
-	unsigned int i;
+	unsigned long shadows;
+	unsigned int i, k;
 
 	for (i = 0; i < fz.nvms; i++)
 		while (fz.vms[i].nqueue)
@@ -459,6 +462,15 @@ static void fz_quiesce(void)
 		FZ_CHECK(vmm_vm_idle(&v->vm));
 		FZ_CHECK(vmm_vm_views_equal(&v->vm));
 		FZ_CHECK(v->vm.pt_unfreed_bytes == 0); /* every released table was freed */
+		/* no reservation left: pools hold exactly the views' nodes, no table claimed */
+		FZ_CHECK(fa_reserve_pool_charged(&v->vm.node_pool) ==
+			 v->vm.live.count + v->vm.sparse_live.count);
+		FZ_CHECK(fa_reserve_pool_charged(&v->vm.staged_pool) ==
+			 v->vm.staged.count + v->vm.sparse_staged.count);
+		FZ_CHECK(v->vm.ptalloc.claim_whole == 0 && v->vm.ptalloc.claim_small == 0);
+		for (k = 0, shadows = 0; k < v->vm.nshadow; k++)
+			shadows += fa_reserve_pool_charged(&v->vm.shadow_pool[k]);
+		FZ_CHECK(shadows == v->vm.tables_live); /* one shadow node per table */
 		fz_unlock_fn(&v->pt_lock.ops);
 		fz_unlock_fn(&v->lock.ops);
 		FZ_CHECK(memcmp(v->staged, v->live, sizeof(v->live)) == 0);
