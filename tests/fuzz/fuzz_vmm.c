@@ -49,7 +49,7 @@
 #define FZ_VA ((1ull << 32) + (1ull << 30) - (2ull << 20)) /* straddles a 1 GiB PDE */
 #define FZ_VRAM (32ull << 20)
 #define FZ_BOS 3
-#define FZ_JOBS 24       /* jobs pending or run, not yet cleaned up */
+#define FZ_JOBS 24       /* jobs pending or run, not yet cleaned up, all VMs */
 #define FZ_STEPS 96
 #define FZ_OPS 4
 
@@ -552,8 +552,8 @@ static void fz_submit(struct fz_in *in, unsigned int vi, unsigned long fail_in)
 			ops[i] = ops[i % nops];
 		nops = fz_byte(in) % 2 ? VMM_JOB_MAX_OPS + 1 : 0;
 	}
-	if (v->nqueue + fz.nran >= FZ_JOBS)
-		return;
+	if (fz.vms[0].nqueue + fz.vms[1].nqueue + fz.nran >= FZ_JOBS)
+		return; /* the test's job tables are full (every VM's jobs count) */
 	want = fz_expect_job(vi, ops, nops);
 	fz_lock_fn(&v->lock.ops);
 	fz_snap(v, &s0, &host0);
@@ -612,6 +612,8 @@ static void fz_setup(struct fz_in *in)
 	memset(fz_held, 0, sizeof(fz_held));
 	memset(fz_nregions, 0, sizeof(fz_nregions));
 	fz.nran = 0;
+	for (i = 0; i < FZ_VMS; i++)
+		fz.vms[i].nqueue = 0;
 	fz.fmt = fmts[cfgb & 3]();
 	fz.nvms = 1 + ((cfgb >> 2) & 1);
 	fz.pt_budget = pt_budgets[(cfgb >> 3) & 3];
