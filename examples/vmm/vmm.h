@@ -1106,7 +1106,8 @@ static inline bool vmm_vm_idle(struct vmm_vm *vm)
 }
 
 /**
- * Finalise an idle VM: unmap every mapping, free the page tables, the nodes,
+ * Finalise an idle VM: unmap every mapping, release every sparse region
+ * (page tables and plan alike), free the page tables, the nodes,
  * the pools. Every job of the VM must have been cleaned up; no submit may race.
  * @stage cleanup
  * @locking the VM lock held (asserted); takes the page-table lock, then the hw lock
@@ -1149,13 +1150,18 @@ static inline int vmm_vm_fini(struct vmm_vm *vm)
 		vmm_va_set_remove(&vm->staged, v);
 		fa_reserve_pool_put(&vm->staged_pool, v);
 	}
+	/* a region still bound holds its references on the plan too */
+	fa_list_for_each_safe(pos, n, &vm->sparse_staged.list) {
+		struct vmm_va *v = vmm_va_entry(pos);
+
+		(void)FA_WARN(fa_pt_sparse_unref(&vm->plan, v->va, v->size, FA_BIT64(v->page_shift),
+						 1) != 0);
+		vmm_va_set_remove(&vm->sparse_staged, v);
+		fa_reserve_pool_put(&vm->staged_pool, v);
+	}
 	vmm__plan_settle(vm);
 	(void)FA_WARN(fa_pt_fini(&vm->plan) != 0);
 	vmm__plan_stash_drain(vm);
-	fa_list_for_each_safe(pos, n, &vm->sparse_staged.list) {
-		vmm_va_set_remove(&vm->sparse_staged, vmm_va_entry(pos));
-		fa_reserve_pool_put(&vm->staged_pool, vmm_va_entry(pos));
-	}
 	vmm__lock(dev->hw.hw_lock);
 	(void)fa_pramin_flush(&dev->hw.pt_mem);
 	(void)dev->hw.tlb_invalidate(dev->hw.ctx, vm->pdb);
@@ -1572,7 +1578,7 @@ static inline void vmm__plan_op_undo(struct vmm_vm *vm, const struct vmm_op *op,
 			(void)FA_WARN(fa_pt_ref(&vm->plan, n->cut_va, n->cut_size,
 						FA_BIT64(n->page_shift), FA_GFP_KERNEL) != 0);
 	}
-	if (done >= 2)
+	if (done >= 2 && op->kind == VMM_OP_MAP) /* only a map referenced its range */
 		(void)FA_WARN(fa_pt_unref(&vm->plan, op->va, op->size, FA_BIT64(op->page_shift), 1) != 0);
 	vmm__plan_settle(vm); /* released plan nodes to the stash: the refs below take them */
 	for (pos = from; done >= 1 && pos != stop; pos = pos->next) {
@@ -2020,6 +2026,7 @@ static inline void vmm__run_sparse_op(struct vmm_job *job, const struct vmm_op *
 	struct vmm_vm *vm = job->vm;
 	struct vmm_device *dev = vm->dev;
 	uint64_t page = FA_BIT64(op->page_shift);
+	unsigned int before = fa_reserve_count(&job->nodes);
 	struct vmm_va_alloc a;
 	struct vmm_va req;
 
@@ -2035,6 +2042,8 @@ static inline void vmm__run_sparse_op(struct vmm_job *job, const struct vmm_op *
 		vmm_va_set_unmap(&vm->sparse_live, op->va, op->size, &a, &job->retired);
 		vmm__run_check(dev, fa_pt_sparse_unref(&vm->pt, op->va, op->size, page, next_epoch));
 	}
+	/* the region's node comes from the job's reservation like a mapping's */
+	vmm__stat_add(&dev->stats.nodes_used, before - fa_reserve_count(&job->nodes));
 	vmm__stat_add(&dev->stats.pte_writes, (unsigned long)(op->size >> op->page_shift));
 }
 

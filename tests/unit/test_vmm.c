@@ -16,6 +16,7 @@
 #include "vmm/host/demo.c"
 
 #include "fa_rng.h"
+#include "vmm_model.h"
 
 #include <unistd.h>
 
@@ -532,6 +533,9 @@ static void fx_fini(struct fx *f)
 	cr_assert_eq(f->dev->dev.stats.reserve_short, 0ul, "a reservation ran short");
 	cr_assert_eq(f->dev->dev.stats.jobs_inexact, 0ul, "a job used other than it reserved");
 	cr_assert_eq(f->dev->dev.stats.pt_used, f->dev->dev.stats.pt_reserved);
+	cr_assert_eq(f->dev->dev.stats.nodes_used, f->dev->dev.stats.nodes_reserved,
+		     "mapping nodes: %lu used, %lu reserved", f->dev->dev.stats.nodes_used,
+		     f->dev->dev.stats.nodes_reserved);
 	cr_assert_eq(f->alloc.run_allocs, 0ul, "allocation inside a run stage");
 	vmm_host_destroy(f->dev);
 	cr_assert_eq(f->alloc.allocs, f->alloc.frees, "host allocations leaked");
@@ -557,70 +561,22 @@ static int fx_run(struct fx *f, const struct vmm_op *ops, unsigned int n)
 	return err;
 }
 
-/* What "nothing changed" means: views, pools, VRAM, host memory, tables. */
+/* What "nothing changed" means: views, plan, claims, pools, VRAM, tables
+ * (tests/support/vmm_model.h), and host memory. */
 struct snap {
-	unsigned long staged, live, charged, allocs_minus_frees, tables, cached;
-	uint64_t hash, vram, plan, claims;
+	struct vmm_snap vm;
+	unsigned long host; /* allocations - frees - objects cached in pools */
 };
-
-/* The page-table plan's content: every table's place and per-slot counts
- * (not node addresses: an undone submit may rebuild a node elsewhere). */
-static uint64_t plan_hash(const struct fa_pt *pt)
-{
-	const struct fa_pt_format *f = pt->fmt;
-	static const struct fa_pt_node *stack[8192];
-	unsigned int sp = 0;
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	stack[sp++] = pt->root;
-	while (sp) {
-		const struct fa_pt_node *n = stack[--sp];
-		const struct fa_pt_level *lv = &f->level[n->level];
-		uint64_t entries = FA_BIT64(lv->bits), i;
-
-		h = (h ^ n->va ^ ((uint64_t)n->level << 56) ^ ((uint64_t)n->index << 40) ^ n->used) *
-		    0x100000001b3ull;
-		for (i = 0; lv->pte && i < entries; i++)
-			h = (h ^ n->refs[i] ^ (i << 20)) * 0x100000001b3ull;
-		for (i = 0; i < entries * lv->nsub; i++)
-			if (n->child[i]) {
-				cr_assert_lt(sp, 8192u);
-				stack[sp++] = n->child[i];
-				h = (h ^ i) * 0x100000001b3ull;
-			}
-	}
-	return h;
-}
 
 /* Snapshot without waiting (the caller knows no job can run meanwhile). */
 static void fx_snap_now(struct fx *f, struct snap *s)
 {
-	struct vmm_va *v;
-	unsigned int k;
-
-	memset(s, 0, sizeof(*s));
 	vmm__lock(&f->vm->lock.ops);
 	vmm__lock(&f->vm->pt_lock.ops);
-	s->staged = f->vm->vm.staged.count;
-	s->live = f->vm->vm.live.count;
-	for (v = vmm_va_set_first_from(&f->vm->vm.staged, 0); v; v = vmm_va_set_next(&f->vm->vm.staged, v))
-		s->hash = s->hash * 1000003u ^ v->va ^ (v->size << 7) ^ (uint64_t)(uintptr_t)v->bo ^
-			  (v->bo_offset << 3) ^ v->page_shift;
-	s->charged = fa_reserve_pool_charged(&f->vm->vm.node_pool) +
-		     fa_reserve_pool_charged(&f->vm->vm.staged_pool);
-	s->cached = fa_reserve_pool_cached(&f->vm->vm.node_pool) +
-		    fa_reserve_pool_cached(&f->vm->vm.staged_pool);
-	for (k = 0; k < f->vm->vm.nshadow; k++) {
-		s->charged += fa_reserve_pool_charged(&f->vm->vm.shadow_pool[k]);
-		s->cached += fa_reserve_pool_cached(&f->vm->vm.shadow_pool[k]);
-	}
-	s->tables = f->vm->vm.tables_live;
-	s->plan = plan_hash(&f->vm->vm.plan) ^ f->vm->vm.pt_unfreed_bytes;
-	s->claims = f->vm->vm.ptalloc.claim_whole * 1000003u + f->vm->vm.ptalloc.claim_small;
+	vmm_snap_take(&f->vm->vm, &s->vm);
 	vmm__unlock(&f->vm->pt_lock.ops);
 	vmm__unlock(&f->vm->lock.ops);
-	s->vram = vmm_vram_avail(&f->dev->dev);
-	s->allocs_minus_frees = f->alloc.allocs - f->alloc.frees;
+	s->host = f->alloc.allocs - f->alloc.frees - s->vm.cached;
 }
 
 static void fx_snap(struct fx *f, struct snap *s)
@@ -632,23 +588,17 @@ static void fx_snap(struct fx *f, struct snap *s)
 static void expect_unchanged_now(struct fx *f, const struct snap *before, const char *what,
 				 bool wait)
 {
+	const char *diff;
 	struct snap now;
 
 	if (wait)
 		fx_snap(f, &now);
 	else
 		fx_snap_now(f, &now);
-	cr_assert_eq(now.staged, before->staged, "%s: submit-side view changed", what);
-	cr_assert_eq(now.live, before->live, "%s: run-side view changed", what);
-	cr_assert_eq(now.hash, before->hash, "%s: submit-side view changed", what);
-	cr_assert_eq(now.charged, before->charged, "%s: reservation left charged", what);
-	cr_assert_eq(now.vram, before->vram, "%s: VRAM leaked", what);
-	cr_assert_eq(now.tables, before->tables, "%s: page tables changed", what);
-	cr_assert_eq(now.plan, before->plan, "%s: page-table plan changed", what);
-	cr_assert_eq(now.claims, before->claims, "%s: page-table claims changed", what);
+	diff = vmm_snap_diff(&before->vm, &now.vm);
+	cr_assert_null(diff, "%s: %s", what, diff);
 	/* Objects a failed fill obtained may stay cached in their pool: not a leak. */
-	cr_assert_eq(now.allocs_minus_frees - now.cached, before->allocs_minus_frees - before->cached,
-		     "%s: host memory leaked", what);
+	cr_assert_eq(now.host, before->host, "%s: host memory leaked", what);
 }
 
 static void expect_unchanged(struct fx *f, const struct snap *before, const char *what)
@@ -853,6 +803,8 @@ Test(vmm_submit, node_budget_back_pressure)
 	expect_maps(&f, FX_VA + M2, K4, f.bo[1], 0, 12);
 	expect_faults(&f, FX_VA + M2 + K4, K4);
 	expect_maps(&f, FX_VA + M2 + 2 * K4, 2 * K4, f.bo[1], 2 * K4, 12);
+	cr_assert_eq(fa_test_warnings(), 0ul, "undoing a refused job warned: %s",
+		     fa_test_last_warning());
 	fx_fini(&f);
 	vmm_fence_timeline_fini(&tl);
 }
@@ -895,6 +847,8 @@ Test(vmm_submit, fault_injection_every_allocation)
 	expect_faults(&f, FX_VA + 48 * K4, 4 * K4);
 	expect_maps(&f, FX_VA + 52 * K4, 12 * K4, f.bo[0], 52 * K4, 12);
 	expect_maps(&f, FX_VA + (1ull << 32), 2 * M2, f.bo[2], 0, 21);
+	cr_assert_eq(fa_test_warnings(), 0ul, "undoing a refused job warned: %s",
+		     fa_test_last_warning());
 	fx_fini(&f);
 }
 
@@ -1081,6 +1035,69 @@ Test(vmm_walker, sparse_bind_map_unmap_unbind)
 	cr_assert_eq(fx_run(&f, &op, 1), 0);
 	vmm_op_sparse(&op, VMM_OP_SPARSE, r, M2, 12);
 	cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, NULL), -FA_EBUSY);
+	fx_fini(&f);
+}
+
+/* A region still bound when the VM is finalised: its references on the
+ * page-table plan go too (else the plan cannot be torn down and its nodes
+ * leak; fx_fini() counts host allocations). */
+Test(vmm_walker, sparse_region_still_bound_at_vm_fini)
+{
+	struct vmm_op op;
+	struct fx f;
+
+	fx_init(&f, 1ull << 30);
+	vmm_op_sparse(&op, VMM_OP_SPARSE, FX_VA + K64, 2 * M2, 16);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	vmm_op_map(&op, FX_VA + 2 * K64, K64, f.bo[0], 0, 16);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	expect_sparse(&f, FX_VA + K64, K64, K64);
+	fx_fini(&f);
+	cr_assert_eq(fa_test_warnings(), 0ul, "VM fini warned: %s", fa_test_last_warning());
+}
+
+/* A refused job with an unmap (here inside a sparse region) is undone
+ * exactly and quietly: the undo re-references what the unmap cut and drops
+ * nothing else (an unmap never referenced its own range, so dropping it
+ * warned on every refused job that held an unmap). */
+Test(vmm_submit, refused_unmap_in_sparse_region_keeps_the_plan)
+{
+	const uint64_t r = FX_VA + 2 * M2;
+	struct vmm_op op, ops[2];
+	struct snap s;
+	struct fx f;
+	unsigned int k;
+	int err = -FA_ENOMEM;
+
+	fx_init(&f, 1ull << 30);
+	vmm_op_sparse(&op, VMM_OP_SPARSE, r, M2, 16);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	vmm_op_map(&op, r, 4 * K64, f.bo[0], 0, 16);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	/* splits the mapping (2 nodes) and maps elsewhere (tables): allocations after planning */
+	vmm_op_unmap(&ops[0], r + K64, K64, 16);
+	vmm_op_map(&ops[1], FX_VA + 8 * M2, K4, f.bo[1], 0, 12);
+	for (k = 0; k < 1000; k++) {
+		fx_snap(&f, &s);
+		f.alloc.fail_at = (long)(f.alloc.index + k);
+		err = vmm_host_submit(f.vm, ops, 2, NULL, NULL);
+		f.alloc.fail_at = -1;
+		if (err == 0)
+			break;
+		cr_assert_eq(err, -FA_ENOMEM, "allocation %u failed: %d", k, err);
+		expect_unchanged(&f, &s, "refused unmap in a sparse region");
+	}
+	cr_assert_eq(err, 0);
+	vmm_host_wait_idle(f.dev);
+	expect_maps(&f, r, K64, f.bo[0], 0, 16);
+	expect_sparse(&f, r + K64, K64, K64);
+	expect_maps(&f, r + 2 * K64, 2 * K64, f.bo[0], 2 * K64, 16);
+	vmm_op_unmap(&op, r, M2, 16);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	vmm_op_sparse(&op, VMM_OP_UNSPARSE, r, M2, 16);
+	cr_assert_eq(fx_run(&f, &op, 1), 0);
+	expect_invalid(&f, r, M2, K64);
+	cr_assert_eq(fa_test_warnings(), 0ul, "%s", fa_test_last_warning());
 	fx_fini(&f);
 }
 
@@ -1299,34 +1316,27 @@ Test(vmm_walker, in_fence_orders_jobs_and_keeps_the_vm_busy)
 
 #define PM_PAGES 8192u /* 32 MiB of VA: 16 regions of 2 MiB */
 
-struct pm_page {
-	const struct vmm_bo *bo; /* NULL: unmapped */
-	uint64_t off;
-	unsigned int shift;
-	uint32_t flags;
-};
-
-/* Would a boundary at page @p split a mapping at an address its page size
- * cannot express? (Nodes cover whole pages of their size, so a page before @p
- * whose page does not end at @p belongs to a mapping that crosses @p.) */
-static bool pm_bad_split(const struct pm_page *m, unsigned int p, const struct vmm_op *op)
+/* Every page of the window through the TLB, as the page model says. */
+static void pm_check_all(struct fx *f, const struct vmm_model_page *model, unsigned int when)
 {
-	const struct pm_page *prev;
+	unsigned int i;
 
-	if (p == 0 || p >= PM_PAGES || !m[p - 1].bo)
-		return false;
-	prev = &m[p - 1];
-	if (!(p & ((1u << (prev->shift - 12)) - 1)))
-		return false;
-	/* The fixture's VMM keeps neighbours separate (drm_gpuvm): a continuing
-	 * map does not merge, so it may not cut the crossing mapping off its page grid either. */
-	(void)op;
-	return true;
+	vmm_host_vm_lock_tables(f->vm);
+	for (i = 0; i < PM_PAGES; i++) {
+		struct sim_gpu_xlat x;
+		int e = sim_gpu_translate(f->gpu, f->vm->vm.pdb, FX_VA + ((uint64_t)i << 12), &x);
+
+		cr_assert(vmm_model_page_ok(&model[i], e, &x),
+			  "page %u (after %u): %d, pa 0x%llx, page shift %u, type %d; model: %s", i,
+			  when, e, (unsigned long long)x.pa, x.page_shift, (int)x.type,
+			  model[i].bo ? "mapped" : "unmapped");
+	}
+	vmm_host_vm_unlock_tables(f->vm);
 }
 
 Test(vmm_walker, random_jobs_against_page_model)
 {
-	static struct pm_page model[PM_PAGES];
+	static struct vmm_model_page model[PM_PAGES];
 	static const unsigned int shifts[3] = { 12, 16, 21 };
 	struct fa_rng rng;
 	struct fx f;
@@ -1370,7 +1380,8 @@ Test(vmm_walker, random_jobs_against_page_model)
 			for (i = a; i < a + n; i++)
 				hole |= !model[i].bo;
 		}
-		split = pm_bad_split(model, a, &op) || pm_bad_split(model, a + n, &op);
+		split = vmm_model_bad_split(model, PM_PAGES, a) ||
+			vmm_model_bad_split(model, PM_PAGES, a + n);
 		want = split ? -FA_EINVAL : 0; /* holes are fine: the unmap removes what exists */
 		holes += hole && !split;
 		err = vmm_host_submit(f.vm, &op, 1, NULL, NULL);
@@ -1381,31 +1392,11 @@ Test(vmm_walker, random_jobs_against_page_model)
 			continue;
 		}
 		accepted++;
-		for (i = a; i < a + n; i++) {
-			model[i].bo = op.kind == VMM_OP_MAP ? op.bo : NULL;
-			model[i].off = op.bo_offset + ((uint64_t)(i - a) << 12);
-			model[i].shift = sh;
-			model[i].flags = op.flags;
-		}
+		vmm_model_apply(model, FX_VA, &op);
 		if (it % 100 != 99 && it != iters - 1)
 			continue;
 		vmm_host_wait_idle(f.dev);
-		vmm_host_vm_lock_tables(f.vm);
-		for (i = 0; i < PM_PAGES; i++) {
-			struct sim_gpu_xlat x;
-			int e = sim_gpu_translate(f.gpu, f.vm->vm.pdb, FX_VA + ((uint64_t)i << 12), &x);
-
-			if (!model[i].bo) {
-				cr_assert_neq(e, 0, "page %u should fault (after job %u)", i, it);
-				continue;
-			}
-			cr_assert_eq(e, 0, "page %u should translate (after job %u)", i, it);
-			cr_assert_eq(x.pa, model[i].bo->pa + model[i].off, "page %u (after job %u)", i, it);
-			cr_assert_eq(x.page_shift, model[i].shift, "page %u page size", i);
-			cr_assert_eq(!!(x.attr & FA_PT_RO), !!(model[i].flags & VMM_MAP_READ_ONLY),
-				     "page %u read-only bit", i);
-		}
-		vmm_host_vm_unlock_tables(f.vm);
+		pm_check_all(&f, model, it);
 	}
 	cr_assert_gt(accepted, iters / 2, "%u of %u jobs accepted", accepted, iters);
 	cr_assert_gt(refused, 0u, "the model predicted some refusals too");
@@ -1417,7 +1408,7 @@ Test(vmm_walker, random_jobs_against_page_model)
 
 /* A random op valid against @p model (maps of every page size over anything,
  * unmaps of what is mapped); false when the draw would be refused. */
-static bool pm_draw_op(struct fa_rng *rng, const struct pm_page *model, struct fx *f,
+static bool pm_draw_op(struct fa_rng *rng, const struct vmm_model_page *model, struct fx *f,
 		       struct vmm_op *op)
 {
 	static const unsigned int shifts[3] = { 12, 16, 21 };
@@ -1449,39 +1440,7 @@ static bool pm_draw_op(struct fa_rng *rng, const struct pm_page *model, struct f
 			if (!model[i].bo)
 				return false;
 	}
-	return !pm_bad_split(model, a, op) && !pm_bad_split(model, a + n, op);
-}
-
-static void pm_apply(struct pm_page *model, const struct vmm_op *op)
-{
-	unsigned int a = (unsigned int)((op->va - FX_VA) >> 12), n = (unsigned int)(op->size >> 12), i;
-
-	for (i = a; i < a + n; i++) {
-		model[i].bo = op->kind == VMM_OP_MAP ? op->bo : NULL;
-		model[i].off = op->bo_offset + ((uint64_t)(i - a) << 12);
-		model[i].shift = op->page_shift;
-		model[i].flags = op->flags;
-	}
-}
-
-static void pm_check_all(struct fx *f, const struct pm_page *model, unsigned int when)
-{
-	unsigned int i;
-
-	vmm_host_vm_lock_tables(f->vm);
-	for (i = 0; i < PM_PAGES; i++) {
-		struct sim_gpu_xlat x;
-		int e = sim_gpu_translate(f->gpu, f->vm->vm.pdb, FX_VA + ((uint64_t)i << 12), &x);
-
-		if (!model[i].bo) {
-			cr_assert_neq(e, 0, "page %u should fault (batch %u)", i, when);
-			continue;
-		}
-		cr_assert_eq(e, 0, "page %u should translate (batch %u)", i, when);
-		cr_assert_eq(x.pa, model[i].bo->pa + model[i].off, "page %u (batch %u)", i, when);
-		cr_assert_eq(x.page_shift, model[i].shift, "page %u page size", i);
-	}
-	vmm_host_vm_unlock_tables(f->vm);
+	return !vmm_model_bad_split(model, PM_PAGES, a) && !vmm_model_bad_split(model, PM_PAGES, a + n);
 }
 
 /*
@@ -1496,7 +1455,7 @@ static void pm_check_all(struct fx *f, const struct pm_page *model, unsigned int
  */
 Test(vmm_plan, random_streams_many_pending_reserve_exactly, .timeout = 180)
 {
-	static struct pm_page model[PM_PAGES];
+	static struct vmm_model_page model[PM_PAGES];
 	struct vmm_host_config cfg;
 	struct vmm_fence_timeline tl;
 	struct fa_rng rng;
@@ -1544,7 +1503,7 @@ Test(vmm_plan, random_streams_many_pending_reserve_exactly, .timeout = 180)
 			cr_assert_eq(err, 0, "batch %u: submit %d", batch, err);
 			gated = true;
 			for (i = 0; i < n; i++)
-				pm_apply(model, &ops[i]);
+				vmm_model_apply(model, FX_VA, &ops[i]);
 			pending++;
 			accepted++;
 			multi += n > 1;
