@@ -494,7 +494,9 @@ static inline void vmm__va_carve(struct vmm_va_set *set, uint64_t lo, uint64_t h
  * @param alloc Node source (a reservation).
  * @param retired List receiving removed nodes.
  * @return The node now covering the request (possibly larger after a merge),
- *         or NULL when @p alloc ran dry (a caller bug, warned; the range is then unmapped).
+ *         or NULL when @p alloc ran dry (a caller bug, warned): the range is
+ *         then unmapped, and so is any remnant of a split mapping that
+ *         could not get its node (pages outside the range included).
  */
 static inline struct vmm_va *vmm_va_set_map(struct vmm_va_set *set, const struct vmm_va *req,
 					    const struct vmm_va_alloc *alloc,
@@ -532,6 +534,8 @@ static inline struct vmm_va *vmm_va_set_map(struct vmm_va_set *set, const struct
  * Unmap `[va, va + size)`: remove the mappings it covers, leaving remnants of
  * those it covers partially; holes in the range are skipped. Takes at most #VMM_VA_NODES_PER_UNMAP nodes.
  * Removed nodes go to @p retired with `cut_va`/`cut_size` = the unmapped part.
+ * If @p alloc runs dry (a caller bug, warned), a remnant that cannot get its
+ * node is dropped with the mapping it came from.
  * @stage run (no allocation)
  * @locking the set's lock (the VM's map lock)
  * @param set Set.
