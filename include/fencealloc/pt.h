@@ -241,6 +241,8 @@ struct fa_pt_node {
 	uint64_t addr;                 /**< Device address of the table. */
 	uint64_t va;                   /**< First VA the table translates. */
 	uint32_t used;                 /**< Children present + slots with references (ref lock). */
+	uint32_t multi;                /**< Slots with more than one reference (ref lock): at 0,
+					    every referenced slot's count is 1. */
 	uint32_t nsparse;              /**< Entries with a fa_pt_node::sparsemap bit (ref lock). */
 	uint16_t index;                /**< Entry index in the parent. */
 	uint8_t level;                 /**< Format level of the table. */
@@ -665,7 +667,8 @@ static inline uint32_t fa__pt_mask32(unsigned int lo, unsigned int hi)
 	return (hi == 32u ? ~(uint32_t)0 : ((uint32_t)1 << hi) - 1) & ~(((uint32_t)1 << lo) - 1);
 }
 
-/* Whether bits [i, i + n) of @p map are all set (FA_READ_ONCE: map lock). */
+/* Whether bits [i, i + n) of @p map are all set (FA_READ_ONCE: map lock).
+ * Whole words in between are compared with all ones, one load each. */
 static inline bool fa__pt_bits_all(const uint32_t *map, unsigned int i, unsigned int n)
 {
 	unsigned int end = i + n;
@@ -673,8 +676,15 @@ static inline bool fa__pt_bits_all(const uint32_t *map, unsigned int i, unsigned
 	while (i < end) {
 		unsigned int w = i >> 5, lo = i & 31u, base = i & ~31u;
 		unsigned int hi = end - base < 32u ? end - base : 32u;
-		uint32_t mask = fa__pt_mask32(lo, hi);
+		uint32_t mask;
 
+		if (lo == 0 && hi == 32u) {
+			for (; end - i >= 32u; i += 32, w++)
+				if (FA_READ_ONCE(map[w]) != ~(uint32_t)0)
+					return false;
+			continue;
+		}
+		mask = fa__pt_mask32(lo, hi);
 		if ((FA_READ_ONCE(map[w]) & mask) != mask)
 			return false;
 		i = base + hi;
@@ -822,14 +832,49 @@ static inline bool fa__pt_refs32_one(const uint16_t *r)
 	return x == 0;
 }
 
-/* Take one reference on slots [i, i + n) of PTE table @p t (ref lock), one
- * bitmap word (32 slots) at a time. The bitmap is exactly "refs > 0", so a
- * word with no bit set in the range (the common first bind) has every count
- * at 0: they all become 1 in a plain store loop, with one bitmap store. */
+/* Set the counts of slots [i, i + n) of PTE table @p t to @p one (0 or 1)
+ * and their bitmap bits to match, for a range whose counts are all known
+ * (all 0 before a take, all 1 before a drop): no reads of the counts; a
+ * whole bitmap word (32 slots) is eight 64-bit stores of counts and one
+ * store of the word. */
+static inline void fa__pt_refs_set_range(struct fa_pt_node *t, unsigned int i, unsigned int n,
+					 unsigned int one)
+{
+	uint64_t v = one ? FA__PT_REFS_ONE : 0;
+	unsigned int end = i + n, k;
+
+	while (i < end) {
+		unsigned int base = i & ~31u, hi = end - base < 32u ? end - base : 32u;
+		unsigned int e = base + hi;
+		uint32_t *w = &t->refmap[i >> 5], mask;
+
+		if (e - i == 32u) {
+			fa__pt_refs32_set(t->refs + i, v);
+			FA_WRITE_ONCE(*w, one ? ~(uint32_t)0 : 0);
+		} else {
+			for (k = i; k < e; k++)
+				t->refs[k] = (uint16_t)one;
+			mask = fa__pt_mask32(i & 31u, hi);
+			FA_WRITE_ONCE(*w, one ? *w | mask : *w & ~mask);
+		}
+		i = e;
+	}
+}
+
+/* Take one reference on slots [i, i + n) of PTE table @p t (ref lock). A
+ * table with nothing in it (the first bind of a new table) has every count
+ * at 0: they become 1 in one store pass (fa__pt_refs_set_range()). Otherwise
+ * one bitmap word (32 slots) at a time: the bitmap is exactly "refs > 0", so
+ * a word with no bit set in the range has every count at 0 too. */
 static inline void fa__pt_take_refs(struct fa_pt_node *t, unsigned int i, unsigned int n)
 {
 	unsigned int end = i + n;
 
+	if (t->used == 0) {
+		fa__pt_refs_set_range(t, i, n, 1);
+		t->used = n;
+		return;
+	}
 	while (i < end) {
 		unsigned int base = i & ~31u, hi = end - base < 32u ? end - base : 32u;
 		unsigned int k, e = base + hi;
@@ -846,9 +891,13 @@ static inline void fa__pt_take_refs(struct fa_pt_node *t, unsigned int i, unsign
 			FA_WRITE_ONCE(*w, *w | mask);
 		} else {
 			for (k = i; k < e; k++) {
-				if (t->refs[k]++ == 0) {
+				uint16_t r = t->refs[k]++;
+
+				if (r == 0) {
 					FA_WRITE_ONCE(*w, *w | ((uint32_t)1 << (k & 31u)));
 					t->used++;
+				} else {
+					t->multi += r == 1;
 				}
 			}
 		}
@@ -977,17 +1026,24 @@ static inline int fa__pt_release_up(struct fa_pt *pt, struct fa_pt_node *n, uint
 }
 
 /* Drop one reference on slots [i, i + n) of @p t; returns whether it emptied.
- * One bitmap word (32 slots) at a time: a word whose counts are all 1 (one
- * mapping per slot, the common unbind) is zeroed in a plain store loop;
- * otherwise the counts reaching 0 are gathered without branches. Either way
- * the bitmap changes in one store per word. */
+ * A table with no slot referenced twice (fa_pt_node::multi at 0, the
+ * common unbind: one mapping per slot) has every count of the range at 1:
+ * they become 0 in one store pass (fa__pt_refs_set_range()). Otherwise one
+ * bitmap word (32 slots) at a time: a word whose counts are all 1 is zeroed
+ * in a plain store loop; otherwise the counts reaching 0 are gathered
+ * without branches. Either way the bitmap changes in one store per word. */
 static inline bool fa__pt_drop_refs(struct fa_pt_node *t, unsigned int i, unsigned int n)
 {
 	unsigned int end = i + n;
 
+	if (t->multi == 0) {
+		fa__pt_refs_set_range(t, i, n, 0);
+		t->used -= n;
+		return t->used == 0;
+	}
 	while (i < end) {
 		unsigned int base = i & ~31u, hi = end - base < 32u ? end - base : 32u;
-		unsigned int k, e = base + hi, zeros = 0;
+		unsigned int k, e = base + hi, zeros = 0, twos = 0;
 		uint32_t *w = &t->refmap[i >> 5], gone = 0;
 		unsigned int not_one = 0;
 
@@ -1013,7 +1069,9 @@ static inline bool fa__pt_drop_refs(struct fa_pt_node *t, unsigned int i, unsign
 			t->refs[k] = r;
 			gone |= (uint32_t)(r == 0) << (k & 31u);
 			zeros += r == 0;
+			twos += r == 1;
 		}
+		t->multi -= twos;
 		if (gone) {
 			FA_WRITE_ONCE(*w, *w & ~gone);
 			t->used -= zeros;

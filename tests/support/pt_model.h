@@ -335,7 +335,7 @@ static inline void pt_check_node(const struct pt_vram *v, struct pt_model *m,
 	const struct fa_pt_format *f = m->f;
 	const struct fa_pt_level *lv = &f->level[n->level];
 	unsigned int idx, s, entries = 1u << lv->bits;
-	uint32_t used = 0;
+	uint32_t used = 0, multi = 0;
 	int p = -1;
 	unsigned int q;
 
@@ -382,6 +382,7 @@ static inline void pt_check_node(const struct pt_vram *v, struct pt_model *m,
 		cr_assert_eq(!!(n->refmap[idx >> 5] & (1u << (idx & 31))), !!n->refs[idx]);
 		if (n->refs[idx])
 			used++;
+		multi += n->refs[idx] > 1;
 		if (p >= 0 && va >= m->base && va - m->base < m->size) {
 			struct pt_mslot *ms = pt_model_slot(m, (unsigned int)p, va);
 
@@ -398,6 +399,7 @@ static inline void pt_check_node(const struct pt_vram *v, struct pt_model *m,
 		}
 	}
 	cr_assert_eq(n->used, used, "level %u: used %u, counted %u", n->level, n->used, used);
+	cr_assert_eq(n->multi, multi, "level %u: multi %u, counted %u", n->level, n->multi, multi);
 	cr_assert_eq(n->nsparse, 0);
 }
 
