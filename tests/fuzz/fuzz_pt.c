@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for pt.h: the input is a format choice and a sequence of
- * ref / map / map_pages / unmap / unref / reclaim operations on a window that
+ * ref / map / map_pages / unmap / unref / ref_map / unmap_unref / reclaim
+ * operations on a window that
  * straddles a root-entry boundary. Every result is compared with the
  * dictionary model of tests/support/pt_model.h (expected error, tables
  * allocated == tree-aware estimate <= static estimate, translate of the
@@ -111,7 +112,7 @@ static void fz_xlate(struct fz *z, uint64_t va, uint64_t end)
 static void fz_op(struct fz *z, struct in *in)
 {
 	const struct fa_pt_format *f = z->m.f;
-	unsigned int op = take(in) % 8, p;
+	unsigned int op = take(in) % 10, p;
 	uint64_t va, end, ps;
 	int rc, refd;
 
@@ -195,6 +196,34 @@ static void fz_op(struct fz *z, struct in *in)
 		cr_assert(rc == (refd ? 0 : -FA_ENOENT));
 		if (!rc)
 			pt_model_unref(&z->m, p, va, end, z->epoch);
+		break;
+	case 7: {
+		/* reference and map in one walk: fa_pt_ref() then fa_pt_map() */
+		struct fa_pt_estimate est;
+		uint64_t allocs = z->v.table_allocs;
+		uint64_t pa = ((uint64_t)take(in) << 24) * ps & (FA_BIT64(36) - 1) & ~(ps - 1);
+		int expect = pt_model_ref_result(&z->m, p, va, end);
+
+		cr_assert(fa_pt_estimate(&z->pt, va, end - va, ps, &est) == 0);
+		rc = fa_pt_ref_map(&z->pt, va, end - va, ps, pa, FA_PT_RO, FA_GFP_KERNEL);
+		cr_assert(rc == expect);
+		if (!rc) {
+			pt_model_ref(&z->m, p, va, end);
+			pt_model_map(&z->m, p, va, end, pa, FA_PT_RO);
+			cr_assert(z->v.table_allocs - allocs == est.total);
+		}
+		break;
+	}
+	case 8:
+		/* unmap and unreference in one walk: nothing changes unless all is referenced */
+		z->v.forbidden = 1;
+		rc = fa_pt_unmap_unref(&z->pt, va, end - va, ps, z->epoch);
+		z->v.forbidden = 0;
+		cr_assert(rc == (refd ? 0 : -FA_ENOENT));
+		if (!rc) {
+			pt_model_unmap(&z->m, p, va, end);
+			pt_model_unref(&z->m, p, va, end, z->epoch);
+		}
 		break;
 	default:
 		z->epoch += take(in) & 1;
