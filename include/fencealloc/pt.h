@@ -497,6 +497,24 @@ static inline int fa__pt_args(const struct fa_pt_format *f, uint64_t va, uint64_
 	return 0;
 }
 
+/* fa__pt_args() plus a physically contiguous target: @p pa aligned to the
+ * page size, and the whole [pa, pa + size) encodable by the format. */
+static inline int fa__pt_map_args(const struct fa_pt_format *f, uint64_t va, uint64_t size,
+				  uint64_t page_size, uint64_t pa, uint32_t attr,
+				  struct fa__pt_chain *c)
+{
+	int err = fa__pt_args(f, va, size, page_size, c);
+
+	if (err)
+		return err;
+	if (!fa_is_aligned(pa, page_size))
+		return -FA_EINVAL;
+	if (!fa_pt_pa_ok(f, pa, 0, attr) || pa + (size - 1) < pa ||
+	    !fa_pt_pa_ok(f, pa + (size - 1), 0, attr))
+		return -FA_ERANGE;
+	return 0;
+}
+
 /* Add the tables a missing subtree rooted at depth @p d needs for [a, b). */
 static inline void fa__pt_count_missing(const struct fa_pt_format *f, const struct fa__pt_chain *c,
 					unsigned int d, uint64_t a, uint64_t b,
@@ -1629,14 +1647,9 @@ static inline int fa_pt_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
 	if (!fa__pt_ready(pt))
 		return -FA_EINVAL;
 	f = pt->fmt;
-	err = fa__pt_args(f, va, size, page_size, &c);
+	err = fa__pt_map_args(f, va, size, page_size, pa, attr, &c);
 	if (err)
 		return err;
-	if (!fa_is_aligned(pa, page_size))
-		return -FA_EINVAL;
-	if (!fa_pt_pa_ok(f, pa, 0, attr) || pa + (size - 1) < pa ||
-	    !fa_pt_pa_ok(f, pa + (size - 1), 0, attr))
-		return -FA_ERANGE;
 	end = va + size;
 	if (FA_WARN(!fa__pt_all_referenced(pt, &c, va, end)))
 		return -FA_ENOENT;
@@ -1701,14 +1714,9 @@ static inline int fa_pt_ref_map(struct fa_pt *pt, uint64_t va, uint64_t size, ui
 	if (!fa__pt_ready(pt))
 		return -FA_EINVAL;
 	f = pt->fmt;
-	err = fa__pt_args(f, va, size, page_size, &c);
+	err = fa__pt_map_args(f, va, size, page_size, pa, attr, &c);
 	if (err)
 		return err;
-	if (!fa_is_aligned(pa, page_size))
-		return -FA_EINVAL;
-	if (!fa_pt_pa_ok(f, pa, 0, attr) || pa + (size - 1) < pa ||
-	    !fa_pt_pa_ok(f, pa + (size - 1), 0, attr))
-		return -FA_ERANGE;
 	if (c.depth == 0) {
 		err = fa_pt_ref(pt, va, size, page_size, gfp);
 		return err ? err : fa_pt_map(pt, va, size, page_size, pa, attr);
@@ -1796,6 +1804,24 @@ static inline int fa_pt_map_pages(struct fa_pt *pt, uint64_t va, uint64_t size,
 }
 
 /** @cond INTERNAL */
+/* The checks of a call that rewrites referenced PTEs (unmap, sparse,
+ * unmap_unref): a ready tree, valid arguments, and every slot of the range
+ * referenced (-FA_ENOENT with a warning: the caller skipped fa_pt_ref()). */
+static inline int fa__pt_referenced_args(const struct fa_pt *pt, uint64_t va, uint64_t size,
+					 uint64_t page_size, struct fa__pt_chain *c)
+{
+	int err;
+
+	if (!fa__pt_ready(pt))
+		return -FA_EINVAL;
+	err = fa__pt_args(pt->fmt, va, size, page_size, c);
+	if (err)
+		return err;
+	if (FA_WARN(!fa__pt_all_referenced(pt, c, va, va + size)))
+		return -FA_ENOENT;
+	return 0;
+}
+
 /* Write one value to every PTE of a referenced range (unmap, sparse). */
 static inline int fa__pt_fill_range(struct fa_pt *pt, uint64_t va, uint64_t size,
 				    uint64_t page_size, uint64_t value)
@@ -1807,15 +1833,11 @@ static inline int fa__pt_fill_range(struct fa_pt *pt, uint64_t va, uint64_t size
 	uint64_t end;
 	int err;
 
-	if (!fa__pt_ready(pt))
-		return -FA_EINVAL;
-	f = pt->fmt;
-	err = fa__pt_args(f, va, size, page_size, &c);
+	err = fa__pt_referenced_args(pt, va, size, page_size, &c);
 	if (err)
 		return err;
+	f = pt->fmt;
 	end = va + size;
-	if (FA_WARN(!fa__pt_all_referenced(pt, &c, va, end)))
-		return -FA_ENOENT;
 	fa__pt_lock(pt);
 	while (va < end && !err) {
 		unsigned int l = c.lvl[c.depth];
@@ -1884,15 +1906,11 @@ static inline int fa_pt_unmap_unref(struct fa_pt *pt, uint64_t va, uint64_t size
 	struct fa__pt_chain c;
 	int err, e;
 
-	if (!fa__pt_ready(pt))
-		return -FA_EINVAL;
-	f = pt->fmt;
-	err = fa__pt_args(f, va, size, page_size, &c);
+	err = fa__pt_referenced_args(pt, va, size, page_size, &c);
 	if (err)
 		return err;
+	f = pt->fmt;
 	end = va + size;
-	if (FA_WARN(!fa__pt_all_referenced(pt, &c, va, end)))
-		return -FA_ENOENT;
 	fa__pt_lock(pt);
 	while (va < end) {
 		unsigned int l = c.lvl[c.depth], i = fa__pt_index(f, l, va), n;
