@@ -367,6 +367,18 @@ static void fz_req(struct fz_in *in, const struct fz *z, struct fz_map *r)
 	r->off = fz_byte(in) % 2 ? (uint64_t)(fz_byte(in) & 0x3f) << 12 : r->va - z->base;
 }
 
+/* The set's request for @p r; every other byte of the node is @p junk. */
+static void fz_req_node(const struct fz_map *r, int junk, struct vmm_va *req)
+{
+	memset(req, junk, sizeof(*req));
+	req->va = r->va;
+	req->size = r->size;
+	req->bo = r->bo;
+	req->bo_offset = r->off;
+	req->page_shift = r->shift;
+	req->flags = r->flags;
+}
+
 static void fz_op(struct fz_in *in, struct fz *z)
 {
 	unsigned int op = fz_byte(in) % 8;
@@ -384,13 +396,7 @@ static void fz_op(struct fz_in *in, struct fz *z)
 	switch (op) {
 	case 0: case 1: case 2: /* map */
 		fz_req(in, z, &r);
-		memset(&req, 0x5A, sizeof(req)); /* only the documented fields are read */
-		req.va = r.va;
-		req.size = r.size;
-		req.bo = r.bo;
-		req.bo_offset = r.off;
-		req.page_shift = r.shift;
-		req.flags = r.flags;
+		fz_req_node(&r, 0x5A, &req); /* only the documented fields are read */
 		want = fz_expect_map(z, &r);
 		err = vmm_va_set_check_map(&z->set, &req);
 		FZ_CHECK(err == want);
@@ -448,13 +454,7 @@ static void fz_op(struct fz_in *in, struct fz *z)
 		break;
 	default: /* a request checked twice (the tree splays) changes nothing */
 		fz_req(in, z, &r);
-		memset(&req, 0, sizeof(req));
-		req.va = r.va;
-		req.size = r.size;
-		req.bo = r.bo;
-		req.bo_offset = r.off;
-		req.page_shift = r.shift;
-		req.flags = r.flags;
+		fz_req_node(&r, 0, &req);
 		want = fz_expect_map(z, &r);
 		FZ_CHECK(vmm_va_set_check_map(&z->set, &req) == want);
 		FZ_CHECK(vmm_va_set_check_map(&z->set, &req) == want);
