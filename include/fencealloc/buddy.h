@@ -277,6 +277,15 @@ static inline uint64_t fa__buddy_hwords(uint64_t nb, unsigned int *nlv)
 #define FA__BUDDY_HOT static inline __attribute__((__always_inline__))
 /* The general paths behind them: out of line, so the direct paths stay small. */
 #define FA__BUDDY_COLD static __attribute__((__noinline__, __unused__))
+/* A switch case that continues into the next one (the kernel's fallthrough). */
+#if defined(__has_attribute)
+#if __has_attribute(__fallthrough__)
+#define FA__BUDDY_FALLTHROUGH __attribute__((__fallthrough__))
+#endif
+#endif
+#ifndef FA__BUDDY_FALLTHROUGH
+#define FA__BUDDY_FALLTHROUGH do { } while (0)
+#endif
 
 /*
  * Set bit i in free bitmap st of order k. The summaries only change on a
@@ -287,15 +296,21 @@ static inline uint64_t fa__buddy_hwords(uint64_t nb, unsigned int *nlv)
 FA__BUDDY_HOT void fa__buddy_hset(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
 {
 	const struct fa__buddy_order *o = &b->ord[k];
-	uint64_t *const *lp = o->lv[st], *const *top = lp + o->nlv;
+	uint64_t *const *lp = o->lv[st];
 	uint64_t *w = lp[0] + (i >> 6) * FA__BUDDY_STRIDE, old = *w;
+	unsigned int nlv, l;
 
 	*w = old | FA_BIT64(i & 63);
 	if (FA__BUDDY_LIKELY(old))
 		return;
-	while (++lp < top) {
+	nlv = o->nlv;
+	/* unrolled: one level is a load, a set, a store and a test */
+#pragma GCC unroll 10
+	for (l = 1; l < FA__BUDDY_LEVELS; l++) {
+		if (l >= nlv)
+			break;
 		i >>= 6;
-		w = *lp + (i >> 6);
+		w = lp[l] + (i >> 6);
 		old = *w;
 		*w = old | FA_BIT64(i & 63);
 		if (old)
@@ -308,15 +323,20 @@ FA__BUDDY_HOT void fa__buddy_hset(struct fa_buddy *b, unsigned int k, int st, ui
 FA__BUDDY_HOT void fa__buddy_hclr(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
 {
 	const struct fa__buddy_order *o = &b->ord[k];
-	uint64_t *const *lp = o->lv[st], *const *top = lp + o->nlv;
+	uint64_t *const *lp = o->lv[st];
 	uint64_t *w = lp[0] + (i >> 6) * FA__BUDDY_STRIDE, v = *w & ~FA_BIT64(i & 63);
+	unsigned int nlv, l;
 
 	*w = v;
 	if (FA__BUDDY_LIKELY(v))
 		return;
-	while (++lp < top) {
+	nlv = o->nlv;
+#pragma GCC unroll 10
+	for (l = 1; l < FA__BUDDY_LEVELS; l++) {
+		if (l >= nlv)
+			break;
 		i >>= 6;
-		w = *lp + (i >> 6);
+		w = lp[l] + (i >> 6);
 		v = *w & ~FA_BIT64(i & 63);
 		*w = v;
 		if (v)
@@ -343,15 +363,51 @@ static inline uint64_t fa__buddy_hdown(const struct fa__buddy_order *o, int st, 
 	return i;
 }
 
-/* Lowest set bit of a non-empty free bitmap: straight down from the top word. */
+/* One step down: the lowest set bit of word i of a summary level. */
+#define FA__BUDDY_DOWN(lvl, i) (((i) << 6) | (unsigned int)__builtin_ctzll((lvl)[i]))
+
+/*
+ * Lowest set bit of a non-empty free bitmap: straight down from the top
+ * word, unrolled (the switch enters at the top level, each case falls through
+ * to the level below).
+ */
 FA__BUDDY_HOT uint64_t fa__buddy_hfirst(const struct fa__buddy_order *o, int st)
 {
-	uint64_t *const *lp = &o->lv[st][o->nlv - 1];
+	uint64_t *const *lv = o->lv[st];
 	uint64_t i = 0;
 
-	for (; lp != o->lv[st]; lp--)
-		i = (i << 6) | (unsigned int)__builtin_ctzll((*lp)[i]);
-	return (i << 6) | (unsigned int)__builtin_ctzll((*lp)[i * FA__BUDDY_STRIDE]);
+	switch (o->nlv) {
+	case 10:
+		i = FA__BUDDY_DOWN(lv[9], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 9:
+		i = FA__BUDDY_DOWN(lv[8], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 8:
+		i = FA__BUDDY_DOWN(lv[7], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 7:
+		i = FA__BUDDY_DOWN(lv[6], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 6:
+		i = FA__BUDDY_DOWN(lv[5], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 5:
+		i = FA__BUDDY_DOWN(lv[4], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 4:
+		i = FA__BUDDY_DOWN(lv[3], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 3:
+		i = FA__BUDDY_DOWN(lv[2], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 2:
+		i = FA__BUDDY_DOWN(lv[1], i);
+		FA__BUDDY_FALLTHROUGH;
+	default:
+		break;
+	}
+	return (i << 6) | (unsigned int)__builtin_ctzll(lv[0][i * FA__BUDDY_STRIDE]);
 }
 
 /* First set bit at or after p (p may be >= n), or NONE. */
