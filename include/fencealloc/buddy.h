@@ -701,10 +701,11 @@ static inline int fa__buddy_check_alloc(const struct fa_buddy *b, uint64_t a, ui
 	while (a < e) {
 		unsigned int k = fa__buddy_piece(a, e);
 		uint64_t i = a >> k;
+		const uint64_t *w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (i >> 6) * FA__BUDDY_STRIDE;
 		int st;
 
-		if (fa__buddy_fstate(b, k, i) || fa__buddy_is_split(b, k, i) ||
-		    !fa__buddy_parent_split(b, k, i)) {
+		/* free or split: one test of the node's line, as above */
+		if (((w[0] | w[1] | w[2]) & FA_BIT64(i & 63)) || !fa__buddy_parent_split(b, k, i)) {
 			if (fa__buddy_container(b, a, &st) >= 0)
 				return -FA_EALREADY;
 			return -FA_EINVAL;
@@ -758,8 +759,11 @@ static inline void fa__buddy_release_range(struct fa_buddy *b, uint64_t a, uint6
 				cs = FA__BUDDY_DIRTY;
 			} else if (w[1] & bit) {
 				fa__buddy_unlink(b, k, bi, FA__BUDDY_CLEAN);
-			} else if (bi < i && a < e && fa__buddy_piece_end(a, e) == k) {
-				e -= FA_BIT64(k);	/* the buddy is the next block of the range */
+			} else if (bi < i && e - a >= FA_BIT64(k)) {
+				/* the buddy is the next block of the range: e is the
+				 * start of node (k, i), i odd, so the next piece ends
+				 * at e with order k exactly when it fits */
+				e -= FA_BIT64(k);
 			} else {
 				break;
 			}
