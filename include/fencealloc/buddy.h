@@ -1603,12 +1603,14 @@ FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint
 	int bs;
 
 	/* a power of two >= chunk, aligned to itself (so to the chunk) relative
-	 * to base, inside the space (init made base + size overflow-free) */
-	if (FA__BUDDY_UNLIKELY((size & (size - 1)) || size < b->chunk_size || (off & (size - 1)) ||
-			       off >= b->size || size > b->size - off))
+	 * to base, inside the space: off | (size - 1) is the block's last byte
+	 * once off is aligned (no overflow), below b->size */
+	if (FA__BUDDY_UNLIKELY(((off | size) & (size - 1)) || size < b->chunk_size ||
+			       (off | (size - 1)) >= b->size))
 		return false;
-	k = (unsigned int)__builtin_ctzll(size) - b->chunk_shift;
-	i = off >> b->chunk_shift >> k;
+	k = (unsigned int)__builtin_ctzll(size);
+	i = off >> k;
+	k -= b->chunk_shift;
 	bit = FA_BIT64(i & 63);
 	w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (i >> 6) * FA__BUDDY_STRIDE;
 	dirty = w[0];
