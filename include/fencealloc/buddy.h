@@ -410,6 +410,54 @@ FA__BUDDY_HOT uint64_t fa__buddy_hfirst(const struct fa__buddy_order *o, int st)
 	return (i << 6) | (unsigned int)__builtin_ctzll(lv[0][i * FA__BUDDY_STRIDE]);
 }
 
+/* Word of level l (>= 1) on the path of leaf bit i, and the bit of the level below in it. */
+#define FA__BUDDY_PW(lv, l, i) ((lv)[l][(i) >> (6 * (l) + 6)])
+#define FA__BUDDY_PB(l, i) FA_BIT64(((i) >> (6 * (l))) & 63)
+
+/*
+ * Set bit i in free bitmap st of order k, which has no free block of that
+ * state: every word of its path is empty, so each is written with its one
+ * bit, without a read or a test (the order mask is the caller's).
+ */
+FA__BUDDY_HOT void fa__buddy_hset_empty(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
+{
+	const struct fa__buddy_order *o = &b->ord[k];
+	uint64_t *const *lv = o->lv[st];
+
+	lv[0][(i >> 6) * FA__BUDDY_STRIDE] = FA_BIT64(i & 63);
+	switch (o->nlv) {
+	case 10:
+		FA__BUDDY_PW(lv, 9, i) = FA__BUDDY_PB(9, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 9:
+		FA__BUDDY_PW(lv, 8, i) = FA__BUDDY_PB(8, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 8:
+		FA__BUDDY_PW(lv, 7, i) = FA__BUDDY_PB(7, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 7:
+		FA__BUDDY_PW(lv, 6, i) = FA__BUDDY_PB(6, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 6:
+		FA__BUDDY_PW(lv, 5, i) = FA__BUDDY_PB(5, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 5:
+		FA__BUDDY_PW(lv, 4, i) = FA__BUDDY_PB(4, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 4:
+		FA__BUDDY_PW(lv, 3, i) = FA__BUDDY_PB(3, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 3:
+		FA__BUDDY_PW(lv, 2, i) = FA__BUDDY_PB(2, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 2:
+		FA__BUDDY_PW(lv, 1, i) = FA__BUDDY_PB(1, i);
+		FA__BUDDY_FALLTHROUGH;
+	default:
+		break;
+	}
+}
+
 /* First set bit at or after p (p may be >= n), or NONE. */
 static inline uint64_t fa__buddy_hnext(const struct fa__buddy_order *o, int st, uint64_t n,
 				       uint64_t p)
@@ -1199,6 +1247,29 @@ static inline int fa__buddy_alloc_q(struct fa_buddy *b, const struct fa__buddy_q
 }
 
 /*
+ * Split the unlinked block (j, i) of state st down its lowest path to order
+ * k, where the orders k .. j - 1 have no free block of that state (j is the
+ * smallest order >= k that has one): each right half is the first block of
+ * its order, and the order mask gains all of them at once.
+ */
+FA__BUDDY_HOT void fa__buddy_split_empty(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
+					 unsigned int k)
+{
+	uint64_t span = FA_BIT64(j) - FA_BIT64(k);
+
+	while (j > k) {
+		fa__buddy_lset(b->ord[j].split, &b->ord[j], i);
+		j--;
+		i <<= 1;
+		fa__buddy_hset_empty(b, j, st, i + 1);
+		b->nfree[j][st]++;
+	}
+	b->free_mask[st] |= span;
+	if (st == FA__BUDDY_CLEAN)
+		b->clear_avail += span;
+}
+
+/*
  * Allocate the first len chunks of the unlinked block (j, i) of state st,
  * len < 2^j and not a power of two (avail is the caller's): the nodes that
  * hold the end strictly inside are split, the right halves beyond the end
@@ -1243,7 +1314,7 @@ FA__BUDDY_HOT bool fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uin
 					  unsigned int flags, uint64_t *addr)
 {
 	unsigned int k, j;
-	uint64_t m, i, len;
+	uint64_t m, i, len, pos;
 	int st;
 
 	if (FA__BUDDY_UNLIKELY(align || (flags & ~(FA_BUDDY_CLEAR | FA_BUDDY_CONTIGUOUS)) ||
@@ -1268,12 +1339,13 @@ FA__BUDDY_HOT bool fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uin
 	j = k + (unsigned int)__builtin_ctzll(m);
 	i = fa__buddy_hfirst(&b->ord[j], st);
 	fa__buddy_unlink(b, j, i, st);
-	if (len == FA_BIT64(k))
-		fa__buddy_split_down(b, j, i, st, k, i << j);
-	else
-		fa__buddy_split_head(b, j, i, st, len);
+	pos = i << j;
+	if (j > k)
+		fa__buddy_split_empty(b, j, i, st, k);
+	if (len != FA_BIT64(k))
+		fa__buddy_split_head(b, k, pos >> k, st, len);
 	b->avail -= len;
-	*addr = b->base + ((i << j) << b->chunk_shift);
+	*addr = b->base + (pos << b->chunk_shift);
 	return true;
 }
 
