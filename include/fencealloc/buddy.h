@@ -748,12 +748,15 @@ static inline int fa__buddy_check_alloc(const struct fa_buddy *b, uint64_t a, ui
 	}
 	while (a < e) {
 		unsigned int k = fa__buddy_piece(a, e);
-		uint64_t i = a >> k;
-		const uint64_t *w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (i >> 6) * FA__BUDDY_STRIDE;
+		uint64_t i = a >> k, p = i >> 1;
+		const struct fa__buddy_order *o = &b->ord[k];
+		const uint64_t *w = o->lv[FA__BUDDY_DIRTY][0] + (i >> 6) * FA__BUDDY_STRIDE;
 		int st;
 
-		/* free or split: one test of the node's line, as above */
-		if (((w[0] | w[1] | w[2]) & FA_BIT64(i & 63)) || !fa__buddy_parent_split(b, k, i)) {
+		/* free or split: one test of the node's line, as above; then the
+		 * parent (order k + 1, o[1]) must be split or beyond the space */
+		if (((w[0] | w[1] | w[2]) & FA_BIT64(i & 63)) ||
+		    (k < b->max_order && p < o[1].nbits && !fa__buddy_lbt(o[1].split, &o[1], p))) {
 			if (fa__buddy_container(b, a, &st) >= 0)
 				return -FA_EALREADY;
 			return -FA_EINVAL;
@@ -797,10 +800,12 @@ static inline void fa__buddy_release_range(struct fa_buddy *b, uint64_t a, uint6
 		uint64_t i = (e >> k) - 1;
 		int cs = st;
 
+		const struct fa__buddy_order *o = &b->ord[k];
+
 		e -= FA_BIT64(k);
 		for (;;) {
 			uint64_t bi = i ^ 1, bit = FA_BIT64(bi & 63);
-			const uint64_t *w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
+			const uint64_t *w = o->lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
 
 			if (w[0] & bit) {
 				fa__buddy_unlink(b, k, bi, FA__BUDDY_DIRTY);
@@ -817,7 +822,8 @@ static inline void fa__buddy_release_range(struct fa_buddy *b, uint64_t a, uint6
 			}
 			i >>= 1;
 			k++;
-			fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
+			o++;
+			fa__buddy_lclr(o->split, o, i);
 		}
 		fa__buddy_link(b, k, i, cs);
 	}
