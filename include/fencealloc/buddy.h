@@ -1676,6 +1676,7 @@ FA__BUDDY_COLD int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64
 FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
 {
 	uint64_t off = addr - b->base, i, bit, dirty, clear;
+	const struct fa__buddy_order *o;
 	const uint64_t *w;
 	unsigned int k;
 	int bs;
@@ -1690,7 +1691,8 @@ FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint
 	i = off >> k;
 	k -= b->chunk_shift;
 	bit = FA_BIT64(i & 63);
-	w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (i >> 6) * FA__BUDDY_STRIDE;
+	o = &b->ord[k];
+	w = o->lv[FA__BUDDY_DIRTY][0] + (i >> 6) * FA__BUDDY_STRIDE;
 	dirty = w[0];
 	clear = w[1];
 	/* order 0 has no split bits: its third word is always 0 */
@@ -1704,7 +1706,9 @@ FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint
 	} else if (clear & bit) {
 		bs = FA__BUDDY_CLEAN;
 	} else {
-		if (FA__BUDDY_UNLIKELY(!fa__buddy_parent_split(b, k, i)))
+		/* the parent, o[1], is split or beyond the space */
+		if (FA__BUDDY_UNLIKELY(k < b->max_order && (i >> 1) < o[1].nbits &&
+				       !fa__buddy_lbt(o[1].split, &o[1], i >> 1)))
 			return false;
 		fa__buddy_put(b, k, i, st);
 		return true;
