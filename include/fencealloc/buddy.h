@@ -458,6 +458,50 @@ FA__BUDDY_HOT void fa__buddy_hset_empty(struct fa_buddy *b, unsigned int k, int 
 	}
 }
 
+/*
+ * Clear bit i, the only set bit of free bitmap st of order k: every word of
+ * its path becomes empty, so each is written with 0 without a read or a
+ * test (the order mask is the caller's).
+ */
+FA__BUDDY_HOT void fa__buddy_hclr_last(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
+{
+	const struct fa__buddy_order *o = &b->ord[k];
+	uint64_t *const *lv = o->lv[st];
+
+	lv[0][(i >> 6) * FA__BUDDY_STRIDE] = 0;
+	switch (o->nlv) {
+	case 10:
+		FA__BUDDY_PW(lv, 9, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 9:
+		FA__BUDDY_PW(lv, 8, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 8:
+		FA__BUDDY_PW(lv, 7, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 7:
+		FA__BUDDY_PW(lv, 6, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 6:
+		FA__BUDDY_PW(lv, 5, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 5:
+		FA__BUDDY_PW(lv, 4, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 4:
+		FA__BUDDY_PW(lv, 3, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 3:
+		FA__BUDDY_PW(lv, 2, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 2:
+		FA__BUDDY_PW(lv, 1, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	default:
+		break;
+	}
+}
+
 /* First set bit at or after p (p may be >= n), or NONE. */
 static inline uint64_t fa__buddy_hnext(const struct fa__buddy_order *o, int st, uint64_t n,
 				       uint64_t p)
@@ -1253,6 +1297,22 @@ static inline int fa__buddy_alloc_q(struct fa_buddy *b, const struct fa__buddy_q
 }
 
 /*
+ * Unlink free block (j, i) of state st: when it was the order's last one,
+ * its path is cleared without the climb's tests.
+ */
+FA__BUDDY_HOT void fa__buddy_unlink_first(struct fa_buddy *b, unsigned int j, uint64_t i, int st)
+{
+	if (--b->nfree[j][st] == 0) {
+		fa__buddy_hclr_last(b, j, st, i);
+		b->free_mask[st] &= ~FA_BIT64(j);
+	} else {
+		fa__buddy_hclr(b, j, st, i);
+	}
+	if (st == FA__BUDDY_CLEAN)
+		b->clear_avail -= FA_BIT64(j);
+}
+
+/*
  * Split the unlinked block (j, i) of state st down its lowest path to order
  * k, where the orders k .. j - 1 have no free block of that state (j is the
  * smallest order >= k that has one): each right half is the first block of
@@ -1344,7 +1404,7 @@ FA__BUDDY_HOT bool fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uin
 	}
 	j = k + (unsigned int)__builtin_ctzll(m);
 	i = fa__buddy_hfirst(&b->ord[j], st);
-	fa__buddy_unlink(b, j, i, st);
+	fa__buddy_unlink_first(b, j, i, st);
 	pos = i << j;
 	if (j > k)
 		fa__buddy_split_empty(b, j, i, st, k);
