@@ -1367,31 +1367,52 @@ FA__BUDDY_HOT void fa__buddy_split_head(struct fa_buddy *b, unsigned int j, uint
 }
 
 /*
- * The direct path of fa_buddy_alloc(): natural alignment, bottom-up, smaller
- * than the space; a power of two, or any chunk multiple with CONTIGUOUS
- * (placed at the start of a block of the next power of two). The lowest free
- * block of the smallest order that holds it: the block the general search
- * picks (fa__buddy_alloc_simple(), or fa__buddy_find() whose first candidate
- * always fits here). Returns false, having changed nothing, when the request
- * is not that simple or no such block exists: the general path then
- * validates and decides (e.g. a contiguous run over two blocks).
+ * The end of a direct contiguous allocation: take the free block (j, i) of
+ * state st and keep its first len chunks, len not a power of two, below 2^k
+ * (k <= j). Out of line, reached by a tail call: a power-of-two allocation
+ * then carries none of the split along the end of a range.
  */
-FA__BUDDY_HOT bool fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uint64_t align,
-					  unsigned int flags, uint64_t *addr)
+FA__BUDDY_COLD int fa__buddy_alloc_split(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
+					 unsigned int k, uint64_t len)
+{
+	fa__buddy_unlink_first(b, j, i, st);
+	if (j > k)
+		fa__buddy_split_empty(b, j, i, st, k);
+	fa__buddy_split_head(b, k, i << (j - k), st, len);
+	return 0;
+}
+
+FA__BUDDY_COLD int fa__buddy_alloc_slow(struct fa_buddy *b, uint64_t size, uint64_t align,
+					unsigned int flags, uint64_t *addr);
+
+/*
+ * fa_buddy_alloc() itself. The direct path: natural alignment, bottom-up,
+ * smaller than the space; a power of two, or any chunk multiple with
+ * CONTIGUOUS (placed at the start of a block of the next power of two). The
+ * lowest free block of the smallest order that holds it: the block the
+ * general search picks (fa__buddy_alloc_simple(), or fa__buddy_find() whose
+ * first candidate always fits here). When the request is not that simple or
+ * no such block exists, nothing has changed and the general path validates
+ * and decides (e.g. a contiguous run over two blocks). Every way out of line
+ * is a tail call, so the usual case pays for one frame only.
+ */
+FA__BUDDY_HOT int fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uint64_t align,
+					 unsigned int flags, uint64_t *addr)
 {
 	unsigned int k, j;
-	uint64_t m, i, len, pos;
+	uint64_t m, i, len;
 	int st;
 
-	if (FA__BUDDY_UNLIKELY(align || (flags & ~(FA_BUDDY_CLEAR | FA_BUDDY_CONTIGUOUS)) ||
+	if (FA__BUDDY_UNLIKELY(!b || !b->ord || !addr || align ||
+			       (flags & ~(FA_BUDDY_CLEAR | FA_BUDDY_CONTIGUOUS)) ||
 			       size < b->chunk_size || size >= b->size))
-		return false;
+		return fa__buddy_alloc_slow(b, size, align, flags, addr);
 	len = size >> b->chunk_shift;
 	if (FA__BUDDY_LIKELY(!(size & (size - 1)))) {
 		k = (unsigned int)__builtin_ctzll(len);
 	} else {
 		if (!(flags & FA_BUDDY_CONTIGUOUS) || (size & (b->chunk_size - 1)))
-			return false;
+			return fa__buddy_alloc_slow(b, size, align, flags, addr);
 		k = (unsigned int)fa_ilog2_u64(len) + 1;
 	}
 	st = (flags & FA_BUDDY_CLEAR) ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY;
@@ -1400,19 +1421,18 @@ FA__BUDDY_HOT bool fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uin
 		st ^= 1;
 		m = b->free_mask[st] >> k;
 		if (!m)
-			return false;
+			return fa__buddy_alloc_slow(b, size, align, flags, addr);
 	}
 	j = k + (unsigned int)__builtin_ctzll(m);
 	i = fa__buddy_hfirst(&b->ord[j], st);
+	*addr = b->base + ((i << j) << b->chunk_shift);
+	b->avail -= len;
+	if (FA__BUDDY_UNLIKELY(len != FA_BIT64(k)))
+		return fa__buddy_alloc_split(b, j, i, st, k, len);
 	fa__buddy_unlink_first(b, j, i, st);
-	pos = i << j;
 	if (j > k)
 		fa__buddy_split_empty(b, j, i, st, k);
-	if (len != FA_BIT64(k))
-		fa__buddy_split_head(b, k, pos >> k, st, len);
-	b->avail -= len;
-	*addr = b->base + (pos << b->chunk_shift);
-	return true;
+	return 0;
 }
 
 /* Whether @p b can be used: not NULL, initialised and not finished. */
@@ -1645,10 +1665,7 @@ FA__BUDDY_COLD int fa__buddy_alloc_slow(struct fa_buddy *b, uint64_t size, uint6
 static inline int fa_buddy_alloc(struct fa_buddy *b, uint64_t size, uint64_t align,
 				 unsigned int flags, uint64_t *addr)
 {
-	if (FA__BUDDY_LIKELY(fa__buddy_ready(b) && addr) &&
-	    FA__BUDDY_LIKELY(fa__buddy_alloc_direct(b, size, align, flags, addr)))
-		return 0;
-	return fa__buddy_alloc_slow(b, size, align, flags, addr);
+	return fa__buddy_alloc_direct(b, size, align, flags, addr);
 }
 
 /**
