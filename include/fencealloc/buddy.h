@@ -1745,14 +1745,31 @@ FA__BUDDY_COLD int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64
 }
 
 /*
- * The direct path of fa_buddy_free_flags(): one size-aligned power-of-two
- * block inside the space whose node is an allocated block (none of its three
- * state bits set, split parent). Returns false, having changed nothing,
- * otherwise: the general path then validates and reports the error.
+ * The end of a direct free whose block (k, i) has a free buddy, of state bs:
+ * out of line, reached by a tail call (most frees merge nothing).
  */
-FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+FA__BUDDY_COLD int fa__buddy_free_merge(struct fa_buddy *b, unsigned int k, uint64_t i, int st,
+					int bs)
 {
-	uint64_t off = addr - b->base, i, bit, dirty, clear;
+	fa__buddy_unlink(b, k, i ^ 1, bs);
+	b->avail += FA_BIT64(k);
+	i >>= 1;
+	k++;
+	fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
+	fa__buddy_merge(b, k, i, st & bs);
+	return 0;
+}
+
+/*
+ * fa_buddy_free_flags() after its flags check. The direct path: one
+ * size-aligned power-of-two block inside the space whose node is an
+ * allocated block (none of its three state bits set, split parent).
+ * Anything else goes, unchanged, to the general path, which validates and
+ * reports the error. Every way out of line is a tail call.
+ */
+FA__BUDDY_HOT int fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+{
+	uint64_t off, i, bit, dirty, clear;
 	const struct fa__buddy_order *o;
 	const uint64_t *w;
 	unsigned int k;
@@ -1761,9 +1778,12 @@ FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint
 	/* a power of two >= chunk, aligned to itself (so to the chunk) relative
 	 * to base, inside the space: off | (size - 1) is the block's last byte
 	 * once off is aligned (no overflow), below b->size */
+	if (FA__BUDDY_UNLIKELY(!b || !b->ord))
+		return fa__buddy_free_slow(b, addr, size, st);
+	off = addr - b->base;
 	if (FA__BUDDY_UNLIKELY(((off | size) & (size - 1)) || size < b->chunk_size ||
 			       (off | (size - 1)) >= b->size))
-		return false;
+		return fa__buddy_free_slow(b, addr, size, st);
 	k = (unsigned int)__builtin_ctzll(size);
 	i = off >> k;
 	k -= b->chunk_shift;
@@ -1774,7 +1794,7 @@ FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint
 	clear = w[1];
 	/* order 0 has no split bits: its third word is always 0 */
 	if (FA__BUDDY_UNLIKELY((dirty | clear | w[2]) & bit))
-		return false;
+		return fa__buddy_free_slow(b, addr, size, st);
 	/* the first merge step from the words just read: the buddy is in the
 	 * same word (beyond the end of the order it reads as not free) */
 	bit = FA_BIT64((i ^ 1) & 63);
@@ -1786,18 +1806,12 @@ FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint
 		/* the parent, o[1], is split or beyond the space */
 		if (FA__BUDDY_UNLIKELY(k < b->max_order && (i >> 1) < o[1].nbits &&
 				       !fa__buddy_lbt(o[1].split, &o[1], i >> 1)))
-			return false;
+			return fa__buddy_free_slow(b, addr, size, st);
 		fa__buddy_put(b, k, i, st);
-		return true;
+		return 0;
 	}
 	/* a free buddy hangs under a split parent: (k, i) is an allocated block */
-	fa__buddy_unlink(b, k, i ^ 1, bs);
-	b->avail += FA_BIT64(k);
-	i >>= 1;
-	k++;
-	fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
-	fa__buddy_merge(b, k, i, st & bs);
-	return true;
+	return fa__buddy_free_merge(b, k, i, st, bs);
 }
 /** @endcond */
 
@@ -1822,10 +1836,7 @@ static inline int fa_buddy_free_flags(struct fa_buddy *b, uint64_t addr, uint64_
 
 	if (FA__BUDDY_UNLIKELY(flags & ~FA_BUDDY_CLEARED))
 		return -FA_EINVAL;
-	if (FA__BUDDY_LIKELY(fa__buddy_ready(b)) &&
-	    FA__BUDDY_LIKELY(fa__buddy_free_direct(b, addr, size, st)))
-		return 0;
-	return fa__buddy_free_slow(b, addr, size, st);
+	return fa__buddy_free_direct(b, addr, size, st);
 }
 
 /**
