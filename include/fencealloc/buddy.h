@@ -1427,7 +1427,7 @@ FA__BUDDY_HOT int fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uint
 	i = fa__buddy_hfirst(&b->ord[j], st);
 	*addr = b->base + ((i << j) << b->chunk_shift);
 	b->avail -= len;
-	if (FA__BUDDY_UNLIKELY(len != FA_BIT64(k)))
+	if (FA__BUDDY_UNLIKELY(len & (len - 1)))	/* contiguous, not a power of two */
 		return fa__buddy_alloc_split(b, j, i, st, k, len);
 	fa__buddy_unlink_first(b, j, i, st);
 	if (j > k)
