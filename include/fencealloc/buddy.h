@@ -1394,14 +1394,15 @@ FA__BUDDY_COLD int fa__buddy_alloc_slow(struct fa_buddy *b, uint64_t size, uint6
  * first candidate always fits here). When the request is not that simple or
  * no such block exists, nothing has changed and the general path validates
  * and decides (e.g. a contiguous run over two blocks). Every way out of line
- * is a tail call, so the usual case pays for one frame only.
+ * is a tail call, so the usual case pays for one frame only. st, the state
+ * the request prefers, is a constant at each call: the counters and bitmaps
+ * of the other state are not even addressed.
  */
 FA__BUDDY_HOT int fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uint64_t align,
-					 unsigned int flags, uint64_t *addr)
+					 unsigned int flags, uint64_t *addr, const int st)
 {
 	unsigned int k, j;
 	uint64_t m, i, len;
-	int st;
 
 	if (FA__BUDDY_UNLIKELY(!b || !b->ord || !addr || align ||
 			       (flags & ~(FA_BUDDY_CLEAR | FA_BUDDY_CONTIGUOUS)) ||
@@ -1415,14 +1416,11 @@ FA__BUDDY_HOT int fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uint
 			return fa__buddy_alloc_slow(b, size, align, flags, addr);
 		k = (unsigned int)fa_ilog2_u64(len) + 1;
 	}
-	st = (flags & FA_BUDDY_CLEAR) ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY;
+	/* no block of the preferred state: the general path falls back to
+	 * the other one, exactly as it would */
 	m = b->free_mask[st] >> k;
-	if (FA__BUDDY_UNLIKELY(!m)) {
-		st ^= 1;
-		m = b->free_mask[st] >> k;
-		if (!m)
-			return fa__buddy_alloc_slow(b, size, align, flags, addr);
-	}
+	if (FA__BUDDY_UNLIKELY(!m))
+		return fa__buddy_alloc_slow(b, size, align, flags, addr);
 	j = k + (unsigned int)__builtin_ctzll(m);
 	i = fa__buddy_hfirst(&b->ord[j], st);
 	*addr = b->base + ((i << j) << b->chunk_shift);
@@ -1649,6 +1647,16 @@ FA__BUDDY_COLD int fa__buddy_alloc_slow(struct fa_buddy *b, uint64_t size, uint6
 	r.flags = flags;
 	return fa_buddy_alloc_req(b, &r, addr, NULL);
 }
+
+/*
+ * fa_buddy_alloc() preferring cleared memory: the direct path with the
+ * state a constant, like the usual (dirty) one inlined in fa_buddy_alloc().
+ */
+FA__BUDDY_COLD int fa__buddy_alloc_clear(struct fa_buddy *b, uint64_t size, uint64_t align,
+					 unsigned int flags, uint64_t *addr)
+{
+	return fa__buddy_alloc_direct(b, size, align, flags, addr, FA__BUDDY_CLEAN);
+}
 /** @endcond */
 
 /**
@@ -1665,7 +1673,9 @@ FA__BUDDY_COLD int fa__buddy_alloc_slow(struct fa_buddy *b, uint64_t size, uint6
 static inline int fa_buddy_alloc(struct fa_buddy *b, uint64_t size, uint64_t align,
 				 unsigned int flags, uint64_t *addr)
 {
-	return fa__buddy_alloc_direct(b, size, align, flags, addr);
+	if (FA__BUDDY_UNLIKELY(flags & FA_BUDDY_CLEAR))
+		return fa__buddy_alloc_clear(b, size, align, flags, addr);
+	return fa__buddy_alloc_direct(b, size, align, flags, addr, FA__BUDDY_DIRTY);
 }
 
 /**
