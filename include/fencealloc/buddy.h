@@ -1372,14 +1372,27 @@ FA__BUDDY_HOT void fa__buddy_split_head(struct fa_buddy *b, unsigned int j, uint
  * (k <= j). Out of line, reached by a tail call: a power-of-two allocation
  * then carries none of the split along the end of a range.
  */
-FA__BUDDY_COLD int fa__buddy_alloc_split(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
-					 unsigned int k, uint64_t len)
+FA__BUDDY_HOT int fa__buddy_alloc_split(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
+					unsigned int k, uint64_t len)
 {
 	fa__buddy_unlink_first(b, j, i, st);
 	if (j > k)
 		fa__buddy_split_empty(b, j, i, st, k);
 	fa__buddy_split_head(b, k, i << (j - k), st, len);
 	return 0;
+}
+
+/* Its two copies, one per state (a constant in each). */
+FA__BUDDY_COLD int fa__buddy_alloc_split_dirty(struct fa_buddy *b, unsigned int j, uint64_t i,
+					       unsigned int k, uint64_t len)
+{
+	return fa__buddy_alloc_split(b, j, i, FA__BUDDY_DIRTY, k, len);
+}
+
+FA__BUDDY_COLD int fa__buddy_alloc_split_clean(struct fa_buddy *b, unsigned int j, uint64_t i,
+					       unsigned int k, uint64_t len)
+{
+	return fa__buddy_alloc_split(b, j, i, FA__BUDDY_CLEAN, k, len);
 }
 
 FA__BUDDY_COLD int fa__buddy_alloc_slow(struct fa_buddy *b, uint64_t size, uint64_t align,
@@ -1426,7 +1439,8 @@ FA__BUDDY_HOT int fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uint
 	*addr = b->base + ((i << j) << b->chunk_shift);
 	b->avail -= len;
 	if (FA__BUDDY_UNLIKELY(len & (len - 1)))	/* contiguous, not a power of two */
-		return fa__buddy_alloc_split(b, j, i, st, k, len);
+		return st == FA__BUDDY_DIRTY ? fa__buddy_alloc_split_dirty(b, j, i, k, len) :
+					       fa__buddy_alloc_split_clean(b, j, i, k, len);
 	fa__buddy_unlink_first(b, j, i, st);
 	if (j > k)
 		fa__buddy_split_empty(b, j, i, st, k);
