@@ -1753,7 +1753,7 @@ static inline int fa_buddy_alloc_exact(struct fa_buddy *b, uint64_t addr, uint64
 
 /** @cond INTERNAL */
 /* fa_buddy_free_flags() through the general path: any range, every error. */
-FA__BUDDY_COLD int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+FA__BUDDY_HOT int fa__buddy_free_general(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
 {
 	uint64_t a = 0, e = 0;
 	int ret;
@@ -1766,6 +1766,23 @@ FA__BUDDY_COLD int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64
 		return ret;
 	fa__buddy_release_range(b, a, e, st);
 	return 0;
+}
+
+/* Its two copies, one per state of the freed memory (a constant in each). */
+FA__BUDDY_COLD int fa__buddy_free_slow_dirty(struct fa_buddy *b, uint64_t addr, uint64_t size)
+{
+	return fa__buddy_free_general(b, addr, size, FA__BUDDY_DIRTY);
+}
+
+FA__BUDDY_COLD int fa__buddy_free_slow_clean(struct fa_buddy *b, uint64_t addr, uint64_t size)
+{
+	return fa__buddy_free_general(b, addr, size, FA__BUDDY_CLEAN);
+}
+
+FA__BUDDY_HOT int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+{
+	return st == FA__BUDDY_DIRTY ? fa__buddy_free_slow_dirty(b, addr, size) :
+				       fa__buddy_free_slow_clean(b, addr, size);
 }
 
 /*
