@@ -848,21 +848,26 @@ static inline void fa__buddy_release_range(struct fa_buddy *b, uint64_t a, uint6
 
 		e -= FA_BIT64(k);
 		for (;;) {
-			uint64_t bi = i ^ 1, bit = FA_BIT64(bi & 63);
-			const uint64_t *w = o->lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
+			uint64_t bi = i ^ 1, bit;
+			const uint64_t *w;
 
-			if (w[0] & bit) {
-				fa__buddy_unlink(b, k, bi, FA__BUDDY_DIRTY);
-				cs = FA__BUDDY_DIRTY;
-			} else if (w[1] & bit) {
-				fa__buddy_unlink(b, k, bi, FA__BUDDY_CLEAN);
-			} else if (bi < i && e - a >= FA_BIT64(k)) {
-				/* the buddy is the next block of the range: e is the
-				 * start of node (k, i), i odd, so the next piece ends
-				 * at e with order k exactly when it fits */
+			if (bi < i && e - a >= FA_BIT64(k)) {
+				/* the buddy is the next block of the range (checked:
+				 * allocated): e is the start of node (k, i), i odd,
+				 * so the next piece ends at e with order k exactly
+				 * when it fits */
 				e -= FA_BIT64(k);
 			} else {
-				break;
+				bit = FA_BIT64(bi & 63);
+				w = o->lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
+				if (w[0] & bit) {
+					fa__buddy_unlink(b, k, bi, FA__BUDDY_DIRTY);
+					cs = FA__BUDDY_DIRTY;
+				} else if (w[1] & bit) {
+					fa__buddy_unlink(b, k, bi, FA__BUDDY_CLEAN);
+				} else {
+					break;
+				}
 			}
 			i >>= 1;
 			k++;
