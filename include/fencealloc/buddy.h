@@ -670,14 +670,11 @@ static inline void fa__buddy_split_path(struct fa_buddy *b, unsigned int j, uint
 	}
 }
 
-/* Order of the largest aligned block starting at chunk a that fits in [a, e). */
+/* Order of the largest aligned block starting at chunk a that fits in [a, e) (a < e). */
 static inline unsigned int fa__buddy_piece(uint64_t a, uint64_t e)
 {
-	unsigned int k = (unsigned int)fa_ilog2_u64(e - a);
-
-	if (a && (unsigned int)__builtin_ctzll(a) < k)
-		k = (unsigned int)__builtin_ctzll(a);
-	return k;
+	/* min(ctz(a), log2(e - a)): the top bit of e - a (a < e) bounds a's ctz */
+	return (unsigned int)__builtin_ctzll(a | FA_BIT64(63 - __builtin_clzll(e - a)));
 }
 
 /* Put [a, e) (free, inside a taken block) back as canonical free blocks of state st. */
@@ -813,11 +810,8 @@ static inline int fa__buddy_check_alloc(const struct fa_buddy *b, uint64_t a, ui
 /* Order of the largest aligned block ending at chunk e that fits in [a, e) (a < e). */
 static inline unsigned int fa__buddy_piece_end(uint64_t a, uint64_t e)
 {
-	unsigned int k = (unsigned int)fa_ilog2_u64(e - a);
-
-	if ((unsigned int)__builtin_ctzll(e) < k)
-		k = (unsigned int)__builtin_ctzll(e);
-	return k;
+	/* min(ctz(e), log2(e - a)), as fa__buddy_piece() */
+	return (unsigned int)__builtin_ctzll(e | FA_BIT64(63 - __builtin_clzll(e - a)));
 }
 
 /*
