@@ -1338,30 +1338,29 @@ FA__BUDDY_HOT void fa__buddy_split_empty(struct fa_buddy *b, unsigned int j, uin
  * Allocate the first len chunks of the unlinked block (j, i) of state st,
  * len < 2^j and not a power of two (avail is the caller's): the nodes that
  * hold the end strictly inside are split, the right halves beyond the end
- * are linked free on the way down (what fa__buddy_carve() does with
- * split_path() and put_range(), in one descent).
+ * are linked free (what fa__buddy_carve() does with split_path() and
+ * put_range()). Both follow from the bits of the end alone: the split nodes
+ * are e >> k, the free halves sit at the zero bits of len.
  */
 FA__BUDDY_HOT void fa__buddy_split_head(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
 					uint64_t len)
 {
-	uint64_t e = (i << j) + len, c = i;
+	const struct fa__buddy_order *o = &b->ord[j];
+	uint64_t e = (i << j) + len, z;
+	unsigned int t = (unsigned int)__builtin_ctzll(len);	/* = ctz(e): i << j is aligned */
 
-	for (;;) {
-		uint64_t m;
+	/* split: node e >> k of every order k = j .. t + 1 holds the end inside */
+	z = ~len & (FA_BIT64(j) - FA_BIT64(t + 1));
+	for (; j > t; j--, o--)
+		fa__buddy_lset(o->split, o, e >> j);
+	/* free: the right half beyond the end at each zero bit of len above t
+	 * (node (e >> k) + 1 of order k), and at t the half after the end */
+	fa__buddy_link(b, t, e >> t, st);
+	while (z) {
+		unsigned int k = (unsigned int)__builtin_ctzll(z);
 
-		fa__buddy_lset(b->ord[j].split, &b->ord[j], c);
-		j--;
-		c <<= 1;
-		m = (c + 1) << j;
-		if (e < m) {		/* the right half is beyond the end */
-			fa__buddy_link(b, j, c + 1, st);
-			continue;
-		}
-		if (e == m) {		/* the left half is the last piece */
-			fa__buddy_link(b, j, c + 1, st);
-			return;
-		}
-		c++;			/* the left half is allocated, the end is in the right */
+		z &= z - 1;
+		fa__buddy_link(b, k, (e >> k) + 1, st);
 	}
 }
 
