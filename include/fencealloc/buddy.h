@@ -277,6 +277,15 @@ static inline uint64_t fa__buddy_hwords(uint64_t nb, unsigned int *nlv)
 #define FA__BUDDY_HOT static inline __attribute__((__always_inline__))
 /* The general paths behind them: out of line, so the direct paths stay small. */
 #define FA__BUDDY_COLD static __attribute__((__noinline__, __unused__))
+/* A switch case that continues into the next one (the kernel's fallthrough). */
+#if defined(__has_attribute)
+#if __has_attribute(__fallthrough__)
+#define FA__BUDDY_FALLTHROUGH __attribute__((__fallthrough__))
+#endif
+#endif
+#ifndef FA__BUDDY_FALLTHROUGH
+#define FA__BUDDY_FALLTHROUGH do { } while (0)
+#endif
 
 /*
  * Set bit i in free bitmap st of order k. The summaries only change on a
@@ -287,15 +296,21 @@ static inline uint64_t fa__buddy_hwords(uint64_t nb, unsigned int *nlv)
 FA__BUDDY_HOT void fa__buddy_hset(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
 {
 	const struct fa__buddy_order *o = &b->ord[k];
-	uint64_t *const *lp = o->lv[st], *const *top = lp + o->nlv;
+	uint64_t *const *lp = o->lv[st];
 	uint64_t *w = lp[0] + (i >> 6) * FA__BUDDY_STRIDE, old = *w;
+	unsigned int nlv, l;
 
 	*w = old | FA_BIT64(i & 63);
 	if (FA__BUDDY_LIKELY(old))
 		return;
-	while (++lp < top) {
+	nlv = o->nlv;
+	/* unrolled: one level is a load, a set, a store and a test */
+#pragma GCC unroll 10
+	for (l = 1; l < FA__BUDDY_LEVELS; l++) {
+		if (l >= nlv)
+			break;
 		i >>= 6;
-		w = *lp + (i >> 6);
+		w = lp[l] + (i >> 6);
 		old = *w;
 		*w = old | FA_BIT64(i & 63);
 		if (old)
@@ -308,15 +323,20 @@ FA__BUDDY_HOT void fa__buddy_hset(struct fa_buddy *b, unsigned int k, int st, ui
 FA__BUDDY_HOT void fa__buddy_hclr(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
 {
 	const struct fa__buddy_order *o = &b->ord[k];
-	uint64_t *const *lp = o->lv[st], *const *top = lp + o->nlv;
+	uint64_t *const *lp = o->lv[st];
 	uint64_t *w = lp[0] + (i >> 6) * FA__BUDDY_STRIDE, v = *w & ~FA_BIT64(i & 63);
+	unsigned int nlv, l;
 
 	*w = v;
 	if (FA__BUDDY_LIKELY(v))
 		return;
-	while (++lp < top) {
+	nlv = o->nlv;
+#pragma GCC unroll 10
+	for (l = 1; l < FA__BUDDY_LEVELS; l++) {
+		if (l >= nlv)
+			break;
 		i >>= 6;
-		w = *lp + (i >> 6);
+		w = lp[l] + (i >> 6);
 		v = *w & ~FA_BIT64(i & 63);
 		*w = v;
 		if (v)
@@ -343,15 +363,143 @@ static inline uint64_t fa__buddy_hdown(const struct fa__buddy_order *o, int st, 
 	return i;
 }
 
-/* Lowest set bit of a non-empty free bitmap: straight down from the top word. */
+/* One step down: the lowest set bit of word i of a summary level. */
+#define FA__BUDDY_DOWN(lvl, i) (((i) << 6) | (unsigned int)__builtin_ctzll((lvl)[i]))
+
+/*
+ * Lowest set bit of a non-empty free bitmap: straight down from the top
+ * word, unrolled (the switch enters at the top level, each case falls through
+ * to the level below).
+ */
 FA__BUDDY_HOT uint64_t fa__buddy_hfirst(const struct fa__buddy_order *o, int st)
 {
-	uint64_t *const *lp = &o->lv[st][o->nlv - 1];
+	uint64_t *const *lv = o->lv[st];
 	uint64_t i = 0;
 
-	for (; lp != o->lv[st]; lp--)
-		i = (i << 6) | (unsigned int)__builtin_ctzll((*lp)[i]);
-	return (i << 6) | (unsigned int)__builtin_ctzll((*lp)[i * FA__BUDDY_STRIDE]);
+	switch (o->nlv) {
+	case 10:
+		i = FA__BUDDY_DOWN(lv[9], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 9:
+		i = FA__BUDDY_DOWN(lv[8], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 8:
+		i = FA__BUDDY_DOWN(lv[7], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 7:
+		i = FA__BUDDY_DOWN(lv[6], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 6:
+		i = FA__BUDDY_DOWN(lv[5], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 5:
+		i = FA__BUDDY_DOWN(lv[4], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 4:
+		i = FA__BUDDY_DOWN(lv[3], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 3:
+		i = FA__BUDDY_DOWN(lv[2], i);
+		FA__BUDDY_FALLTHROUGH;
+	case 2:
+		i = FA__BUDDY_DOWN(lv[1], i);
+		FA__BUDDY_FALLTHROUGH;
+	default:
+		break;
+	}
+	return (i << 6) | (unsigned int)__builtin_ctzll(lv[0][i * FA__BUDDY_STRIDE]);
+}
+
+/* Word of level l (>= 1) on the path of leaf bit i, and the bit of the level below in it. */
+#define FA__BUDDY_PW(lv, l, i) ((lv)[l][(i) >> (6 * (l) + 6)])
+#define FA__BUDDY_PB(l, i) FA_BIT64(((i) >> (6 * (l))) & 63)
+
+/*
+ * Set bit i in free bitmap st of order k, which has no free block of that
+ * state: every word of its path is empty, so each is written with its one
+ * bit, without a read or a test (the order mask is the caller's).
+ */
+FA__BUDDY_HOT void fa__buddy_hset_empty(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
+{
+	const struct fa__buddy_order *o = &b->ord[k];
+	uint64_t *const *lv = o->lv[st];
+
+	lv[0][(i >> 6) * FA__BUDDY_STRIDE] = FA_BIT64(i & 63);
+	switch (o->nlv) {
+	case 10:
+		FA__BUDDY_PW(lv, 9, i) = FA__BUDDY_PB(9, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 9:
+		FA__BUDDY_PW(lv, 8, i) = FA__BUDDY_PB(8, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 8:
+		FA__BUDDY_PW(lv, 7, i) = FA__BUDDY_PB(7, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 7:
+		FA__BUDDY_PW(lv, 6, i) = FA__BUDDY_PB(6, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 6:
+		FA__BUDDY_PW(lv, 5, i) = FA__BUDDY_PB(5, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 5:
+		FA__BUDDY_PW(lv, 4, i) = FA__BUDDY_PB(4, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 4:
+		FA__BUDDY_PW(lv, 3, i) = FA__BUDDY_PB(3, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 3:
+		FA__BUDDY_PW(lv, 2, i) = FA__BUDDY_PB(2, i);
+		FA__BUDDY_FALLTHROUGH;
+	case 2:
+		FA__BUDDY_PW(lv, 1, i) = FA__BUDDY_PB(1, i);
+		FA__BUDDY_FALLTHROUGH;
+	default:
+		break;
+	}
+}
+
+/*
+ * Clear bit i, the only set bit of free bitmap st of order k: every word of
+ * its path becomes empty, so each is written with 0 without a read or a
+ * test (the order mask is the caller's).
+ */
+FA__BUDDY_HOT void fa__buddy_hclr_last(struct fa_buddy *b, unsigned int k, int st, uint64_t i)
+{
+	const struct fa__buddy_order *o = &b->ord[k];
+	uint64_t *const *lv = o->lv[st];
+
+	lv[0][(i >> 6) * FA__BUDDY_STRIDE] = 0;
+	switch (o->nlv) {
+	case 10:
+		FA__BUDDY_PW(lv, 9, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 9:
+		FA__BUDDY_PW(lv, 8, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 8:
+		FA__BUDDY_PW(lv, 7, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 7:
+		FA__BUDDY_PW(lv, 6, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 6:
+		FA__BUDDY_PW(lv, 5, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 5:
+		FA__BUDDY_PW(lv, 4, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 4:
+		FA__BUDDY_PW(lv, 3, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 3:
+		FA__BUDDY_PW(lv, 2, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	case 2:
+		FA__BUDDY_PW(lv, 1, i) = 0;
+		FA__BUDDY_FALLTHROUGH;
+	default:
+		break;
+	}
 }
 
 /* First set bit at or after p (p may be >= n), or NONE. */
@@ -522,14 +670,11 @@ static inline void fa__buddy_split_path(struct fa_buddy *b, unsigned int j, uint
 	}
 }
 
-/* Order of the largest aligned block starting at chunk a that fits in [a, e). */
+/* Order of the largest aligned block starting at chunk a that fits in [a, e) (a < e). */
 static inline unsigned int fa__buddy_piece(uint64_t a, uint64_t e)
 {
-	unsigned int k = (unsigned int)fa_ilog2_u64(e - a);
-
-	if (a && (unsigned int)__builtin_ctzll(a) < k)
-		k = (unsigned int)__builtin_ctzll(a);
-	return k;
+	/* min(ctz(a), log2(e - a)): the top bit of e - a (a < e) bounds a's ctz */
+	return (unsigned int)__builtin_ctzll(a | FA_BIT64(63 - __builtin_clzll(e - a)));
 }
 
 /* Put [a, e) (free, inside a taken block) back as canonical free blocks of state st. */
@@ -644,11 +789,15 @@ static inline int fa__buddy_check_alloc(const struct fa_buddy *b, uint64_t a, ui
 	}
 	while (a < e) {
 		unsigned int k = fa__buddy_piece(a, e);
-		uint64_t i = a >> k;
+		uint64_t i = a >> k, p = i >> 1;
+		const struct fa__buddy_order *o = &b->ord[k];
+		const uint64_t *w = o->lv[FA__BUDDY_DIRTY][0] + (i >> 6) * FA__BUDDY_STRIDE;
 		int st;
 
-		if (fa__buddy_fstate(b, k, i) || fa__buddy_is_split(b, k, i) ||
-		    !fa__buddy_parent_split(b, k, i)) {
+		/* free or split: one test of the node's line, as above; then the
+		 * parent (order k + 1, o[1]) must be split or beyond the space */
+		if (((w[0] | w[1] | w[2]) & FA_BIT64(i & 63)) ||
+		    (k < b->max_order && p < o[1].nbits && !fa__buddy_lbt(o[1].split, &o[1], p))) {
 			if (fa__buddy_container(b, a, &st) >= 0)
 				return -FA_EALREADY;
 			return -FA_EINVAL;
@@ -661,11 +810,8 @@ static inline int fa__buddy_check_alloc(const struct fa_buddy *b, uint64_t a, ui
 /* Order of the largest aligned block ending at chunk e that fits in [a, e) (a < e). */
 static inline unsigned int fa__buddy_piece_end(uint64_t a, uint64_t e)
 {
-	unsigned int k = (unsigned int)fa_ilog2_u64(e - a);
-
-	if ((unsigned int)__builtin_ctzll(e) < k)
-		k = (unsigned int)__builtin_ctzll(e);
-	return k;
+	/* min(ctz(e), log2(e - a)), as fa__buddy_piece() */
+	return (unsigned int)__builtin_ctzll(e | FA_BIT64(63 - __builtin_clzll(e - a)));
 }
 
 /*
@@ -692,24 +838,35 @@ static inline void fa__buddy_release_range(struct fa_buddy *b, uint64_t a, uint6
 		uint64_t i = (e >> k) - 1;
 		int cs = st;
 
+		const struct fa__buddy_order *o = &b->ord[k];
+
 		e -= FA_BIT64(k);
 		for (;;) {
-			uint64_t bi = i ^ 1, bit = FA_BIT64(bi & 63);
-			const uint64_t *w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
+			uint64_t bi = i ^ 1, bit;
+			const uint64_t *w;
 
-			if (w[0] & bit) {
-				fa__buddy_unlink(b, k, bi, FA__BUDDY_DIRTY);
-				cs = FA__BUDDY_DIRTY;
-			} else if (w[1] & bit) {
-				fa__buddy_unlink(b, k, bi, FA__BUDDY_CLEAN);
-			} else if (bi < i && a < e && fa__buddy_piece_end(a, e) == k) {
-				e -= FA_BIT64(k);	/* the buddy is the next block of the range */
+			if (bi < i && e - a >= FA_BIT64(k)) {
+				/* the buddy is the next block of the range (checked:
+				 * allocated): e is the start of node (k, i), i odd,
+				 * so the next piece ends at e with order k exactly
+				 * when it fits */
+				e -= FA_BIT64(k);
 			} else {
-				break;
+				bit = FA_BIT64(bi & 63);
+				w = o->lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
+				if (w[0] & bit) {
+					fa__buddy_unlink(b, k, bi, FA__BUDDY_DIRTY);
+					cs = FA__BUDDY_DIRTY;
+				} else if (w[1] & bit) {
+					fa__buddy_unlink(b, k, bi, FA__BUDDY_CLEAN);
+				} else {
+					break;
+				}
 			}
 			i >>= 1;
 			k++;
-			fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
+			o++;
+			fa__buddy_lclr(o->split, o, i);
 		}
 		fa__buddy_link(b, k, i, cs);
 	}
@@ -1139,82 +1296,153 @@ static inline int fa__buddy_alloc_q(struct fa_buddy *b, const struct fa__buddy_q
 }
 
 /*
+ * Unlink free block (j, i) of state st: when it was the order's last one,
+ * its path is cleared without the climb's tests.
+ */
+FA__BUDDY_HOT void fa__buddy_unlink_first(struct fa_buddy *b, unsigned int j, uint64_t i, int st)
+{
+	if (--b->nfree[j][st] == 0) {
+		fa__buddy_hclr_last(b, j, st, i);
+		b->free_mask[st] &= ~FA_BIT64(j);
+	} else {
+		fa__buddy_hclr(b, j, st, i);
+	}
+	if (st == FA__BUDDY_CLEAN)
+		b->clear_avail -= FA_BIT64(j);
+}
+
+/*
+ * Split the unlinked block (j, i) of state st down its lowest path to order
+ * k, where the orders k .. j - 1 have no free block of that state (j is the
+ * smallest order >= k that has one): each right half is the first block of
+ * its order, and the order mask gains all of them at once.
+ */
+FA__BUDDY_HOT void fa__buddy_split_empty(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
+					 unsigned int k)
+{
+	uint64_t span = FA_BIT64(j) - FA_BIT64(k);
+
+	while (j > k) {
+		fa__buddy_lset(b->ord[j].split, &b->ord[j], i);
+		j--;
+		i <<= 1;
+		fa__buddy_hset_empty(b, j, st, i + 1);
+		b->nfree[j][st]++;
+	}
+	b->free_mask[st] |= span;
+	if (st == FA__BUDDY_CLEAN)
+		b->clear_avail += span;
+}
+
+/*
  * Allocate the first len chunks of the unlinked block (j, i) of state st,
  * len < 2^j and not a power of two (avail is the caller's): the nodes that
  * hold the end strictly inside are split, the right halves beyond the end
- * are linked free on the way down (what fa__buddy_carve() does with
- * split_path() and put_range(), in one descent).
+ * are linked free (what fa__buddy_carve() does with split_path() and
+ * put_range()). Both follow from the bits of the end alone: the split nodes
+ * are e >> k, the free halves sit at the zero bits of len.
  */
 FA__BUDDY_HOT void fa__buddy_split_head(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
 					uint64_t len)
 {
-	uint64_t e = (i << j) + len, c = i;
+	const struct fa__buddy_order *o = &b->ord[j];
+	uint64_t e = (i << j) + len, z;
+	unsigned int t = (unsigned int)__builtin_ctzll(len);	/* = ctz(e): i << j is aligned */
 
-	for (;;) {
-		uint64_t m;
+	/* split: node e >> k of every order k = j .. t + 1 holds the end inside */
+	z = ~len & (FA_BIT64(j) - FA_BIT64(t + 1));
+	for (; j > t; j--, o--)
+		fa__buddy_lset(o->split, o, e >> j);
+	/* free: the right half beyond the end at each zero bit of len above t
+	 * (node (e >> k) + 1 of order k), and at t the half after the end */
+	fa__buddy_link(b, t, e >> t, st);
+	while (z) {
+		unsigned int k = (unsigned int)__builtin_ctzll(z);
 
-		fa__buddy_lset(b->ord[j].split, &b->ord[j], c);
-		j--;
-		c <<= 1;
-		m = (c + 1) << j;
-		if (e < m) {		/* the right half is beyond the end */
-			fa__buddy_link(b, j, c + 1, st);
-			continue;
-		}
-		if (e == m) {		/* the left half is the last piece */
-			fa__buddy_link(b, j, c + 1, st);
-			return;
-		}
-		c++;			/* the left half is allocated, the end is in the right */
+		z &= z - 1;
+		fa__buddy_link(b, k, (e >> k) + 1, st);
 	}
 }
 
 /*
- * The direct path of fa_buddy_alloc(): natural alignment, bottom-up, smaller
- * than the space; a power of two, or any chunk multiple with CONTIGUOUS
- * (placed at the start of a block of the next power of two). The lowest free
- * block of the smallest order that holds it: the block the general search
- * picks (fa__buddy_alloc_simple(), or fa__buddy_find() whose first candidate
- * always fits here). Returns false, having changed nothing, when the request
- * is not that simple or no such block exists: the general path then
- * validates and decides (e.g. a contiguous run over two blocks).
+ * The end of a direct contiguous allocation: take the free block (j, i) of
+ * state st and keep its first len chunks, len not a power of two, below 2^k
+ * (k <= j). Out of line, reached by a tail call: a power-of-two allocation
+ * then carries none of the split along the end of a range.
  */
-FA__BUDDY_HOT bool fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uint64_t align,
-					  unsigned int flags, uint64_t *addr)
+FA__BUDDY_HOT int fa__buddy_alloc_split(struct fa_buddy *b, unsigned int j, uint64_t i, int st,
+					unsigned int k, uint64_t len)
+{
+	fa__buddy_unlink_first(b, j, i, st);
+	if (j > k)
+		fa__buddy_split_empty(b, j, i, st, k);
+	fa__buddy_split_head(b, k, i << (j - k), st, len);
+	return 0;
+}
+
+/* Its two copies, one per state (a constant in each). */
+FA__BUDDY_COLD int fa__buddy_alloc_split_dirty(struct fa_buddy *b, unsigned int j, uint64_t i,
+					       unsigned int k, uint64_t len)
+{
+	return fa__buddy_alloc_split(b, j, i, FA__BUDDY_DIRTY, k, len);
+}
+
+FA__BUDDY_COLD int fa__buddy_alloc_split_clean(struct fa_buddy *b, unsigned int j, uint64_t i,
+					       unsigned int k, uint64_t len)
+{
+	return fa__buddy_alloc_split(b, j, i, FA__BUDDY_CLEAN, k, len);
+}
+
+FA__BUDDY_COLD int fa__buddy_alloc_slow(struct fa_buddy *b, uint64_t size, uint64_t align,
+					unsigned int flags, uint64_t *addr);
+
+/*
+ * fa_buddy_alloc() itself. The direct path: natural alignment, bottom-up,
+ * smaller than the space; a power of two, or any chunk multiple with
+ * CONTIGUOUS (placed at the start of a block of the next power of two). The
+ * lowest free block of the smallest order that holds it: the block the
+ * general search picks (fa__buddy_alloc_simple(), or fa__buddy_find() whose
+ * first candidate always fits here). When the request is not that simple or
+ * no such block exists, nothing has changed and the general path validates
+ * and decides (e.g. a contiguous run over two blocks). Every way out of line
+ * is a tail call, so the usual case pays for one frame only. st, the state
+ * the request prefers, is a constant at each call: the counters and bitmaps
+ * of the other state are not even addressed.
+ */
+FA__BUDDY_HOT int fa__buddy_alloc_direct(struct fa_buddy *b, uint64_t size, uint64_t align,
+					 unsigned int flags, uint64_t *addr, const int st)
 {
 	unsigned int k, j;
 	uint64_t m, i, len;
-	int st;
 
-	if (FA__BUDDY_UNLIKELY(align || (flags & ~(FA_BUDDY_CLEAR | FA_BUDDY_CONTIGUOUS)) ||
+	if (FA__BUDDY_UNLIKELY(!b || !b->ord || !addr || align ||
+			       (flags & ~(FA_BUDDY_CLEAR | FA_BUDDY_CONTIGUOUS)) ||
 			       size < b->chunk_size || size >= b->size))
-		return false;
+		return fa__buddy_alloc_slow(b, size, align, flags, addr);
 	len = size >> b->chunk_shift;
 	if (FA__BUDDY_LIKELY(!(size & (size - 1)))) {
 		k = (unsigned int)__builtin_ctzll(len);
 	} else {
 		if (!(flags & FA_BUDDY_CONTIGUOUS) || (size & (b->chunk_size - 1)))
-			return false;
+			return fa__buddy_alloc_slow(b, size, align, flags, addr);
 		k = (unsigned int)fa_ilog2_u64(len) + 1;
 	}
-	st = (flags & FA_BUDDY_CLEAR) ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY;
+	/* no block of the preferred state: the general path falls back to
+	 * the other one, exactly as it would */
 	m = b->free_mask[st] >> k;
-	if (FA__BUDDY_UNLIKELY(!m)) {
-		st ^= 1;
-		m = b->free_mask[st] >> k;
-		if (!m)
-			return false;
-	}
+	if (FA__BUDDY_UNLIKELY(!m))
+		return fa__buddy_alloc_slow(b, size, align, flags, addr);
 	j = k + (unsigned int)__builtin_ctzll(m);
 	i = fa__buddy_hfirst(&b->ord[j], st);
-	fa__buddy_unlink(b, j, i, st);
-	if (len == FA_BIT64(k))
-		fa__buddy_split_down(b, j, i, st, k, i << j);
-	else
-		fa__buddy_split_head(b, j, i, st, len);
-	b->avail -= len;
 	*addr = b->base + ((i << j) << b->chunk_shift);
-	return true;
+	b->avail -= len;
+	if (FA__BUDDY_UNLIKELY(len & (len - 1)))	/* contiguous, not a power of two */
+		return st == FA__BUDDY_DIRTY ? fa__buddy_alloc_split_dirty(b, j, i, k, len) :
+					       fa__buddy_alloc_split_clean(b, j, i, k, len);
+	fa__buddy_unlink_first(b, j, i, st);
+	if (j > k)
+		fa__buddy_split_empty(b, j, i, st, k);
+	return 0;
 }
 
 /* Whether @p b can be used: not NULL, initialised and not finished. */
@@ -1431,6 +1659,16 @@ FA__BUDDY_COLD int fa__buddy_alloc_slow(struct fa_buddy *b, uint64_t size, uint6
 	r.flags = flags;
 	return fa_buddy_alloc_req(b, &r, addr, NULL);
 }
+
+/*
+ * fa_buddy_alloc() preferring cleared memory: the direct path with the
+ * state a constant, like the usual (dirty) one inlined in fa_buddy_alloc().
+ */
+FA__BUDDY_COLD int fa__buddy_alloc_clear(struct fa_buddy *b, uint64_t size, uint64_t align,
+					 unsigned int flags, uint64_t *addr)
+{
+	return fa__buddy_alloc_direct(b, size, align, flags, addr, FA__BUDDY_CLEAN);
+}
 /** @endcond */
 
 /**
@@ -1447,10 +1685,9 @@ FA__BUDDY_COLD int fa__buddy_alloc_slow(struct fa_buddy *b, uint64_t size, uint6
 static inline int fa_buddy_alloc(struct fa_buddy *b, uint64_t size, uint64_t align,
 				 unsigned int flags, uint64_t *addr)
 {
-	if (FA__BUDDY_LIKELY(fa__buddy_ready(b) && addr) &&
-	    FA__BUDDY_LIKELY(fa__buddy_alloc_direct(b, size, align, flags, addr)))
-		return 0;
-	return fa__buddy_alloc_slow(b, size, align, flags, addr);
+	if (FA__BUDDY_UNLIKELY(flags & FA_BUDDY_CLEAR))
+		return fa__buddy_alloc_clear(b, size, align, flags, addr);
+	return fa__buddy_alloc_direct(b, size, align, flags, addr, FA__BUDDY_DIRTY);
 }
 
 /**
@@ -1514,7 +1751,7 @@ static inline int fa_buddy_alloc_exact(struct fa_buddy *b, uint64_t addr, uint64
 
 /** @cond INTERNAL */
 /* fa_buddy_free_flags() through the general path: any range, every error. */
-FA__BUDDY_COLD int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+FA__BUDDY_HOT int fa__buddy_free_general(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
 {
 	uint64_t a = 0, e = 0;
 	int ret;
@@ -1529,33 +1766,74 @@ FA__BUDDY_COLD int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64
 	return 0;
 }
 
-/*
- * The direct path of fa_buddy_free_flags(): one size-aligned power-of-two
- * block inside the space whose node is an allocated block (none of its three
- * state bits set, split parent). Returns false, having changed nothing,
- * otherwise: the general path then validates and reports the error.
- */
-FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+/* Its two copies, one per state of the freed memory (a constant in each). */
+FA__BUDDY_COLD int fa__buddy_free_slow_dirty(struct fa_buddy *b, uint64_t addr, uint64_t size)
 {
-	uint64_t off = addr - b->base, i, bit, dirty, clear;
+	return fa__buddy_free_general(b, addr, size, FA__BUDDY_DIRTY);
+}
+
+FA__BUDDY_COLD int fa__buddy_free_slow_clean(struct fa_buddy *b, uint64_t addr, uint64_t size)
+{
+	return fa__buddy_free_general(b, addr, size, FA__BUDDY_CLEAN);
+}
+
+FA__BUDDY_HOT int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+{
+	return st == FA__BUDDY_DIRTY ? fa__buddy_free_slow_dirty(b, addr, size) :
+				       fa__buddy_free_slow_clean(b, addr, size);
+}
+
+/*
+ * The end of a direct free whose block (k, i) has a free buddy, of state bs:
+ * out of line, reached by a tail call (most frees merge nothing).
+ */
+FA__BUDDY_COLD int fa__buddy_free_merge(struct fa_buddy *b, unsigned int k, uint64_t i, int st,
+					int bs)
+{
+	fa__buddy_unlink(b, k, i ^ 1, bs);
+	b->avail += FA_BIT64(k);
+	i >>= 1;
+	k++;
+	fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
+	fa__buddy_merge(b, k, i, st & bs);
+	return 0;
+}
+
+/*
+ * fa_buddy_free_flags() after its flags check. The direct path: one
+ * size-aligned power-of-two block inside the space whose node is an
+ * allocated block (none of its three state bits set, split parent).
+ * Anything else goes, unchanged, to the general path, which validates and
+ * reports the error. Every way out of line is a tail call.
+ */
+FA__BUDDY_HOT int fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+{
+	uint64_t off, i, bit, dirty, clear;
+	const struct fa__buddy_order *o;
 	const uint64_t *w;
 	unsigned int k;
 	int bs;
 
 	/* a power of two >= chunk, aligned to itself (so to the chunk) relative
-	 * to base, inside the space (init made base + size overflow-free) */
-	if (FA__BUDDY_UNLIKELY((size & (size - 1)) || size < b->chunk_size || (off & (size - 1)) ||
-			       off >= b->size || size > b->size - off))
-		return false;
-	k = (unsigned int)__builtin_ctzll(size) - b->chunk_shift;
-	i = off >> b->chunk_shift >> k;
+	 * to base, inside the space: off | (size - 1) is the block's last byte
+	 * once off is aligned (no overflow), below b->size */
+	if (FA__BUDDY_UNLIKELY(!b || !b->ord))
+		return fa__buddy_free_slow(b, addr, size, st);
+	off = addr - b->base;
+	if (FA__BUDDY_UNLIKELY(((off | size) & (size - 1)) || size < b->chunk_size ||
+			       (off | (size - 1)) >= b->size))
+		return fa__buddy_free_slow(b, addr, size, st);
+	k = (unsigned int)__builtin_ctzll(size);
+	i = off >> k;
+	k -= b->chunk_shift;
 	bit = FA_BIT64(i & 63);
-	w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (i >> 6) * FA__BUDDY_STRIDE;
+	o = &b->ord[k];
+	w = o->lv[FA__BUDDY_DIRTY][0] + (i >> 6) * FA__BUDDY_STRIDE;
 	dirty = w[0];
 	clear = w[1];
 	/* order 0 has no split bits: its third word is always 0 */
 	if (FA__BUDDY_UNLIKELY((dirty | clear | w[2]) & bit))
-		return false;
+		return fa__buddy_free_slow(b, addr, size, st);
 	/* the first merge step from the words just read: the buddy is in the
 	 * same word (beyond the end of the order it reads as not free) */
 	bit = FA_BIT64((i ^ 1) & 63);
@@ -1564,19 +1842,15 @@ FA__BUDDY_HOT bool fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint
 	} else if (clear & bit) {
 		bs = FA__BUDDY_CLEAN;
 	} else {
-		if (FA__BUDDY_UNLIKELY(!fa__buddy_parent_split(b, k, i)))
-			return false;
+		/* the parent, o[1], is split or beyond the space */
+		if (FA__BUDDY_UNLIKELY(k < b->max_order && (i >> 1) < o[1].nbits &&
+				       !fa__buddy_lbt(o[1].split, &o[1], i >> 1)))
+			return fa__buddy_free_slow(b, addr, size, st);
 		fa__buddy_put(b, k, i, st);
-		return true;
+		return 0;
 	}
 	/* a free buddy hangs under a split parent: (k, i) is an allocated block */
-	fa__buddy_unlink(b, k, i ^ 1, bs);
-	b->avail += FA_BIT64(k);
-	i >>= 1;
-	k++;
-	fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
-	fa__buddy_merge(b, k, i, st & bs);
-	return true;
+	return fa__buddy_free_merge(b, k, i, st, bs);
 }
 /** @endcond */
 
@@ -1601,10 +1875,7 @@ static inline int fa_buddy_free_flags(struct fa_buddy *b, uint64_t addr, uint64_
 
 	if (FA__BUDDY_UNLIKELY(flags & ~FA_BUDDY_CLEARED))
 		return -FA_EINVAL;
-	if (FA__BUDDY_LIKELY(fa__buddy_ready(b)) &&
-	    FA__BUDDY_LIKELY(fa__buddy_free_direct(b, addr, size, st)))
-		return 0;
-	return fa__buddy_free_slow(b, addr, size, st);
+	return fa__buddy_free_direct(b, addr, size, st);
 }
 
 /**
