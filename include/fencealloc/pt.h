@@ -1169,6 +1169,21 @@ static inline int fa__pt_write_pdes(const struct fa_pt *pt, const struct fa_pt_n
 	return err;
 }
 
+/* A new table's whole write failed part-way: on reused memory it may hold
+ * stale words a walker would read as PTEs, so it must never be reachable as
+ * it is. Fill it invalid and link it (its PTEs then fault, as after any
+ * failed map), or, when that fails too, leave it unlinked (the shadow keeps
+ * it; fa_pt_unref() releases it). Returns the first error, @p e. */
+static inline int fa__pt_ref_map_whole_failed(struct fa_pt *pt, struct fa_pt_node *p,
+					      unsigned int idx, unsigned int s,
+					      struct fa_pt_node *t, int e, uint64_t *filled)
+{
+	(*filled)++;
+	if (fa__pt_table_fill(pt, t) == 0)
+		(void)FA_WARN(fa__pt_link_one(pt, p, idx, s, t) != 0);
+	return e;
+}
+
 /*
  * Link phase of fa_pt_ref_map(): every table exists afterwards, refs taken,
  * PTEs written (entry 0 = @p val, then + @p step). A new PTE table of the
@@ -1217,13 +1232,17 @@ static inline int fa__pt_ref_map_link(struct fa_pt *pt, const struct fa__pt_chai
 			t->va = va & ~(FA_BIT64(f->level[pl].shift) - 1);
 			e = 0;
 			if (defer && !sparse && n == whole) {
-				skipped++;
 				e = fa__pt_write_whole(pt, t, n, val, step);
-				if (!pn) {
-					pp = p;
-					pidx = idx;
+				if (!e) {
+					skipped++;
+					if (!pn) {
+						pp = p;
+						pidx = idx;
+					}
+					pn++; /* its PDE: with the next ones of this parent */
+				} else {
+					e = fa__pt_ref_map_whole_failed(pt, p, idx, s, t, e, &filled);
 				}
-				pn++; /* its PDE: with the next ones of this parent */
 				done = true;
 			} else {
 				if (defer && !sparse)

@@ -574,6 +574,112 @@ Test(pt, refs_ranges_vs_slots)
 	env_destroy(&e);
 }
 
+/*
+ * An accessor over reused table memory whose whole-table write (a stepped
+ * fill, or a copy for dual entries) fails the n-th time after one word:
+ * an old buffer's PTE.
+ */
+static const struct fa_pramin_ops *stale_inner;
+static long stale_fail_in = -1;
+
+static bool stale_fails(void)
+{
+	return stale_fail_in >= 0 && stale_fail_in-- == 0;
+}
+
+static uint64_t stale_word;
+
+/* The failing write leaves the table's first word as the old buffer's PTE. */
+static int stale_fill64(void *c, uint64_t addr, uint64_t v, uint64_t step, uint64_t n,
+			enum fa_pramin_order o)
+{
+	if (step && stale_fails()) {
+		(void)stale_inner->wr64(c, addr, stale_word, o);
+		return -FA_EFAULT;
+	}
+	return stale_inner->fill64(c, addr, v, step, n, o);
+}
+
+static int stale_copy64(void *c, uint64_t addr, const uint64_t *src, uint64_t n,
+			enum fa_pramin_order o)
+{
+	if (stale_fails()) {
+		(void)stale_inner->wr64(c, addr, stale_word, o);
+		return -FA_EFAULT;
+	}
+	return stale_inner->copy64(c, addr, src, n, o);
+}
+
+/*
+ * fa_pt_ref_map() whose write of a new, whole PTE table fails: that table
+ * must never become reachable with the old words in it (they would
+ * translate to another buffer's memory). Every page of it faults, every
+ * other page maps as asked, and fa_pt_unmap() + fa_pt_unref() undo it all.
+ */
+static void ref_map_whole_write_fails(uint64_t ps, uint64_t tables)
+{
+	const struct fa_pt_format *f = fa_pt_format_nv_ver2();
+	static struct env e;
+	static struct fa_pramin_ops ops;
+	uint64_t va = 1ull << 40, pa = 1ull << 33, size, per, k, t;
+	unsigned int l = f->page[fa_pt_page_index(f, ps)].level;
+	struct fa_pt_xlate x;
+	unsigned long warned;
+
+	per = fa_pt_level_entries(f, l);
+	size = tables * per * ps;
+	for (t = 0; t < tables; t++) {
+		env_init(&e, f, va, size, 64ull << 20, 1, 0);
+		stale_word = fa_pt_pte_encode(f, l, 0x201234000ull, FA_PT_APER_VRAM);
+		stale_inner = e.v.acc.ops;
+		ops = *e.v.acc.ops;
+		ops.fill64 = stale_fill64;
+		ops.copy64 = stale_copy64;
+		e.v.acc.ops = &ops;
+		warned = fa_test_warnings();
+		/* one fill per table of 8-byte entries, one copy per 8 dual entries */
+		stale_fail_in = (long)(f->level[l].entry_log2 == 3 ? t : t * ((per + 7) / 8));
+		cr_assert_eq(fa_pt_ref_map(&e.pt, va, size, ps, pa, FA_PT_APER_VRAM, FA_GFP_KERNEL),
+			     -FA_EFAULT);
+		stale_fail_in = -1;
+		cr_assert_gt(fa_test_warnings(), warned, "a failed table write is warned about");
+		for (k = 0; k < tables * per; k++) {
+			int rc = fa_pt_translate(&e.pt, va + k * ps, &x);
+
+			if (k / per == t) {
+				cr_assert_eq(rc, -FA_ENOENT, "table %llu page %llu reads 0x%llx",
+					     (unsigned long long)t, (unsigned long long)k,
+					     (unsigned long long)x.pa);
+				continue;
+			}
+			cr_assert_eq(rc, 0);
+			cr_assert_eq(x.pa, pa + k * ps);
+		}
+		cr_assert_eq(fa_pt_unmap(&e.pt, va, size, ps), 0);
+		cr_assert_eq(fa_pt_unref(&e.pt, va, size, ps, e.epoch), 0);
+		cr_assert_gt(fa_pt_reclaim(&e.pt, e.epoch), 0ul);
+		cr_assert_eq(fa_pt_fini(&e.pt), 0);
+		cr_assert_eq(e.v.live_tables, 0);
+		e.v.acc.ops = stale_inner;
+		env_destroy(&e);
+	}
+}
+
+Test(pt, ref_map_whole_write_fails_4k)
+{
+	ref_map_whole_write_fails(SZ_4K, 3);
+}
+
+Test(pt, ref_map_whole_write_fails_64k)
+{
+	ref_map_whole_write_fails(SZ_64K, 3);
+}
+
+Test(pt, ref_map_whole_write_fails_dual_2m)
+{
+	ref_map_whole_write_fails(SZ_2M, 2);
+}
+
 Test(pt, ref_map_whole_tables_4k)
 {
 	ref_map_whole(SZ_4K, 3);
