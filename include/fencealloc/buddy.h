@@ -1767,20 +1767,21 @@ FA__BUDDY_HOT int fa__buddy_free_general(struct fa_buddy *b, uint64_t addr, uint
 }
 
 /* Its two copies, one per state of the freed memory (a constant in each). */
-FA__BUDDY_COLD int fa__buddy_free_slow_dirty(struct fa_buddy *b, uint64_t addr, uint64_t size)
+FA__BUDDY_COLD int fa__buddy_free_general_dirty(struct fa_buddy *b, uint64_t addr, uint64_t size)
 {
 	return fa__buddy_free_general(b, addr, size, FA__BUDDY_DIRTY);
 }
 
-FA__BUDDY_COLD int fa__buddy_free_slow_clean(struct fa_buddy *b, uint64_t addr, uint64_t size)
+FA__BUDDY_COLD int fa__buddy_free_general_clean(struct fa_buddy *b, uint64_t addr, uint64_t size)
 {
 	return fa__buddy_free_general(b, addr, size, FA__BUDDY_CLEAN);
 }
 
-FA__BUDDY_HOT int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+FA__BUDDY_HOT int fa__buddy_free_general_st(struct fa_buddy *b, uint64_t addr, uint64_t size,
+					    const int st)
 {
-	return st == FA__BUDDY_DIRTY ? fa__buddy_free_slow_dirty(b, addr, size) :
-				       fa__buddy_free_slow_clean(b, addr, size);
+	return st == FA__BUDDY_DIRTY ? fa__buddy_free_general_dirty(b, addr, size) :
+				       fa__buddy_free_general_clean(b, addr, size);
 }
 
 /*
@@ -1816,16 +1817,18 @@ FA__BUDDY_COLD int fa__buddy_free_merge(struct fa_buddy *b, unsigned int k, uint
 FA__BUDDY_HOT int fa__buddy_free_run(struct fa_buddy *b, uint64_t addr, uint64_t size,
 				     const int st)
 {
-	uint64_t off = addr - b->base, mask = FA_U64_MAX >> __builtin_clzll(size);
-	uint64_t len, e, z, i, bi, bit;
+	uint64_t off, mask, len, e, z, i, bi, bit;
 	const struct fa__buddy_order *o;
 	const uint64_t *w;
 	unsigned int k, t;
 	int cs = st;
 
-	if (FA__BUDDY_UNLIKELY((off & mask) || (size & (b->chunk_size - 1)) ||
-			       (off | mask) >= b->size))
-		return fa__buddy_free_slow(b, addr, size, st);
+	if (!b || !b->ord || !(size & (size - 1)))
+		return fa__buddy_free_general_st(b, addr, size, st);
+	off = addr - b->base;
+	mask = FA_U64_MAX >> __builtin_clzll(size);
+	if ((off & mask) || (size & (b->chunk_size - 1)) || (off | mask) >= b->size)
+		return fa__buddy_free_general_st(b, addr, size, st);
 	len = size >> b->chunk_shift;
 	e = (off >> b->chunk_shift) + len;
 	t = (unsigned int)__builtin_ctzll(len);
@@ -1833,7 +1836,7 @@ FA__BUDDY_HOT int fa__buddy_free_run(struct fa_buddy *b, uint64_t addr, uint64_t
 	o = &b->ord[t + 1];
 	i = e >> (t + 1);
 	if (FA__BUDDY_UNLIKELY(!fa__buddy_lbt(o->split, o, i)))
-		return fa__buddy_free_slow(b, addr, size, st);
+		return fa__buddy_free_general_st(b, addr, size, st);
 	/* every piece: none of its three state bits */
 	z = len;
 	do {
@@ -1842,7 +1845,7 @@ FA__BUDDY_HOT int fa__buddy_free_run(struct fa_buddy *b, uint64_t addr, uint64_t
 		i = (e >> k) - 1;
 		w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (i >> 6) * FA__BUDDY_STRIDE;
 		if (FA__BUDDY_UNLIKELY((w[0] | w[1] | w[2]) & FA_BIT64(i & 63)))
-			return fa__buddy_free_slow(b, addr, size, st);
+			return fa__buddy_free_general_st(b, addr, size, st);
 	} while (z);
 	b->avail += len;
 	z = len & (len - 1);	/* the pieces above the lowest */
@@ -1879,15 +1882,24 @@ FA__BUDDY_HOT int fa__buddy_free_run(struct fa_buddy *b, uint64_t addr, uint64_t
 	return 0;
 }
 
-/* Its two copies, one per state of the freed memory. */
-FA__BUDDY_COLD int fa__buddy_free_run_dirty(struct fa_buddy *b, uint64_t addr, uint64_t size)
+/*
+ * Where the direct free sends what it does not take, one copy per state:
+ * a run, else (or on any failed check) the general path.
+ */
+FA__BUDDY_COLD int fa__buddy_free_slow_dirty(struct fa_buddy *b, uint64_t addr, uint64_t size)
 {
 	return fa__buddy_free_run(b, addr, size, FA__BUDDY_DIRTY);
 }
 
-FA__BUDDY_COLD int fa__buddy_free_run_clean(struct fa_buddy *b, uint64_t addr, uint64_t size)
+FA__BUDDY_COLD int fa__buddy_free_slow_clean(struct fa_buddy *b, uint64_t addr, uint64_t size)
 {
 	return fa__buddy_free_run(b, addr, size, FA__BUDDY_CLEAN);
+}
+
+FA__BUDDY_HOT int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+{
+	return st == FA__BUDDY_DIRTY ? fa__buddy_free_slow_dirty(b, addr, size) :
+				       fa__buddy_free_slow_clean(b, addr, size);
 }
 
 /*
@@ -1912,12 +1924,8 @@ FA__BUDDY_HOT int fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint6
 		return fa__buddy_free_slow(b, addr, size, st);
 	off = addr - b->base;
 	if (FA__BUDDY_UNLIKELY(((off | size) & (size - 1)) || size < b->chunk_size ||
-			       (off | (size - 1)) >= b->size)) {
-		if (size & (size - 1))	/* not a power of two: a run of blocks? */
-			return st == FA__BUDDY_DIRTY ? fa__buddy_free_run_dirty(b, addr, size) :
-						       fa__buddy_free_run_clean(b, addr, size);
+			       (off | (size - 1)) >= b->size))
 		return fa__buddy_free_slow(b, addr, size, st);
-	}
 	k = (unsigned int)__builtin_ctzll(size);
 	i = off >> k;
 	k -= b->chunk_shift;
