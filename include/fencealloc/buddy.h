@@ -1767,20 +1767,21 @@ FA__BUDDY_HOT int fa__buddy_free_general(struct fa_buddy *b, uint64_t addr, uint
 }
 
 /* Its two copies, one per state of the freed memory (a constant in each). */
-FA__BUDDY_COLD int fa__buddy_free_slow_dirty(struct fa_buddy *b, uint64_t addr, uint64_t size)
+FA__BUDDY_COLD int fa__buddy_free_general_dirty(struct fa_buddy *b, uint64_t addr, uint64_t size)
 {
 	return fa__buddy_free_general(b, addr, size, FA__BUDDY_DIRTY);
 }
 
-FA__BUDDY_COLD int fa__buddy_free_slow_clean(struct fa_buddy *b, uint64_t addr, uint64_t size)
+FA__BUDDY_COLD int fa__buddy_free_general_clean(struct fa_buddy *b, uint64_t addr, uint64_t size)
 {
 	return fa__buddy_free_general(b, addr, size, FA__BUDDY_CLEAN);
 }
 
-FA__BUDDY_HOT int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+FA__BUDDY_HOT int fa__buddy_free_general_st(struct fa_buddy *b, uint64_t addr, uint64_t size,
+					    const int st)
 {
-	return st == FA__BUDDY_DIRTY ? fa__buddy_free_slow_dirty(b, addr, size) :
-				       fa__buddy_free_slow_clean(b, addr, size);
+	return st == FA__BUDDY_DIRTY ? fa__buddy_free_general_dirty(b, addr, size) :
+				       fa__buddy_free_general_clean(b, addr, size);
 }
 
 /*
@@ -1797,6 +1798,108 @@ FA__BUDDY_COLD int fa__buddy_free_merge(struct fa_buddy *b, unsigned int k, uint
 	fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
 	fa__buddy_merge(b, k, i, st & bs);
 	return 0;
+}
+
+/*
+ * A free of a range that is not a power of two, starting at a multiple of
+ * the next power of two, inside the space: the shape of a direct contiguous
+ * allocation, [a, e) with len = e - a < 2^K and a aligned to 2^K. Its blocks
+ * sit at the set bits m of len, node (e >> m) - 1 of order m, under the
+ * parents e >> (m + 1) on the end's path; those parents are ancestors of the
+ * lowest piece's, so (split bits hang under split parents) testing that one
+ * parent tests them all. Checked over every block first, then released from
+ * the lowest piece up as fa__buddy_release_range() does: a piece above is
+ * merged without a read, a buddy beyond the end is read, and once a buddy is
+ * not free, the pieces left have split buddies and are linked as they are.
+ * Anything else, or any failed check, goes unchanged to the general path,
+ * which validates and reports the error.
+ */
+FA__BUDDY_HOT int fa__buddy_free_run(struct fa_buddy *b, uint64_t addr, uint64_t size,
+				     const int st)
+{
+	uint64_t off, mask, len, e, z, i, bi, bit;
+	const struct fa__buddy_order *o;
+	const uint64_t *w;
+	unsigned int k, t;
+	int cs = st;
+
+	if (!b || !b->ord || !(size & (size - 1)))
+		return fa__buddy_free_general_st(b, addr, size, st);
+	off = addr - b->base;
+	mask = FA_U64_MAX >> __builtin_clzll(size);
+	if ((off & mask) || (size & (b->chunk_size - 1)) || (off | mask) >= b->size)
+		return fa__buddy_free_general_st(b, addr, size, st);
+	len = size >> b->chunk_shift;
+	e = (off >> b->chunk_shift) + len;
+	t = (unsigned int)__builtin_ctzll(len);
+	/* the lowest piece's parent (order t + 1 <= K, inside the space) */
+	o = &b->ord[t + 1];
+	i = e >> (t + 1);
+	if (FA__BUDDY_UNLIKELY(!fa__buddy_lbt(o->split, o, i)))
+		return fa__buddy_free_general_st(b, addr, size, st);
+	/* every piece: none of its three state bits */
+	z = len;
+	do {
+		k = (unsigned int)__builtin_ctzll(z);
+		z &= z - 1;
+		i = (e >> k) - 1;
+		w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (i >> 6) * FA__BUDDY_STRIDE;
+		if (FA__BUDDY_UNLIKELY((w[0] | w[1] | w[2]) & FA_BIT64(i & 63)))
+			return fa__buddy_free_general_st(b, addr, size, st);
+	} while (z);
+	b->avail += len;
+	z = len & (len - 1);	/* the pieces above the lowest */
+	k = t;
+	o = &b->ord[t];
+	i = (e >> t) - 1;
+	for (;;) {
+		if (z & FA_BIT64(k)) {
+			z &= z - 1;	/* the buddy is the next piece: merged */
+		} else {
+			bi = i ^ 1;
+			bit = FA_BIT64(bi & 63);
+			w = o->lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
+			if (w[0] & bit) {
+				fa__buddy_unlink(b, k, bi, FA__BUDDY_DIRTY);
+				cs = FA__BUDDY_DIRTY;
+			} else if (w[1] & bit) {
+				fa__buddy_unlink(b, k, bi, FA__BUDDY_CLEAN);
+			} else {
+				break;
+			}
+		}
+		i >>= 1;
+		k++;
+		o++;
+		fa__buddy_lclr(o->split, o, i);
+	}
+	fa__buddy_link(b, k, i, cs);
+	while (z) {
+		k = (unsigned int)__builtin_ctzll(z);
+		z &= z - 1;
+		fa__buddy_link(b, k, (e >> k) - 1, st);
+	}
+	return 0;
+}
+
+/*
+ * Where the direct free sends what it does not take, one copy per state:
+ * a run, else (or on any failed check) the general path.
+ */
+FA__BUDDY_COLD int fa__buddy_free_slow_dirty(struct fa_buddy *b, uint64_t addr, uint64_t size)
+{
+	return fa__buddy_free_run(b, addr, size, FA__BUDDY_DIRTY);
+}
+
+FA__BUDDY_COLD int fa__buddy_free_slow_clean(struct fa_buddy *b, uint64_t addr, uint64_t size)
+{
+	return fa__buddy_free_run(b, addr, size, FA__BUDDY_CLEAN);
+}
+
+FA__BUDDY_HOT int fa__buddy_free_slow(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+{
+	return st == FA__BUDDY_DIRTY ? fa__buddy_free_slow_dirty(b, addr, size) :
+				       fa__buddy_free_slow_clean(b, addr, size);
 }
 
 /*

@@ -517,8 +517,10 @@ Test(buddy, alloc_range_exact)
  * fa_buddy_alloc()'s direct path (a power of two, or contiguous, anywhere,
  * bottom-up) picks the block the general search picks: the same request
  * with an explicit end goes through fa__buddy_prep() and fa__buddy_find().
- * Two buddies replay the same random trace, one through each path; every
- * result and, after every step, every bitmap word must match.
+ * Two buddies replay the same random trace, one through each path (the
+ * frees too: fa_buddy_free_flags() against the general free, which checks
+ * and releases any range block by block); every result and, after every
+ * step, every bitmap word must match.
  */
 static uint64_t storage2[1u << 16];
 
@@ -564,7 +566,9 @@ Test(buddy, direct_paths_match_general_search)
 			unsigned int fl = (r & 1) ? FA_BUDDY_CLEARED : 0;
 
 			cr_assert_eq(fa_buddy_free_flags(&d, live[k][0], live[k][1], fl), 0);
-			cr_assert_eq(fa_buddy_free_flags(&g, live[k][0], live[k][1], fl), 0);
+			/* the general free: any range, checked block by block */
+			cr_assert_eq(fa__buddy_free_general(&g, live[k][0], live[k][1],
+							    fl ? FA__BUDDY_CLEAN : FA__BUDDY_DIRTY), 0);
 			live[k][0] = live[--nlive][0];
 			live[k][1] = live[nlive][1];
 		}
@@ -750,6 +754,9 @@ Test(buddy, bad_free_changes_nothing)
 	cr_assert_eq(fa_buddy_free(&b, FA_U64_MAX - K4 + 1, 2 * K4), -FA_ERANGE, "outside and overflowing");
 	cr_assert_eq(fa_buddy_free(&b, c, 3 * K4), -FA_EINVAL, "part of a contiguous range");
 	cr_assert_eq(fa_buddy_free(&b, c, 6 * K4), -FA_EINVAL, "beyond a contiguous range");
+	cr_assert_eq(fa_buddy_free(&b, c, 7 * K4), -FA_EINVAL, "beyond a contiguous range, a run");
+	cr_assert_eq(fa_buddy_free(&b, a, 6 * K4), -FA_EINVAL, "part of a block, as a run");
+	cr_assert_eq(fa_buddy_free(&b, a, 5 * K4), -FA_EINVAL, "part of a block, as a run");
 	cr_assert_eq(fa_buddy_free_flags(&b, a, 8 * K4, 0x1), -FA_EINVAL, "bad flag");
 	cr_assert_eq(memcmp(&before, &b, sizeof(b)), 0);
 	cr_assert_eq(memcmp(snap, storage, sizeof(snap)), 0);
@@ -759,6 +766,13 @@ Test(buddy, bad_free_changes_nothing)
 	memcpy(snap, storage, sizeof(snap));
 	cr_assert_eq(fa_buddy_free(&b, a, 8 * K4), -FA_EALREADY, "double free");
 	cr_assert_eq(fa_buddy_free(&b, a, K4), -FA_EALREADY, "double free of a part");
+	cr_assert_eq(memcmp(&before, &b, sizeof(b)), 0);
+	cr_assert_eq(memcmp(snap, storage, sizeof(snap)), 0);
+	cr_assert_eq(fa_buddy_free(&b, c, 5 * K4), 0);
+	before = b;
+	memcpy(snap, storage, sizeof(snap));
+	cr_assert_eq(fa_buddy_free(&b, c, 5 * K4), -FA_EALREADY, "double free of a run");
+	cr_assert_eq(fa_buddy_free(&b, c, 3 * K4), -FA_EALREADY, "double free of a run's part");
 	cr_assert_eq(memcmp(&before, &b, sizeof(b)), 0);
 	cr_assert_eq(memcmp(snap, storage, sizeof(snap)), 0);
 	CHECK(&b);
