@@ -1312,6 +1312,51 @@ Test(vmm_walker, in_fence_orders_jobs_and_keeps_the_vm_busy)
 	vmm_fence_timeline_fini(&tl);
 }
 
+/*
+ * With two run workers, one worker going idle while the other is inside a
+ * run stage is not the scheduler going idle: the running job's fence would
+ * still be unsignalled although nothing holds it back. A gated job on a
+ * second VM keeps one worker idle while the other runs 8 MiB binds.
+ */
+Test(vmm_walker, sched_idle_waits_for_every_run_worker)
+{
+	struct vmm_host_config cfg;
+	struct vmm_host_vm *vm2;
+	struct vmm_fence_timeline tl;
+	struct vmm_fence gate, *held, *j;
+	struct vmm_op op;
+	unsigned int round;
+	struct fx f;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.run_workers = 2;
+	fx_init_cfg(&f, 1ull << 30, &cfg);
+	cr_assert_eq(vmm_host_vm_create(f.dev, FX_VA, FX_VA_SIZE, &vm2), 0);
+	vmm_fence_timeline_init(&tl);
+	vmm_fence_init(&gate, &tl, NULL, NULL);
+	vmm_op_map(&op, FX_VA, 4 * K4, f.bo[1], 0, 12);
+	cr_assert_eq(vmm_host_submit(vm2, &op, 1, &gate, &held), 0);
+	for (round = 0; round < 48; round++) {
+		vmm_op_map(&op, FX_VA, 8ull << 20, f.bo[0], 0, 12);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, &j), 0);
+		vmm_host_wait_sched_idle(f.dev);
+		cr_assert(vmm_fence_is_signalled(j), "round %u: idle while a runnable job ran", round);
+		vmm_fence_put(j);
+		vmm_op_unmap(&op, FX_VA, 8ull << 20, 12);
+		cr_assert_eq(vmm_host_submit(f.vm, &op, 1, NULL, &j), 0);
+		vmm_fence_wait(j);
+		vmm_fence_put(j);
+	}
+	cr_assert_not(vmm_fence_is_signalled(held), "ran before its in-fence signalled");
+	vmm_fence_signal(&gate);
+	vmm_fence_wait(held);
+	vmm_fence_put(held);
+	vmm_host_wait_idle(f.dev);
+	cr_assert_eq(vmm_host_vm_destroy(vm2), 0);
+	fx_fini(&f);
+	vmm_fence_timeline_fini(&tl);
+}
+
 /* ------------------------------------------------------------ end to end vs a page model */
 
 #define PM_PAGES 8192u /* 32 MiB of VA: 16 regions of 2 MiB */

@@ -133,6 +133,7 @@ struct vmm_host {
 	pthread_cond_t sched_idle_cond; /**< Broadcast when the scheduler goes idle having seen new jobs. */
 	unsigned long sched_queued;     /**< Jobs ever put on the queue (scheduler lock). */
 	unsigned long sched_idle_seen;  /**< @ref sched_queued when the scheduler last went idle. */
+	unsigned int sched_busy;        /**< Run workers inside a run stage (scheduler lock). */
 	struct fa_list queue;           /**< Jobs waiting for their run stage, in submission order. */
 	bool stopping;                  /**< Threads exit when idle (atomic). */
 	pthread_t sched_thread[VMM_HOST_MAX_RUN_WORKERS]; /**< Run run stages (vmm_host_config::run_workers of them). */
@@ -528,15 +529,21 @@ static inline void *vmm_host__sched_main(void *arg)
 	for (;;) {
 		hj = vmm_host__pick(host);
 		if (hj) {
+			host->sched_busy++;
 			vmm_fence__unlock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
 			vmm_host__run(hj);
 			vmm_fence__lock_stat(&host->sched_lock, &host->sched_dep, &host->sched_stat);
+			host->sched_busy--;
 			continue;
 		}
 		if (__atomic_load_n(&host->stopping, __ATOMIC_ACQUIRE) && fa_list_empty(&host->queue))
 			break;
-		/* Idle: every job queued so far was examined and none is runnable. */
-		if (host->sched_idle_seen != host->sched_queued) {
+		/*
+		 * Idle: every job queued so far was examined and none is runnable,
+		 * and no other worker is inside a run stage (whose end may make
+		 * one runnable): the last worker to stop marks it.
+		 */
+		if (!host->sched_busy && host->sched_idle_seen != host->sched_queued) {
 			host->sched_idle_seen = host->sched_queued;
 			pthread_cond_broadcast(&host->sched_idle_cond);
 		}
