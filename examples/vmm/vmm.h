@@ -246,7 +246,7 @@ struct vmm_stats {
 	unsigned long order_errors;    /**< Run steps called out of submission order (must stay 0). */
 	unsigned long bo_live;         /**< Buffer objects alive. */
 	uint64_t run_ns;               /**< Total run-step time (with vmm_hw::now_ns; hw lock). */
-	uint64_t run_pte_ns;           /**< Of which: PTE writes and clears (fa_pt_ref_map(), which links a map's new tables too; fa_pt_unmap(); hw lock). */
+	uint64_t run_pte_ns;           /**< Of which: PTE writes and clears (fa_pt_ref_map(), which links a map's new tables too; fa_pt_unmap_unref(), which releases emptied tables too; hw lock). */
 };
 
 /** The device: VRAM, hardware hooks. Embedded in the driver's device. */
@@ -2140,9 +2140,12 @@ static inline void vmm_job_run(struct vmm_job *job)
 	if (FA_WARN(job->seq != vm->seq_run + 1))
 		vmm__stat_add(&dev->stats.order_errors, 1);
 	vm->seq_run = job->seq;
-	/* Run steps of every VM are serialised by the driver's scheduler, or an
-	 * invalidate of another VM bumps the epoch meanwhile: then the tables
-	 * queued here wait for one more invalidate, never for one less. */
+	/* Another VM's run step may invalidate between this read and this
+	 * step's own invalidate (run steps of different VMs may run in
+	 * parallel), completing next_epoch without touching this VM's TLB.
+	 * Still safe: the tables queued here are reclaimed only under this
+	 * VM's page-table lock, which this step holds through its own
+	 * invalidate, so no reclaim sees next_epoch completed before it. */
 	next_epoch = dev->hw.tlb_epoch(dev->hw.ctx) + 1;
 	for (i = 0; i < job->nops; i++) {
 		vmm__run_op(job, &job->ops[i], next_epoch, &pte_ns);

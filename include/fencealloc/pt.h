@@ -265,7 +265,7 @@ struct fa_pt_stats {
 	uint64_t freed;                     /**< Tables freed since init. */
 	uint64_t ptes_written;              /**< Entries written by map/unmap/sparse since init. */
 	uint64_t tables_filled;             /**< New tables filled with the invalid entry. */
-	uint64_t fills_skipped;             /**< New tables left alone: zeroed memory, invalid entry 0. */
+	uint64_t fills_skipped;             /**< New tables not filled invalid: zeroed memory with invalid entry 0, or a PTE table fa_pt_ref_map() wrote whole. */
 };
 
 /** A page-table tree. Members are private; use the functions. */
@@ -1716,7 +1716,9 @@ static inline int fa_pt_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64
  * @return 0; the errors of fa_pt_ref() and the argument errors of
  *         fa_pt_map(), with nothing changed; an accessor error after the
  *         tables were allocated is warned about and returned, with the
- *         references taken (fa_pt_unmap() + fa_pt_unref() undo it).
+ *         references taken (fa_pt_unmap() + fa_pt_unref() undo it); a new
+ *         table whose whole write failed is linked only once filled invalid,
+ *         so a walker never reads what its memory held before.
  */
 static inline int fa_pt_ref_map(struct fa_pt *pt, uint64_t va, uint64_t size, uint64_t page_size,
 				uint64_t pa, uint32_t attr, fa_gfp_t gfp)

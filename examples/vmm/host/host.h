@@ -20,6 +20,11 @@
  *   fa_signalling_end();
  * - **free_job** (the cleanup worker): the VM lock, vmm_job_cleanup().
  *
+ * Host lock order, outermost first: `vms_lock` (the VM list; taken alone,
+ * except by vmm_host_lock_stats(), which nests each VM's VM, page-table and
+ * timeline locks inside it), then the core's order (VM lock → page-table
+ * lock → VRAM / hw lock).
+ *
  * It also keeps what only a test harness wants: latency samples, a
  * "inside a run stage" flag per thread (so an allocator can count
  * allocations attempted in a signalling section), and the deliberate bugs
@@ -32,7 +37,7 @@
  * struct vmm_op op;
  * struct vmm_fence *f;
  *
- * vmm_host_create(&hw, &alloc, NULL, &host);      // starts the two threads
+ * vmm_host_create(&hw, &alloc, NULL, &host);      // starts the scheduler and cleanup threads
  * vmm_host_vm_create(host, 1ull << 32, 1ull << 40, &vm);
  * vmm_bo_create(&host->dev, 2u << 20, &bo);
  * vmm_op_map(&op, 1ull << 32, 2u << 20, bo, 0, 16);
