@@ -837,7 +837,6 @@ static inline void fa__buddy_release_range(struct fa_buddy *b, uint64_t a, uint6
 		unsigned int k = fa__buddy_piece_end(a, e);
 		uint64_t i = (e >> k) - 1;
 		int cs = st;
-
 		const struct fa__buddy_order *o = &b->ord[k];
 
 		e -= FA_BIT64(k);

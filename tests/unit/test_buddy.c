@@ -515,12 +515,15 @@ Test(buddy, alloc_range_exact)
 
 /*
  * fa_buddy_alloc()'s direct path (a power of two, or contiguous, anywhere,
- * bottom-up) picks the block the general search picks: the same request
- * with an explicit end goes through fa__buddy_prep() and fa__buddy_find().
- * Two buddies replay the same random trace, one through each path (the
- * frees too: fa_buddy_free_flags() against the general free, which checks
- * and releases any range block by block); every result and, after every
- * step, every bitmap word must match.
+ * bottom-up) picks the block the general path picks: the same request with
+ * an explicit range goes through fa__buddy_prep() and fa__buddy_alloc_q()
+ * (for a contiguous size, fa__buddy_find(); a power of two over the whole
+ * space still takes fa__buddy_alloc_simple() there, whose search
+ * test_buddy_model checks against a chunk model). Two buddies replay the
+ * same random trace, one through each path (the frees too:
+ * fa_buddy_free_flags() against the general free, which checks and
+ * releases any range block by block); every result and, after every step,
+ * every bitmap word must match.
  */
 static uint64_t storage2[1u << 16];
 
