@@ -367,6 +367,28 @@ static inline uint64_t fa__buddy_hdown(const struct fa__buddy_order *o, int st, 
 #define FA__BUDDY_DOWN(lvl, i) (((i) << 6) | (unsigned int)__builtin_ctzll((lvl)[i]))
 
 /*
+ * The cases of a switch on a bitmap's level count (1..10) that run @p STEP(l)
+ * for every summary level l from the top one down to 1, entering at the top
+ * and falling through: an unrolled walk with no loop control. STEP is the
+ * name of a function-like macro of one argument, the level.
+ */
+#define FA__BUDDY_LEVELS_DOWN(STEP)                                      \
+	case 10: STEP(9); FA__BUDDY_FALLTHROUGH;                         \
+	case 9: STEP(8); FA__BUDDY_FALLTHROUGH;                          \
+	case 8: STEP(7); FA__BUDDY_FALLTHROUGH;                          \
+	case 7: STEP(6); FA__BUDDY_FALLTHROUGH;                          \
+	case 6: STEP(5); FA__BUDDY_FALLTHROUGH;                          \
+	case 5: STEP(4); FA__BUDDY_FALLTHROUGH;                          \
+	case 4: STEP(3); FA__BUDDY_FALLTHROUGH;                          \
+	case 3: STEP(2); FA__BUDDY_FALLTHROUGH;                          \
+	case 2: STEP(1); FA__BUDDY_FALLTHROUGH
+
+/* The steps of the three unrolled walks (lv and i are the walk's locals). */
+#define FA__BUDDY_DESCEND(l) (i = FA__BUDDY_DOWN(lv[l], i))
+#define FA__BUDDY_SET_ONLY(l) (FA__BUDDY_PW(lv, l, i) = FA__BUDDY_PB(l, i))
+#define FA__BUDDY_CLEAR_ALL(l) (FA__BUDDY_PW(lv, l, i) = 0)
+
+/*
  * Lowest set bit of a non-empty free bitmap: straight down from the top
  * word, unrolled (the switch enters at the top level, each case falls through
  * to the level below).
@@ -377,33 +399,7 @@ FA__BUDDY_HOT uint64_t fa__buddy_hfirst(const struct fa__buddy_order *o, int st)
 	uint64_t i = 0;
 
 	switch (o->nlv) {
-	case 10:
-		i = FA__BUDDY_DOWN(lv[9], i);
-		FA__BUDDY_FALLTHROUGH;
-	case 9:
-		i = FA__BUDDY_DOWN(lv[8], i);
-		FA__BUDDY_FALLTHROUGH;
-	case 8:
-		i = FA__BUDDY_DOWN(lv[7], i);
-		FA__BUDDY_FALLTHROUGH;
-	case 7:
-		i = FA__BUDDY_DOWN(lv[6], i);
-		FA__BUDDY_FALLTHROUGH;
-	case 6:
-		i = FA__BUDDY_DOWN(lv[5], i);
-		FA__BUDDY_FALLTHROUGH;
-	case 5:
-		i = FA__BUDDY_DOWN(lv[4], i);
-		FA__BUDDY_FALLTHROUGH;
-	case 4:
-		i = FA__BUDDY_DOWN(lv[3], i);
-		FA__BUDDY_FALLTHROUGH;
-	case 3:
-		i = FA__BUDDY_DOWN(lv[2], i);
-		FA__BUDDY_FALLTHROUGH;
-	case 2:
-		i = FA__BUDDY_DOWN(lv[1], i);
-		FA__BUDDY_FALLTHROUGH;
+	FA__BUDDY_LEVELS_DOWN(FA__BUDDY_DESCEND);
 	default:
 		break;
 	}
@@ -426,33 +422,7 @@ FA__BUDDY_HOT void fa__buddy_hset_empty(struct fa_buddy *b, unsigned int k, int 
 
 	lv[0][(i >> 6) * FA__BUDDY_STRIDE] = FA_BIT64(i & 63);
 	switch (o->nlv) {
-	case 10:
-		FA__BUDDY_PW(lv, 9, i) = FA__BUDDY_PB(9, i);
-		FA__BUDDY_FALLTHROUGH;
-	case 9:
-		FA__BUDDY_PW(lv, 8, i) = FA__BUDDY_PB(8, i);
-		FA__BUDDY_FALLTHROUGH;
-	case 8:
-		FA__BUDDY_PW(lv, 7, i) = FA__BUDDY_PB(7, i);
-		FA__BUDDY_FALLTHROUGH;
-	case 7:
-		FA__BUDDY_PW(lv, 6, i) = FA__BUDDY_PB(6, i);
-		FA__BUDDY_FALLTHROUGH;
-	case 6:
-		FA__BUDDY_PW(lv, 5, i) = FA__BUDDY_PB(5, i);
-		FA__BUDDY_FALLTHROUGH;
-	case 5:
-		FA__BUDDY_PW(lv, 4, i) = FA__BUDDY_PB(4, i);
-		FA__BUDDY_FALLTHROUGH;
-	case 4:
-		FA__BUDDY_PW(lv, 3, i) = FA__BUDDY_PB(3, i);
-		FA__BUDDY_FALLTHROUGH;
-	case 3:
-		FA__BUDDY_PW(lv, 2, i) = FA__BUDDY_PB(2, i);
-		FA__BUDDY_FALLTHROUGH;
-	case 2:
-		FA__BUDDY_PW(lv, 1, i) = FA__BUDDY_PB(1, i);
-		FA__BUDDY_FALLTHROUGH;
+	FA__BUDDY_LEVELS_DOWN(FA__BUDDY_SET_ONLY);
 	default:
 		break;
 	}
@@ -470,33 +440,7 @@ FA__BUDDY_HOT void fa__buddy_hclr_last(struct fa_buddy *b, unsigned int k, int s
 
 	lv[0][(i >> 6) * FA__BUDDY_STRIDE] = 0;
 	switch (o->nlv) {
-	case 10:
-		FA__BUDDY_PW(lv, 9, i) = 0;
-		FA__BUDDY_FALLTHROUGH;
-	case 9:
-		FA__BUDDY_PW(lv, 8, i) = 0;
-		FA__BUDDY_FALLTHROUGH;
-	case 8:
-		FA__BUDDY_PW(lv, 7, i) = 0;
-		FA__BUDDY_FALLTHROUGH;
-	case 7:
-		FA__BUDDY_PW(lv, 6, i) = 0;
-		FA__BUDDY_FALLTHROUGH;
-	case 6:
-		FA__BUDDY_PW(lv, 5, i) = 0;
-		FA__BUDDY_FALLTHROUGH;
-	case 5:
-		FA__BUDDY_PW(lv, 4, i) = 0;
-		FA__BUDDY_FALLTHROUGH;
-	case 4:
-		FA__BUDDY_PW(lv, 3, i) = 0;
-		FA__BUDDY_FALLTHROUGH;
-	case 3:
-		FA__BUDDY_PW(lv, 2, i) = 0;
-		FA__BUDDY_FALLTHROUGH;
-	case 2:
-		FA__BUDDY_PW(lv, 1, i) = 0;
-		FA__BUDDY_FALLTHROUGH;
+	FA__BUDDY_LEVELS_DOWN(FA__BUDDY_CLEAR_ALL);
 	default:
 		break;
 	}
