@@ -277,6 +277,19 @@ static inline uint64_t fa__buddy_hwords(uint64_t nb, unsigned int *nlv)
 #define FA__BUDDY_HOT static inline __attribute__((__always_inline__))
 /* The general paths behind them: out of line, so the direct paths stay small. */
 #define FA__BUDDY_COLD static __attribute__((__noinline__, __unused__))
+/*
+ * The direct paths themselves, behind fa_buddy_alloc() and
+ * fa_buddy_free_flags(). In userspace they inline into the caller (one
+ * frame, no call). In the kernel they stay out of line: a caller's frame
+ * does not absorb their locals at every call site (KASAN's redzones grow
+ * each one, against the kernel's 2 KiB frame warning), for a call and a
+ * return per operation.
+ */
+#ifdef __KERNEL__
+#define FA__BUDDY_ENTRY FA__BUDDY_COLD
+#else
+#define FA__BUDDY_ENTRY FA__BUDDY_HOT
+#endif
 /* A switch case that continues into the next one (the kernel's fallthrough). */
 #if defined(__has_attribute)
 #if __has_attribute(__fallthrough__)
@@ -1612,6 +1625,13 @@ FA__BUDDY_COLD int fa__buddy_alloc_clear(struct fa_buddy *b, uint64_t size, uint
 {
 	return fa__buddy_alloc_direct(b, size, align, flags, addr, FA__BUDDY_CLEAN);
 }
+
+/* fa_buddy_alloc()'s usual (dirty-first) direct path (see FA__BUDDY_ENTRY). */
+FA__BUDDY_ENTRY int fa__buddy_alloc_dirty(struct fa_buddy *b, uint64_t size, uint64_t align,
+					  unsigned int flags, uint64_t *addr)
+{
+	return fa__buddy_alloc_direct(b, size, align, flags, addr, FA__BUDDY_DIRTY);
+}
 /** @endcond */
 
 /**
@@ -1630,7 +1650,7 @@ static inline int fa_buddy_alloc(struct fa_buddy *b, uint64_t size, uint64_t ali
 {
 	if (FA__BUDDY_UNLIKELY(flags & FA_BUDDY_CLEAR))
 		return fa__buddy_alloc_clear(b, size, align, flags, addr);
-	return fa__buddy_alloc_direct(b, size, align, flags, addr, FA__BUDDY_DIRTY);
+	return fa__buddy_alloc_dirty(b, size, align, flags, addr);
 }
 
 /**
@@ -1898,6 +1918,11 @@ FA__BUDDY_HOT int fa__buddy_free_direct(struct fa_buddy *b, uint64_t addr, uint6
 	/* a free buddy hangs under a split parent: (k, i) is an allocated block */
 	return fa__buddy_free_merge(b, k, i, st, bs);
 }
+/* fa_buddy_free_flags()'s direct path (see FA__BUDDY_ENTRY). */
+FA__BUDDY_ENTRY int fa__buddy_free_entry(struct fa_buddy *b, uint64_t addr, uint64_t size, int st)
+{
+	return fa__buddy_free_direct(b, addr, size, st);
+}
 /** @endcond */
 
 /**
@@ -1921,7 +1946,7 @@ static inline int fa_buddy_free_flags(struct fa_buddy *b, uint64_t addr, uint64_
 
 	if (FA__BUDDY_UNLIKELY(flags & ~FA_BUDDY_CLEARED))
 		return -FA_EINVAL;
-	return fa__buddy_free_direct(b, addr, size, st);
+	return fa__buddy_free_entry(b, addr, size, st);
 }
 
 /**
