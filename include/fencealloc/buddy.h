@@ -562,27 +562,38 @@ FA__BUDDY_HOT void fa__buddy_take(struct fa_buddy *b, unsigned int k, uint64_t i
 }
 
 /*
+ * One merge step's test: if node (k, bi) of order @p o is free, unlink it,
+ * fold its state into *st (dirty wins) and return true. No bound check: a
+ * buddy index past the end of its order (i even, i + 1 == nbits, so in i's
+ * own leaf word) and the missing buddy of the top root (index 1 of a
+ * one-bit order) read as not free, because no bit beyond the end of a
+ * bitmap is ever set.
+ */
+FA__BUDDY_HOT bool fa__buddy_absorb(struct fa_buddy *b, const struct fa__buddy_order *o,
+				    unsigned int k, uint64_t bi, int *st)
+{
+	uint64_t bit = FA_BIT64(bi & 63);
+	const uint64_t *w = o->lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
+	int bs;
+
+	if (w[0] & bit)
+		bs = FA__BUDDY_DIRTY;
+	else if (w[1] & bit)
+		bs = FA__BUDDY_CLEAN;
+	else
+		return false;
+	fa__buddy_unlink(b, k, bi, bs);
+	*st &= bs;	/* FA__BUDDY_DIRTY is 0 */
+	return true;
+}
+
+/*
  * Link (k, i) as free, merging with free buddies (dirty wins); avail is the
- * caller's. No bound checks in the loop: a buddy index past the end of its
- * order (i even, i + 1 == nbits, so in i's own leaf word) and the missing
- * buddy of the top root (index 1 of a one-bit order) read as not free,
- * because no bit beyond the end of a bitmap is ever set.
+ * caller's. No bound checks in the loop (see fa__buddy_absorb()).
  */
 FA__BUDDY_HOT void fa__buddy_merge(struct fa_buddy *b, unsigned int k, uint64_t i, int st)
 {
-	for (;;) {
-		uint64_t bi = i ^ 1, bit = FA_BIT64(bi & 63);
-		const uint64_t *w = b->ord[k].lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
-		int bs;
-
-		if (w[0] & bit)
-			bs = FA__BUDDY_DIRTY;
-		else if (w[1] & bit)
-			bs = FA__BUDDY_CLEAN;
-		else
-			break;
-		fa__buddy_unlink(b, k, bi, bs);
-		st &= bs;
+	while (fa__buddy_absorb(b, &b->ord[k], k, i ^ 1, &st)) {
 		i >>= 1;
 		k++;
 		fa__buddy_lclr(b->ord[k].split, &b->ord[k], i);
@@ -798,8 +809,7 @@ static inline void fa__buddy_release_range(struct fa_buddy *b, uint64_t a, uint6
 
 		e -= FA_BIT64(k);
 		for (;;) {
-			uint64_t bi = i ^ 1, bit;
-			const uint64_t *w;
+			uint64_t bi = i ^ 1;
 
 			if (bi < i && e - a >= FA_BIT64(k)) {
 				/* the buddy is the next block of the range (checked:
@@ -807,17 +817,8 @@ static inline void fa__buddy_release_range(struct fa_buddy *b, uint64_t a, uint6
 				 * so the next piece ends at e with order k exactly
 				 * when it fits */
 				e -= FA_BIT64(k);
-			} else {
-				bit = FA_BIT64(bi & 63);
-				w = o->lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
-				if (w[0] & bit) {
-					fa__buddy_unlink(b, k, bi, FA__BUDDY_DIRTY);
-					cs = FA__BUDDY_DIRTY;
-				} else if (w[1] & bit) {
-					fa__buddy_unlink(b, k, bi, FA__BUDDY_CLEAN);
-				} else {
-					break;
-				}
+			} else if (!fa__buddy_absorb(b, o, k, bi, &cs)) {
+				break;
 			}
 			i >>= 1;
 			k++;
@@ -1780,7 +1781,7 @@ FA__BUDDY_COLD int fa__buddy_free_merge(struct fa_buddy *b, unsigned int k, uint
 FA__BUDDY_HOT int fa__buddy_free_run(struct fa_buddy *b, uint64_t addr, uint64_t size,
 				     const int st)
 {
-	uint64_t off, mask, len, e, z, i, bi, bit;
+	uint64_t off, mask, len, e, z, i;
 	const struct fa__buddy_order *o;
 	const uint64_t *w;
 	unsigned int k, t;
@@ -1818,18 +1819,8 @@ FA__BUDDY_HOT int fa__buddy_free_run(struct fa_buddy *b, uint64_t addr, uint64_t
 	for (;;) {
 		if (z & FA_BIT64(k)) {
 			z &= z - 1;	/* the buddy is the next piece: merged */
-		} else {
-			bi = i ^ 1;
-			bit = FA_BIT64(bi & 63);
-			w = o->lv[FA__BUDDY_DIRTY][0] + (bi >> 6) * FA__BUDDY_STRIDE;
-			if (w[0] & bit) {
-				fa__buddy_unlink(b, k, bi, FA__BUDDY_DIRTY);
-				cs = FA__BUDDY_DIRTY;
-			} else if (w[1] & bit) {
-				fa__buddy_unlink(b, k, bi, FA__BUDDY_CLEAN);
-			} else {
-				break;
-			}
+		} else if (!fa__buddy_absorb(b, o, k, i ^ 1, &cs)) {
+			break;
 		}
 		i >>= 1;
 		k++;
