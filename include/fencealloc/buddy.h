@@ -197,11 +197,6 @@ static inline void fa__buddy_bset(uint64_t *m, uint64_t i)
 	m[i >> 6] |= FA_BIT64(i & 63);
 }
 
-static inline void fa__buddy_bclr(uint64_t *m, uint64_t i)
-{
-	m[i >> 6] &= ~FA_BIT64(i & 63);
-}
-
 /* Leaf word w of a strided bitmap (dirty, clear and split words sit side by side). */
 static inline uint64_t *fa__buddy_leaf(uint64_t *m, const struct fa__buddy_order *o, uint64_t w)
 {

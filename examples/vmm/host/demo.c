@@ -1132,7 +1132,7 @@ static int vmm_demo_main(int argc, char **argv)
 	demo_print_lat("run", &d->dev->lat_run);
 	demo_print_lat("cleanup", &d->dev->lat_cleanup);
 	demo_print_lat("end-to-end", &d->dev->lat_e2e);
-	printf("PTE writes        %lu (%.1f%% of run-stage time writing PTEs)\n", s->pte_writes,
+	printf("PTE writes        %lu (%.1f%% of run-stage time in the page-table walks)\n", s->pte_writes,
 	       100.0 * (double)s->run_pte_ns / (double)(s->run_ns + 1));
 	printf("PRAMIN            %" PRIu64 " window moves, %" PRIu64 " aperture writes, %" PRIu64
 	       " flushes, %lu torn entries, %" PRIu64 " TLB invalidates\n",
@@ -1186,7 +1186,7 @@ static int vmm_demo_main(int argc, char **argv)
 	if (d->big_pages)
 		printf("%u GiB bind        %lu pages of 4 KiB: submit %.1f ms, run %.1f ms, end-to-end"
 		       " %.1f ms = %.1f ns/page (target <= 100; Asahi's first bind ~1090);"
-		       " PTE writes %.0f%% of the run stage; %lu tables\n",
+		       " page-table walks %.0f%% of the run stage; %lu tables\n",
 		       d->o.big_gib, d->big_pages, d->big_submit_ms, d->big_run_ms, d->big_total_ms,
 		       d->big_ns_per_page, 100.0 * d->big_pte_share, d->big_tables);
 
